@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# The local Supabase stack, built from real parts because `supabase start` needs Docker:
+# a private PostgreSQL 15 cluster with pg_cron under .local/, the roles and schemas a Supabase
+# database has, and our migrations applied by the real Supabase CLI.
+#
+#   scripts/stack.sh start    idempotent: installs what is missing, starts, migrates, writes .local/stack.env
+#   scripts/stack.sh stop     stops the cluster (data is kept under .local/)
+#   scripts/stack.sh status   exit 0 when the cluster answers; prints the migrations
+#   scripts/stack.sh reset    stop and delete the cluster
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+PG_LINK="$LOCAL/pg"           # the cluster's folder (may be a link, see pg_home)
+PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
+SUPABASE="$ROOT/node_modules/.bin/supabase"
+ENV_FILE="$LOCAL/stack.env"
+# Ports 54322 and 54320 make the Supabase CLI assume its own Docker database: never use them.
+DEFAULT_PORT="${PM_LEADS_DB_PORT:-55432}"
+DB_PASSWORD=postgres
+APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl)
+
+say() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+# Postgres refuses to run as root: as root, run its programs as the postgres OS user.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+missing_packages() {
+  local missing=()
+  [ -x "$PGBIN/initdb" ] || missing+=(postgresql-15)
+  [ -f /usr/lib/postgresql/15/lib/pg_cron.so ] || missing+=(postgresql-15-cron)
+  [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
+  [ -f /usr/lib/postgresql/15/lib/plpgsql_check.so ] || missing+=(postgresql-15-plpgsql-check)
+  command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
+  echo "${missing[@]:-}"
+}
+
+ensure_packages() {
+  local missing; missing="$(missing_packages)"
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    die "missing Debian packages: $missing
+  install them with:  sudo apt-get update && sudo apt-get install -y ${APT_PACKAGES[*]}"
+  fi
+  say "installing Debian packages: $missing"
+  apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
+    || die "apt-get could not install: $missing (is the Debian mirror reachable?)"
+  [ -z "$(missing_packages)" ] || die "still missing after apt-get: $(missing_packages)"
+  [ -x "$SUPABASE" ] || die "node_modules is missing: run 'npm ci' first"
+}
+
+# The postgres OS user must reach the data folder. When the checkout lives under a folder it
+# cannot enter (a private temp dir, a home folder), keep the cluster in /tmp and link to it.
+pg_home() {
+  if [ -e "$PG_LINK" ]; then echo "$PG_LINK"; return; fi
+  mkdir -p "$LOCAL"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$LOCAL"; then
+    local dir; dir="$(mktemp -d /tmp/pm-leads-pg.XXXXXX)"
+    ln -s "$dir" "$PG_LINK"
+  else
+    mkdir -p "$PG_LINK"
+  fi
+  [ "$(id -u)" = 0 ] && chown postgres: "$(readlink -f "$PG_LINK")"
+  echo "$PG_LINK"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {
+  local port=$DEFAULT_PORT
+  while port_in_use "$port"; do
+    port=$((port + 1))
+    [ "$port" -lt $((DEFAULT_PORT + 20)) ] || die "no free port in $DEFAULT_PORT..$port"
+  done
+  echo "$port"
+}
+
+db_url() { echo "postgresql://postgres:$DB_PASSWORD@127.0.0.1:$(cat "$PG_LINK/port")/postgres?sslmode=disable"; }
+
+running() { [ -f "$PG_LINK/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" status >/dev/null 2>&1; }
+
+init_cluster() {
+  local home; home="$(pg_home)"
+  [ -f "$home/data/PG_VERSION" ] && return 0
+  say "creating a PostgreSQL 15 cluster in $home/data"
+  local port; port="$(pick_port)"
+  echo "$port" > "$home/port"
+  printf '%s\n' "$DB_PASSWORD" > "$home/pwfile"
+  [ "$(id -u)" = 0 ] && chown postgres: "$home/port" "$home/pwfile"
+  as_pg "$PGBIN/initdb" -D "$home/data" -U postgres --pwfile="$home/pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" \
+    || die "initdb failed, see $home/initdb.log"
+  rm -f "$home/pwfile"
+  cat >>"$home/data/postgresql.conf" <<EOF
+
+# --- pm-leads local stack ---
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''          # TCP only: checkout paths can exceed the socket path limit
+max_connections = 200                 # tests and benchmarks open many connections
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on      # as on hosted Supabase: jobs need no password
+max_worker_processes = 32
+timezone = 'UTC'
+EOF
+}
+
+# What a Supabase database has before any migration of ours: its API roles and the extensions schema.
+bootstrap_sql() {
+  cat <<'SQL'
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+end $$;
+grant anon, authenticated, service_role to postgres;
+create schema if not exists extensions;
+grant usage on schema extensions to anon, authenticated, service_role;
+alter database postgres set search_path = "$user", public, extensions;
+SQL
+}
+
+write_env() {
+  local port; port="$(cat "$PG_LINK/port")"
+  cat >"$ENV_FILE" <<EOF
+# Written by scripts/stack.sh start; read by the tests, the benchmarks and the CLI.
+SUPABASE_DB_URL=$(db_url)
+PGHOST=127.0.0.1
+PGPORT=$port
+PGUSER=postgres
+PGPASSWORD=$DB_PASSWORD
+PGDATABASE=postgres
+EOF
+}
+
+migrate() {
+  say "applying migrations with the Supabase CLI"
+  (cd "$ROOT" && "$SUPABASE" db push --db-url "$(db_url)" --yes) >"$LOCAL/migrate.log" 2>&1 \
+    || { cat "$LOCAL/migrate.log" >&2; die "supabase db push failed"; }
+}
+
+start() {
+  ensure_packages
+  init_cluster
+  if ! running; then
+    say "starting PostgreSQL on 127.0.0.1:$(cat "$PG_LINK/port")"
+    as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" -l "$PG_LINK/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -20 "$PG_LINK/postgres.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  bootstrap_sql | PGPASSWORD=$DB_PASSWORD psql -q -X -v ON_ERROR_STOP=1 "$(db_url)" >/dev/null \
+    || die "bootstrap SQL failed"
+  migrate
+  write_env
+  say "ready: $(db_url)   (env: .local/stack.env)"
+}
+
+stop() {
+  if [ -e "$PG_LINK/data" ] && running; then
+    as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" -m fast -w stop >/dev/null
+    say "stopped"
+  else
+    say "not running"
+  fi
+}
+
+status() {
+  if [ -e "$PG_LINK/data" ] && running; then
+    say "PostgreSQL is running: $(db_url)"
+    [ "${1:-}" = "-q" ] || (cd "$ROOT" && "$SUPABASE" migration list --db-url "$(db_url)" 2>/dev/null) || true
+    return 0
+  fi
+  say "not running"
+  return 1
+}
+
+reset() {
+  stop || true
+  if [ -L "$PG_LINK" ]; then rm -rf "$(readlink -f "$PG_LINK")"; fi
+  rm -rf "$PG_LINK" "$ENV_FILE"
+  say "deleted the local cluster"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) shift; status "$@" ;;
+  reset) reset ;;
+  *) echo "usage: $0 start|stop|status [-q]|reset" >&2; exit 2 ;;
+esac

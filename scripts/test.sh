@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# npm test: starts the local stack if it is not running, runs every test, stops what it started.
+#   scripts/test.sh        all: schema lint, pgTAP, deno check, vitest
+#   scripts/test.sh db     only the database: lint and pgTAP
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/node_modules/.bin"
+
+started=0
+if ! bash scripts/stack.sh status -q 2>/dev/null; then
+  bash scripts/stack.sh start
+  started=1
+else
+  bash scripts/stack.sh start   # applies any new migration
+fi
+stop_started() { if [ "$started" = 1 ]; then bash scripts/stack.sh stop; fi; }
+trap stop_started EXIT
+
+# shellcheck disable=SC1091
+set -a; . "$ROOT/.local/stack.env"; set +a
+
+echo "== supabase db lint (plpgsql_check) on pm_pipeline"
+"$BIN/supabase" db lint --db-url "$SUPABASE_DB_URL" -s pm_pipeline --level warning --fail-on warning
+
+echo "== pgTAP: supabase/tests"
+pg_prove --dbname postgres --host "$PGHOST" --port "$PGPORT" --username "$PGUSER" supabase/tests/*.sql
+
+[ "${1:-}" = db ] && exit 0
+
+echo "== deno check: shared/"
+"$BIN/deno" check shared/
+
+echo "== vitest"
+"$BIN/vitest" run

@@ -1,0 +1,429 @@
+-- The one task queue every worker kind uses.
+--
+-- A task is queued -> running (claimed: a lease token and expiry are minted) -> succeeded | failed,
+-- or back to queued for another attempt. Every call that acts on a claimed task carries the lease
+-- token and does nothing when the token is stale or the lease has expired: a zombie worker that
+-- finishes after its lease was taken can write nothing (the old system had no such fence).
+--
+-- Claims are fair across runs (start-time fair queueing): each task gets a fair_tag when it is
+-- enqueued, one past the run's previous task of that kind but never below the tag at the head of
+-- the queue, and claims take the lowest tags first. So the tasks of concurrent runs interleave,
+-- and a run that enqueues 1,000 tasks does not delay a run that enqueues 5 after it.
+
+create type pm_pipeline.task_state as enum ('queued', 'running', 'succeeded', 'failed', 'cancelled');
+comment on type pm_pipeline.task_state is 'queued -> running -> succeeded | failed, or back to queued for another attempt; cancelled when its run ends first.';
+
+create table pm_pipeline.worker_heartbeats (
+  worker_id text primary key check (length(worker_id) between 1 and 200),
+  worker_type text not null,
+  last_heartbeat_at timestamptz not null default now(),
+  status text not null default 'active' check (status in ('active', 'idle', 'processing', 'stopped', 'dead')),
+  current_run_id uuid references pm_pipeline.runs (id) on delete set null,
+  current_task text,
+  lease_expires_at timestamptz,
+  started_at timestamptz not null default now(),
+  stopped_at timestamptz,
+  metadata jsonb not null default '{}'
+);
+comment on table pm_pipeline.worker_heartbeats is 'One row per worker: its last heartbeat, status (active, idle, processing, stopped, dead), current run and task, lease expiry. Same names as the old system''s Phase 2 table.';
+
+create table pm_pipeline.task_kinds (
+  kind text primary key check (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+  description text not null,
+  max_attempts integer not null default 5 check (max_attempts between 1 and 100),
+  lease_seconds integer not null default 30 check (lease_seconds between 1 and 3600),
+  backoff_base_seconds numeric not null default 2 check (backoff_base_seconds > 0),
+  backoff_max_seconds numeric not null default 300,
+  concurrency integer not null default 4 check (concurrency between 0 and 1000),
+  constraint task_kinds_backoff_range check (backoff_max_seconds >= backoff_base_seconds)
+);
+comment on table pm_pipeline.task_kinds is 'Per worker kind: attempts before a task fails for good, lease length (renewed by heartbeats), retry backoff and how many workers may run at once.';
+
+insert into pm_pipeline.task_kinds (kind, description, max_attempts, lease_seconds, backoff_base_seconds, backoff_max_seconds, concurrency) values
+  ('lead_list', 'Discovers a batch of candidate companies for a run.', 5, 30, 2, 300, 2),
+  ('company_research', 'Researches one company: PMS with evidence, units, fit.', 5, 30, 2, 300, 4),
+  ('contact_research', 'Finds the decision makers of one accepted company.', 5, 30, 2, 300, 4);
+
+create table pm_pipeline.tasks (
+  id bigint generated always as identity primary key,
+  kind text not null references pm_pipeline.task_kinds (kind),
+  run_id uuid references pm_pipeline.runs (id) on delete cascade,
+  key text check (length(key) between 1 and 500),
+  payload jsonb not null default '{}',
+  state pm_pipeline.task_state not null default 'queued',
+  fair_tag bigint not null,
+  run_after timestamptz not null default now(),
+  attempts integer not null default 0,
+  max_attempts integer not null check (max_attempts between 1 and 100),
+  lease_token uuid,
+  lease_expires_at timestamptz,
+  locked_by text,
+  locked_at timestamptz,
+  last_error text,
+  errors jsonb not null default '[]',
+  result jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  finished_at timestamptz,
+  constraint tasks_running_has_lease check ((state = 'running') = (lease_token is not null and lease_expires_at is not null)),
+  constraint tasks_attempts_bounded check (attempts between 0 and max_attempts)
+);
+create unique index tasks_kind_key on pm_pipeline.tasks (kind, key) where key is not null;
+create index tasks_claimable on pm_pipeline.tasks (kind, fair_tag, id) where state = 'queued';
+create index tasks_leased on pm_pipeline.tasks (lease_expires_at) where state = 'running';
+create index tasks_run on pm_pipeline.tasks (run_id, kind, fair_tag);
+comment on table pm_pipeline.tasks is 'The task queue of all workers. Claim with claim_tasks; heartbeat, complete, fail and release with the lease token the claim returned.';
+comment on column pm_pipeline.tasks.key is 'Idempotency key, unique per kind: enqueueing the same key again returns the existing task.';
+comment on column pm_pipeline.tasks.fair_tag is 'Start tag for fair queueing across runs: claims take the lowest first.';
+comment on column pm_pipeline.tasks.errors is 'Every failed attempt: [{attempt, worker, at, error}].';
+
+-- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
+-- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.
+create function pm_pipeline.retry_delay(p_kind text, p_attempt integer)
+returns interval
+language sql
+volatile
+set search_path = ''
+as $$
+  select make_interval(secs => d / 2 + random() * d / 2)
+    from (select least(k.backoff_max_seconds, k.backoff_base_seconds * 2 ^ greatest(p_attempt - 1, 0))::float8 as d
+            from pm_pipeline.task_kinds k where k.kind = p_kind) s
+$$;
+comment on function pm_pipeline.retry_delay(text, integer) is 'Backoff before the next attempt of a task of this kind after attempt p_attempt failed: between d/2 and d, d = min(cap, base * 2^(attempt-1)).';
+
+-- Enqueues tasks of one kind for one run (or none). p_items: [{"key": ..., "payload": {...},
+-- "delay_seconds": n}], every field optional. Returns the tasks: new ones, and the existing task
+-- for every key that was enqueued before. Enqueueing for a run that has ended adds nothing.
+create function pm_pipeline.enqueue_tasks(p_kind text, p_run_id uuid, p_items jsonb)
+returns setof pm_pipeline.tasks
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_kind pm_pipeline.task_kinds;
+  v_run_status pm_pipeline.run_status;
+  v_head bigint;
+  v_run_last bigint;
+begin
+  select * into v_kind from pm_pipeline.task_kinds where kind = p_kind;
+  if v_kind.kind is null then
+    raise exception 'unknown task kind "%"', p_kind using errcode = 'invalid_parameter_value';
+  end if;
+  if jsonb_typeof(p_items) is distinct from 'array' then
+    raise exception 'p_items must be a JSON array of {key, payload, delay_seconds}' using errcode = 'invalid_parameter_value';
+  end if;
+  if p_run_id is not null then
+    -- share lock: a concurrent set_run_status('cancelled') either sees our tasks or we see its status
+    select status into v_run_status from pm_pipeline.runs where id = p_run_id for share;
+    if v_run_status is null then
+      raise exception 'run % does not exist', p_run_id using errcode = 'foreign_key_violation';
+    end if;
+    if v_run_status in ('completed', 'error', 'cancelled') then
+      return;
+    end if;
+  end if;
+
+  -- fair tags: never below the head of this kind's queue, always after this run's last task
+  select t.fair_tag into v_head from pm_pipeline.tasks t
+   where t.kind = p_kind and t.state = 'queued' order by t.fair_tag, t.id limit 1;
+  if p_run_id is null then
+    select max(t.fair_tag) into v_run_last from pm_pipeline.tasks t where t.run_id is null and t.kind = p_kind;
+  else
+    select max(t.fair_tag) into v_run_last from pm_pipeline.tasks t where t.run_id = p_run_id and t.kind = p_kind;
+  end if;
+
+  return query
+  with items as (
+    select i.ord,
+           i.item->>'key' as key,
+           coalesce(i.item->'payload', '{}') as payload,
+           coalesce((i.item->>'delay_seconds')::float8, 0) as delay_seconds
+      from jsonb_array_elements(p_items) with ordinality as i(item, ord)
+  ),
+  inserted as (
+    insert into pm_pipeline.tasks (kind, run_id, key, payload, fair_tag, run_after, max_attempts)
+    select p_kind, p_run_id, items.key, items.payload,
+           greatest(coalesce(v_head, 0), coalesce(v_run_last, 0) + 1) + items.ord - 1,
+           now() + make_interval(secs => items.delay_seconds),
+           v_kind.max_attempts
+      from items
+     order by items.ord
+    on conflict (kind, key) where key is not null do nothing
+    returning *
+  )
+  select * from inserted
+  union all
+  select t.* from pm_pipeline.tasks t
+   where t.kind = p_kind
+     and t.key in (select items.key from items)
+     and not exists (select from inserted where inserted.key = t.key);
+end
+$$;
+comment on function pm_pipeline.enqueue_tasks(text, uuid, jsonb) is 'Enqueues tasks of one kind: [{key, payload, delay_seconds}]; idempotent by key (returns the existing task); nothing for a run that has ended.';
+
+create function pm_pipeline.enqueue_task(p_kind text, p_run_id uuid, p_payload jsonb default '{}', p_key text default null, p_delay_seconds float8 default 0)
+returns pm_pipeline.tasks
+language sql
+set search_path = ''
+as $$
+  select * from pm_pipeline.enqueue_tasks(p_kind, p_run_id,
+    jsonb_build_array(jsonb_build_object('key', p_key, 'payload', coalesce(p_payload, '{}'), 'delay_seconds', p_delay_seconds)));
+$$;
+comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is 'Enqueues one task (see enqueue_tasks); with a key seen before, returns that task.';
+
+-- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
+-- (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
+-- failed for good with the reason kept. Callers lock and check the rows first.
+create function pm_pipeline.settle_attempts(
+  p_task_ids bigint[],
+  p_error text,
+  p_retryable boolean,
+  p_backoff boolean,
+  p_min_delay interval default interval '0')
+returns setof pm_pipeline.tasks
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return query
+  with settled as (
+    update pm_pipeline.tasks t
+       set state = s.next_state,
+           run_after = case when s.next_state = 'queued'
+                            then now() + greatest(p_min_delay,
+                                   case when p_backoff then pm_pipeline.retry_delay(t.kind, t.attempts) else interval '0' end)
+                            else t.run_after end,
+           last_error = left(p_error, 2000),
+           errors = t.errors || jsonb_build_array(jsonb_build_object(
+             'attempt', t.attempts, 'worker', t.locked_by, 'at', now(), 'error', left(p_error, 2000), 'retryable', p_retryable)),
+           lease_token = null,
+           lease_expires_at = null,
+           finished_at = case when s.next_state = 'failed' then now() end,
+           updated_at = now()
+      from (select x.id,
+                   (case when p_retryable and x.attempts < x.max_attempts then 'queued' else 'failed' end)::pm_pipeline.task_state as next_state
+              from pm_pipeline.tasks x
+             where x.id = any(p_task_ids) and x.state = 'running') s
+     where t.id = s.id
+    returning t.*
+  ),
+  logged as (
+    insert into pm_pipeline.events (run_id, task_id, kind, message, data)
+    select f.run_id, f.id, 'task_failed',
+           format('%s task %s failed after %s attempt(s): %s', f.kind, f.id, f.attempts, f.last_error),
+           jsonb_build_object('kind', f.kind, 'attempts', f.attempts, 'error', f.last_error, 'payload', f.payload)
+      from settled f where f.state = 'failed'
+  )
+  select * from settled;
+end
+$$;
+comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable.';
+
+-- Re-queues tasks whose lease expired (their worker stopped heartbeating). Idempotent; run by
+-- every claim (for its kinds) and by pg_cron (for all kinds).
+create function pm_pipeline.requeue_expired_leases(p_kinds text[] default null)
+returns setof pm_pipeline.tasks
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_ids bigint[];
+begin
+  select array_agg(id) into v_ids from (
+    select t.id from pm_pipeline.tasks t
+     where t.state = 'running' and t.lease_expires_at <= now()
+       and (p_kinds is null or t.kind = any(p_kinds))
+     order by t.lease_expires_at
+     limit 1000
+       for update skip locked) expired;
+  if v_ids is null then
+    return;
+  end if;
+  return query select * from pm_pipeline.settle_attempts(v_ids, 'lease expired: the worker stopped heartbeating', true, false);
+end
+$$;
+comment on function pm_pipeline.requeue_expired_leases(text[]) is 'Ends attempts whose lease expired: back to queued at once, or failed when out of attempts.';
+
+-- Claims up to p_limit ready tasks of the given kinds for a worker: FOR UPDATE SKIP LOCKED, so
+-- concurrent claimers never get the same task; each claimed task gets a fresh lease token. The
+-- claim also re-queues expired leases of these kinds and records the worker's heartbeat. A worker
+-- that was stopped (stop_worker) claims nothing.
+create function pm_pipeline.claim_tasks(p_worker_id text, p_kinds text[], p_limit integer default 1)
+returns setof pm_pipeline.tasks
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_worker_id is null or length(p_worker_id) not between 1 and 200 then
+    raise exception 'worker id must be 1 to 200 characters' using errcode = 'invalid_parameter_value';
+  end if;
+  if p_kinds is null or cardinality(p_kinds) = 0 then
+    raise exception 'name at least one task kind to claim' using errcode = 'invalid_parameter_value';
+  end if;
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception 'claim limit % must be 1 to 1000', p_limit using errcode = 'invalid_parameter_value';
+  end if;
+  if exists (select from pm_pipeline.worker_heartbeats w where w.worker_id = p_worker_id and w.status = 'stopped') then
+    return;
+  end if;
+
+  perform pm_pipeline.requeue_expired_leases(p_kinds);
+
+  return query
+  with picked as (
+    select t.id from pm_pipeline.tasks t
+     where t.state = 'queued' and t.kind = any(p_kinds) and t.run_after <= now()
+     order by t.fair_tag, t.id
+     limit p_limit
+       for update skip locked
+  ),
+  claimed as (
+    update pm_pipeline.tasks t
+       set state = 'running',
+           attempts = t.attempts + 1,
+           lease_token = gen_random_uuid(),
+           lease_expires_at = now() + make_interval(secs => k.lease_seconds),
+           locked_by = p_worker_id,
+           locked_at = now(),
+           updated_at = now()
+      from picked, pm_pipeline.task_kinds k
+     where t.id = picked.id and k.kind = t.kind
+    returning t.*
+  ),
+  heartbeat as (
+    insert into pm_pipeline.worker_heartbeats as w
+           (worker_id, worker_type, status, current_run_id, current_task, lease_expires_at, last_heartbeat_at)
+    select p_worker_id, p_kinds[1], 'processing', (array_agg(c.run_id order by c.id))[1],
+           format('%s #%s', min(c.kind), min(c.id)) || case when count(*) > 1 then format(' (+%s more)', count(*) - 1) else '' end,
+           max(c.lease_expires_at), now()
+      from claimed c
+    having count(*) > 0
+    on conflict (worker_id) do update
+       set status = 'processing', current_run_id = excluded.current_run_id, current_task = excluded.current_task,
+           lease_expires_at = excluded.lease_expires_at, last_heartbeat_at = now()
+  )
+  select * from claimed c order by c.fair_tag, c.id;
+end
+$$;
+comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up to p_limit ready tasks (lowest fair_tag first) with SKIP LOCKED; each gets a lease token and expiry. Re-queues expired leases first.';
+
+-- Renews the lease of a claimed task and the worker's heartbeat. Returns the new expiry, or null
+-- when the lease is lost (stale token, expired, or the task ended): the worker must then abort.
+create function pm_pipeline.heartbeat_task(p_task_id bigint, p_lease_token uuid)
+returns timestamptz
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_expires timestamptz;
+  v_worker text;
+begin
+  update pm_pipeline.tasks t
+     set lease_expires_at = now() + make_interval(secs => k.lease_seconds), updated_at = now()
+    from pm_pipeline.task_kinds k
+   where t.id = p_task_id and t.lease_token = p_lease_token and t.state = 'running'
+     and t.lease_expires_at > now() and k.kind = t.kind
+  returning t.lease_expires_at, t.locked_by into v_expires, v_worker;
+  if v_expires is not null then
+    update pm_pipeline.worker_heartbeats
+       set last_heartbeat_at = now(), lease_expires_at = v_expires,
+           status = case when status = 'dead' then 'processing' else status end
+     where worker_id = v_worker;
+  end if;
+  return v_expires;
+end
+$$;
+comment on function pm_pipeline.heartbeat_task(bigint, uuid) is 'Extends a claimed task''s lease by its kind''s lease_seconds; null when the lease is lost.';
+
+-- Completes claimed tasks, each with its token; stale tokens and expired leases are skipped.
+-- Returns the ids that were completed. Callers that write results call this first, in the same
+-- transaction, and write only when their task is in the answer.
+create function pm_pipeline.complete_tasks(p_task_ids bigint[], p_lease_tokens uuid[], p_results jsonb[] default null)
+returns setof bigint
+language sql
+set search_path = ''
+as $$
+  update pm_pipeline.tasks t
+     set state = 'succeeded', result = r.result, lease_token = null, lease_expires_at = null,
+         finished_at = now(), updated_at = now()
+    from unnest(p_task_ids, p_lease_tokens, coalesce(p_results, '{}'::jsonb[])) as r(id, token, result)
+   where t.id = r.id and t.lease_token = r.token and t.state = 'running' and t.lease_expires_at > now()
+  returning t.id;
+$$;
+comment on function pm_pipeline.complete_tasks(bigint[], uuid[], jsonb[]) is 'Batch completion: marks each task succeeded if its lease token is current; returns the ids completed.';
+
+create function pm_pipeline.complete_task(p_task_id bigint, p_lease_token uuid, p_result jsonb default null)
+returns boolean
+language sql
+set search_path = ''
+as $$
+  select exists (select from pm_pipeline.complete_tasks(array[p_task_id], array[p_lease_token], array[p_result]));
+$$;
+comment on function pm_pipeline.complete_task(bigint, uuid, jsonb) is 'Marks a claimed task succeeded (with its result) if the lease token is current; false for a stale token.';
+
+-- Locks a claimed task for the rest of the transaction if the token is current, else returns null.
+create function pm_pipeline.lock_lease(p_task_id bigint, p_lease_token uuid)
+returns pm_pipeline.tasks
+language sql
+set search_path = ''
+as $$
+  select * from pm_pipeline.tasks t
+   where t.id = p_task_id and t.lease_token = p_lease_token and t.state = 'running' and t.lease_expires_at > now()
+     for update;
+$$;
+comment on function pm_pipeline.lock_lease(bigint, uuid) is 'Returns and locks the task when the lease token is current (null otherwise): fences a worker''s writes in the same transaction.';
+
+-- Fails the current attempt. Retryable errors go back to the queue after a backoff (at least
+-- p_retry_after_seconds, for a server that said when); others, and the last attempt, fail for good.
+-- Returns the task's new state, or null when the lease was lost (nothing changes).
+create function pm_pipeline.fail_task(
+  p_task_id bigint,
+  p_lease_token uuid,
+  p_error text,
+  p_retryable boolean default true,
+  p_retry_after_seconds float8 default null)
+returns pm_pipeline.task_state
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
+    return null;
+  end if;
+  return (select s.state from pm_pipeline.settle_attempts(array[p_task_id], coalesce(p_error, 'unknown error'),
+    coalesce(p_retryable, true), true, make_interval(secs => greatest(coalesce(p_retry_after_seconds, 0), 0))) s);
+end
+$$;
+comment on function pm_pipeline.fail_task(bigint, uuid, text, boolean, float8) is 'Ends a claimed task''s attempt with an error: retry after backoff, or failed for good. Null for a stale token.';
+
+-- Gives a claimed task back (a worker out of time or shutting down): queued again at once. The
+-- attempt still counts, so a task that always outlives its worker ends failed, not in a loop.
+create function pm_pipeline.release_task(p_task_id bigint, p_lease_token uuid, p_reason text default 'released by worker')
+returns pm_pipeline.task_state
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
+    return null;
+  end if;
+  return (select s.state from pm_pipeline.settle_attempts(array[p_task_id], coalesce(p_reason, 'released by worker'), true, false) s);
+end
+$$;
+comment on function pm_pipeline.release_task(bigint, uuid, text) is 'Gives a claimed task back to the queue at once (fenced by the token); the attempt counts.';
+
+create view pm_pipeline.v_queue_stats
+with (security_invoker = true)
+as
+select k.kind,
+       count(t.id) filter (where t.state = 'queued' and t.run_after <= now()) as ready,
+       count(t.id) filter (where t.state = 'queued' and t.run_after > now()) as waiting_backoff,
+       count(t.id) filter (where t.state = 'running') as running,
+       count(t.id) filter (where t.state = 'succeeded') as succeeded,
+       count(t.id) filter (where t.state = 'failed') as failed,
+       count(t.id) filter (where t.state = 'cancelled') as cancelled,
+       min(t.run_after) filter (where t.state = 'queued' and t.run_after <= now()) as oldest_ready_since
+  from pm_pipeline.task_kinds k
+  left join pm_pipeline.tasks t on t.kind = k.kind
+ group by k.kind;
+comment on view pm_pipeline.v_queue_stats is 'Tasks per kind and state: ready, waiting out a backoff, running, succeeded, failed, cancelled.';
