@@ -3,8 +3,10 @@
 # a private PostgreSQL 15 cluster with pg_cron under .local/, the roles and schemas a Supabase
 # database has, and our migrations applied by the real Supabase CLI.
 #
-#   scripts/stack.sh start    idempotent: installs what is missing, starts, migrates, writes .local/stack.env
-#   scripts/stack.sh stop     stops the cluster (data is kept under .local/)
+#   scripts/stack.sh start [--db-only]
+#                             idempotent: installs what is missing, starts PostgreSQL, migrates, starts the
+#                             functions host (not with --db-only), writes .local/stack.env
+#   scripts/stack.sh stop     stops the functions host and the cluster (data is kept under .local/)
 #   scripts/stack.sh status   exit 0 when the cluster answers; prints the migrations
 #   scripts/stack.sh reset    stop and delete the cluster
 set -euo pipefail
@@ -15,6 +17,10 @@ PG_LINK="$LOCAL/pg"           # the cluster's folder (may be a link, see pg_home
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 SUPABASE="$ROOT/node_modules/.bin/supabase"
 ENV_FILE="$LOCAL/stack.env"
+SECRETS_FILE="$LOCAL/secrets.env"
+DENO="$ROOT/node_modules/.bin/deno"
+FUNCTIONS_PID="$LOCAL/functions.pid"
+FUNCTIONS_LOG="$LOCAL/functions.log"
 # Ports 54322 and 54320 make the Supabase CLI assume its own Docker database: never use them.
 DEFAULT_PORT="${PM_LEADS_DB_PORT:-55432}"
 DB_PASSWORD=postgres
@@ -72,10 +78,10 @@ pg_home() {
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pick_port() {
-  local port=$DEFAULT_PORT
+  local port=${1:-$DEFAULT_PORT}
   while port_in_use "$port"; do
     port=$((port + 1))
-    [ "$port" -lt $((DEFAULT_PORT + 20)) ] || die "no free port in $DEFAULT_PORT..$port"
+    [ "$port" -lt $((${1:-$DEFAULT_PORT} + 20)) ] || die "no free port below $port"
   done
   echo "$port"
 }
@@ -133,10 +139,59 @@ alter database postgres set search_path = "$user", public, extensions;
 SQL
 }
 
+# Local keys, made once per checkout: the worker secret the functions check, and a service key.
+ensure_secrets() {
+  [ -f "$SECRETS_FILE" ] && return 0
+  local worker service
+  worker="local-worker-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  service="local-service-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  (umask 077; printf 'PM_LEADS_WORKER_SECRET=%s\nSUPABASE_SERVICE_ROLE_KEY=%s\n' "$worker" "$service" >"$SECRETS_FILE")
+}
+
+functions_port() {
+  [ -f "$LOCAL/functions.port" ] || pick_port $(($(cat "$PG_LINK/port") + 1)) >"$LOCAL/functions.port"
+  cat "$LOCAL/functions.port"
+}
+
+functions_running() { [ -f "$FUNCTIONS_PID" ] && kill -0 "$(cat "$FUNCTIONS_PID")" 2>/dev/null; }
+
+start_functions() {
+  functions_running && return 0
+  say "starting the functions host on http://127.0.0.1:$(functions_port)/functions/v1/"
+  (
+    set -a; . "$ENV_FILE"; set +a
+    cd "$ROOT"
+    PM_LEADS_DB_POOL="${PM_LEADS_DB_POOL:-10}" nohup "$DENO" run --allow-all --quiet scripts/functions-host.ts \
+      >"$FUNCTIONS_LOG" 2>&1 &
+    echo $! >"$FUNCTIONS_PID"
+  )
+  for _ in $(seq 1 100); do
+    if port_in_use "$(functions_port)"; then return 0; fi
+    functions_running || break
+    sleep 0.2
+  done
+  tail -20 "$FUNCTIONS_LOG" >&2
+  die "the functions host did not start (log: $FUNCTIONS_LOG)"
+}
+
+stop_functions() {
+  functions_running || { rm -f "$FUNCTIONS_PID"; return 0; }
+  local pid; pid="$(cat "$FUNCTIONS_PID")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$FUNCTIONS_PID"
+  say "stopped the functions host"
+}
+
 write_env() {
   local port; port="$(cat "$PG_LINK/port")"
+  ensure_secrets
   cat >"$ENV_FILE" <<EOF
-# Written by scripts/stack.sh start; read by the tests, the benchmarks and the CLI.
+# Written by scripts/stack.sh start; read by the tests, the benchmarks, the CLI and the functions host.
+SUPABASE_URL=http://127.0.0.1:$(functions_port)
+PM_LEADS_FUNCTIONS_PORT=$(functions_port)
+$(cat "$SECRETS_FILE")
 SUPABASE_DB_URL=$(db_url)
 PGHOST=127.0.0.1
 PGPORT=$port
@@ -164,10 +219,12 @@ start() {
     || die "bootstrap SQL failed"
   migrate
   write_env
+  [ "${1:-}" = "--db-only" ] || start_functions
   say "ready: $(db_url)   (env: .local/stack.env)"
 }
 
 stop() {
+  stop_functions
   if [ -e "$PG_LINK/data" ] && running; then
     as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" -m fast -w stop >/dev/null
     say "stopped"
@@ -179,6 +236,7 @@ stop() {
 status() {
   if [ -e "$PG_LINK/data" ] && running; then
     say "PostgreSQL is running: $(db_url)"
+    if functions_running; then say "functions host is running: http://127.0.0.1:$(functions_port)/functions/v1/"; else say "functions host is not running"; fi
     [ "${1:-}" = "-q" ] || (cd "$ROOT" && "$SUPABASE" migration list --db-url "$(db_url)" 2>/dev/null) || true
     return 0
   fi
@@ -189,14 +247,14 @@ status() {
 reset() {
   stop || true
   if [ -L "$PG_LINK" ]; then rm -rf "$(readlink -f "$PG_LINK")"; fi
-  rm -rf "$PG_LINK" "$ENV_FILE"
+  rm -rf "$PG_LINK" "$ENV_FILE" "$LOCAL/functions.port"
   say "deleted the local cluster"
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) stop ;;
   status) shift; status "$@" ;;
   reset) reset ;;
-  *) echo "usage: $0 start|stop|status [-q]|reset" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--db-only]|stop|status [-q]|reset" >&2; exit 2 ;;
 esac

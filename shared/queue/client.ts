@@ -5,8 +5,8 @@ import type { Sql } from "postgres";
 
 export type TaskState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
-/** A claimed task: what claim_tasks returns. */
-export interface Task<P = Record<string, unknown>> {
+/** A row of pm_pipeline.tasks (what enqueue returns). */
+export interface TaskRow<P = Record<string, unknown>> {
   id: string; // bigint, kept as a string by postgres.js
   kind: string;
   run_id: string | null;
@@ -19,6 +19,12 @@ export interface Task<P = Record<string, unknown>> {
   lease_expires_at: Date | null;
   locked_by: string | null;
   last_error: string | null;
+}
+
+/** A claimed task: it carries the lease token that every later call needs. */
+export interface Task<P = Record<string, unknown>> extends TaskRow<P> {
+  lease_token: string;
+  lease_expires_at: Date;
 }
 
 export interface EnqueueItem<P = Record<string, unknown>> {
@@ -42,12 +48,12 @@ export interface FailOptions {
 /** The SQL API of the queue, bound to one postgres.js client (or transaction). */
 export function queue(sql: Sql) {
   return {
-    enqueue<P>(kind: string, runId: string | null, items: EnqueueItem<P>[]): Promise<Task<P>[]> {
-      return sql<Task<P>[]>`
+    enqueue<P = Record<string, unknown>>(kind: string, runId: string | null, items: EnqueueItem<P>[]): Promise<TaskRow<P>[]> {
+      return sql<TaskRow<P>[]>`
         select * from pm_pipeline.enqueue_tasks(${kind}, ${runId}, ${sql.json(items as never)})`;
     },
 
-    claim<P>(workerId: string, kinds: string[], limit = 1): Promise<Task<P>[]> {
+    claim<P = Record<string, unknown>>(workerId: string, kinds: string[], limit = 1): Promise<Task<P>[]> {
       return sql<Task<P>[]>`
         select * from pm_pipeline.claim_tasks(${workerId}, ${kinds}::text[], ${limit})`;
     },

@@ -173,7 +173,8 @@ comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is
 
 -- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
 -- (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
--- failed for good with the reason kept. Callers lock and check the rows first.
+-- failed for good with the reason kept, logged, and the task's run reconciled (so that a run whose
+-- work failed asks for a decision instead of waiting forever). Callers lock and check the rows first.
 create function pm_pipeline.settle_attempts(
   p_task_ids bigint[],
   p_error text,
@@ -184,8 +185,10 @@ returns setof pm_pipeline.tasks
 language plpgsql
 set search_path = ''
 as $$
+declare
+  v_ids bigint[];
+  v_failed_runs uuid[];
 begin
-  return query
   with settled as (
     update pm_pipeline.tasks t
        set state = s.next_state,
@@ -214,7 +217,12 @@ begin
            jsonb_build_object('kind', f.kind, 'attempts', f.attempts, 'error', f.last_error, 'payload', f.payload)
       from settled f where f.state = 'failed'
   )
-  select * from settled;
+  select array_agg(s.id), array_agg(distinct s.run_id) filter (where s.state = 'failed' and s.run_id is not null)
+    into v_ids, v_failed_runs
+    from settled s;
+
+  perform pm_pipeline.reconcile_run(r) from unnest(v_failed_runs) r;
+  return query select * from pm_pipeline.tasks t where t.id = any(v_ids);
 end
 $$;
 comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable.';

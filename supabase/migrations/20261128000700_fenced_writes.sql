@@ -22,8 +22,9 @@ comment on function pm_pipeline.require_lease(bigint, uuid) is 'Locks the task i
 
 -- Adds the companies a task discovered to the task's run. Skips blocked domains (suppression) and
 -- domains the run already has; the domain is normalised and is the company's own site.
--- p_companies: [{name, domain | website, city, state, pms, source_urls}]. Returns the new rows.
-create function pm_pipeline.add_companies(p_task_id bigint, p_lease_token uuid, p_companies jsonb)
+-- p_companies: [{name, domain | website, city, state, pms, source_urls}]; at most p_max new rows
+-- (in the order given). Returns the new rows.
+create function pm_pipeline.add_companies(p_task_id bigint, p_lease_token uuid, p_companies jsonb, p_max integer default null)
 returns setof pm_pipeline.companies
 language plpgsql
 set search_path = ''
@@ -39,22 +40,26 @@ begin
   end if;
   return query
   insert into pm_pipeline.companies as c (run_id, name, domain, website, city, state, pms, source_urls, discovered_by_task)
-  select v_task.run_id, btrim(x.name), d.domain, coalesce(x.website, 'https://' || d.domain), x.city, x.state, x.pms,
-         coalesce(x.source_urls, '{}'), v_task.id
-    from jsonb_populate_recordset(null::pm_pipeline.companies, p_companies) with ordinality as x
-   cross join lateral (select pm_pipeline.normalize_domain(coalesce(x.domain, x.website)) as domain) d
-   where d.domain like '%.%'
-     and not exists (select from pm_pipeline.suppression s where s.domain = d.domain)
-   order by x.ordinality
+  select v_task.run_id, btrim(n.name), n.new_domain, coalesce(n.website, 'https://' || n.new_domain), n.city, n.state, n.pms,
+         coalesce(n.source_urls, '{}'), v_task.id
+    from (select distinct on (d.domain) d.domain as new_domain, x.*
+            from jsonb_populate_recordset(null::pm_pipeline.companies, p_companies) with ordinality as x
+           cross join lateral (select pm_pipeline.normalize_domain(coalesce(x.domain, x.website)) as domain) d
+           where d.domain like '%.%'
+             and not exists (select from pm_pipeline.suppression s where s.domain = d.domain)
+             and not exists (select from pm_pipeline.companies k where k.run_id = v_task.run_id and k.domain = d.domain)
+           order by d.domain, x.ordinality) n
+   order by n.ordinality
+   limit p_max
   on conflict (run_id, domain) do nothing
   returning c.*;
 end
 $$;
-comment on function pm_pipeline.add_companies(bigint, uuid, jsonb) is 'Fenced, idempotent insert of discovered companies into the task''s run; blocked and known domains are skipped.';
+comment on function pm_pipeline.add_companies(bigint, uuid, jsonb, integer) is 'Fenced, idempotent insert of discovered companies into the task''s run; blocked and known domains are skipped.';
 
 -- Adds contacts to a company of the task's run. Duplicates by lower(email) or lower(linkedin_url)
--- within the company are skipped. p_contacts: [{full_name, title, email, linkedin_url, ...}].
-create function pm_pipeline.add_contacts(p_task_id bigint, p_lease_token uuid, p_company_id uuid, p_contacts jsonb)
+-- within the company are skipped; at most p_max new rows. p_contacts: [{full_name, title, email, ...}].
+create function pm_pipeline.add_contacts(p_task_id bigint, p_lease_token uuid, p_company_id uuid, p_contacts jsonb, p_max integer default null)
 returns setof pm_pipeline.contacts
 language plpgsql
 set search_path = ''
@@ -77,12 +82,13 @@ begin
          x.icp_score, x.personalization_notes, x.personal_anecdotes, x.professional_anecdotes, x.additional_research_notes,
          x.agent_summary, coalesce(x.source_urls, '{}'), v_task.id
     from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as x
+   where not exists (select from pm_pipeline.contacts k where k.company_id = p_company_id
+                      and (lower(k.email) = lower(btrim(x.email)) or lower(k.linkedin_url) = lower(btrim(x.linkedin_url))))
    order by x.ordinality
+   limit p_max
   on conflict do nothing
   returning c.*;
 end
 $$;
-comment on function pm_pipeline.add_contacts(bigint, uuid, uuid, jsonb) is 'Fenced, idempotent insert of a company''s contacts (unique per company by e-mail and by LinkedIn URL).';
+comment on function pm_pipeline.add_contacts(bigint, uuid, uuid, jsonb, integer) is 'Fenced, idempotent insert of a company''s contacts (unique per company by e-mail and by LinkedIn URL).';
 
-revoke all on function pm_pipeline.require_lease(bigint, uuid), pm_pipeline.add_companies(bigint, uuid, jsonb),
-  pm_pipeline.add_contacts(bigint, uuid, uuid, jsonb) from public, anon, authenticated;

@@ -1,0 +1,85 @@
+// The local functions host: what `supabase functions serve` gives where Docker is missing. One Deno
+// process (the pinned Deno, as the hosted Edge Runtime embeds) that
+//   - loads every supabase/functions/<name>/index.ts as it is (their Deno.serve handler is captured),
+//   - serves them at http://127.0.0.1:<port>/functions/v1/<name> (reachable with supabase-js
+//     functions.invoke), passing them the path below /functions/v1 as the platform does,
+//   - provides EdgeRuntime.waitUntil and fires `beforeunload` on SIGTERM/SIGINT,
+//   - LISTENs for pm_pipeline_dispatch and invokes the named function over HTTP, which is what
+//     pg_net does on hosted Supabase.
+// Local tooling only: the functions do not know it exists.
+//
+//   deno run --allow-all scripts/functions-host.ts      (scripts/stack.sh start runs it)
+import postgres from "postgres";
+
+type Handler = (request: Request) => Response | Promise<Response>;
+
+const port = Number(Deno.env.get("PM_LEADS_FUNCTIONS_PORT") ?? "55433");
+const secret = Deno.env.get("PM_LEADS_WORKER_SECRET");
+const dbUrl = Deno.env.get("SUPABASE_DB_URL");
+if (!secret || !dbUrl) {
+  console.error("functions host: SUPABASE_DB_URL and PM_LEADS_WORKER_SECRET must be set (see .local/stack.env)");
+  Deno.exit(2);
+}
+
+const pending = new Set<Promise<unknown>>();
+(globalThis as unknown as { EdgeRuntime: unknown }).EdgeRuntime = {
+  waitUntil(promise: Promise<unknown>) {
+    pending.add(promise);
+    promise.finally(() => pending.delete(promise));
+  },
+};
+
+// Load each function with Deno.serve swapped for a stub that keeps its handler.
+const handlers = new Map<string, Handler>();
+const functionsDir = new URL("../supabase/functions/", import.meta.url);
+const realServe = Deno.serve;
+for (const entry of [...Deno.readDirSync(functionsDir)].sort((a, b) => a.name.localeCompare(b.name))) {
+  if (!entry.isDirectory || entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
+  let captured: Handler | undefined;
+  (Deno as { serve: unknown }).serve = (...args: unknown[]) => {
+    captured = args.find((a) => typeof a === "function") as Handler ??
+      (args[0] as { handler?: Handler })?.handler;
+    return { finished: Promise.resolve(), shutdown: async () => {}, ref() {}, unref() {}, addr: { hostname: "127.0.0.1", port, transport: "tcp" } };
+  };
+  await import(new URL(`${entry.name}/index.ts`, functionsDir).href);
+  if (captured) handlers.set(entry.name, captured);
+}
+(Deno as { serve: unknown }).serve = realServe;
+
+const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (request) => {
+  const url = new URL(request.url);
+  if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()] });
+  const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const handler = match && handlers.get(match[1]);
+  if (!handler) return Response.json({ error: `no function at ${url.pathname}` }, { status: 404 });
+  url.pathname = `/${match[1]}${match[2] ?? ""}`;
+  try {
+    return await handler(new Request(url, request));
+  } catch (error) {
+    console.error(JSON.stringify({ function: match[1], error: String(error) }));
+    return Response.json({ error: "function crashed" }, { status: 500 });
+  }
+});
+console.log(JSON.stringify({ host: `http://127.0.0.1:${port}/functions/v1/`, functions: [...handlers.keys()] }));
+
+// Dispatches from the database (the NOTIFY branch of pm_pipeline.dispatch_workers).
+const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
+await sql.listen("pm_pipeline_dispatch", (payload) => {
+  const { function: name } = JSON.parse(payload) as { function: string };
+  fetch(`http://127.0.0.1:${port}/functions/v1/${name}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    body: payload,
+  }).then((response) => response.body?.cancel()).catch((error) => console.error(JSON.stringify({ dispatch: name, error: String(error) })));
+});
+
+async function stop(signal: string) {
+  // as the platform does before it ends an isolate: beforeunload, then a short grace for the work
+  globalThis.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "termination" } }));
+  await Promise.race([Promise.allSettled([...pending]), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  console.log(JSON.stringify({ host: "stopped", signal }));
+  await server.shutdown();
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,38 @@
+// An Edge Function that is a worker: answers 202 at once and works in the background until the
+// queue is empty or its time budget is spent; on shutdown it gives its lease back.
+import { Worker, type WorkerEvent, type WorkerKind } from "../worker/runtime.ts";
+import { workerConfig } from "../worker/config.ts";
+import { providerFromEnv } from "../providers/select.ts";
+import { checkWorkerSecret, json } from "./http.ts";
+import { database, env, onShutdown, serve, waitUntil } from "./runtime.ts";
+
+/** LEAD_LIST_WORKER_ID etc. (the old system's names) prefix the worker ids when set. */
+const workerIdPrefix = (kind: string, vars: Record<string, string | undefined>, functionName: string) =>
+  vars[`${kind.toUpperCase()}_WORKER_ID`] || functionName;
+
+export function serveWorker(functionName: string, kind: WorkerKind): void {
+  serve(async (request) => {
+    const vars = env();
+    const denied = checkWorkerSecret(request, vars.PM_LEADS_WORKER_SECRET);
+    if (denied) return denied;
+    if (request.method !== "POST") return json(405, { error: "use POST" });
+
+    let worker: Worker;
+    try {
+      const execution = vars.SB_EXECUTION_ID || crypto.randomUUID();
+      const workerId = `${workerIdPrefix(kind.kind, vars, functionName)}-${execution.slice(0, 8)}-${crypto.randomUUID().slice(0, 4)}`;
+      const log = (e: WorkerEvent) => console.log(JSON.stringify({ worker: workerId, ...e }));
+      worker = new Worker(database(), kind, providerFromEnv(vars), workerConfig(vars), workerId, log);
+    } catch (error) {
+      return json(500, { error: (error as Error).message });
+    }
+    const removeListener = onShutdown((reason) => void worker.shutdown(reason));
+    waitUntil(
+      worker.run()
+        .then((summary) => console.log(JSON.stringify(summary)))
+        .catch((error) => console.error(JSON.stringify({ worker: worker.workerId, error: String(error) })))
+        .finally(removeListener),
+    );
+    return json(202, { worker_id: worker.workerId, kind: kind.kind });
+  });
+}

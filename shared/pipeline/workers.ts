@@ -1,0 +1,88 @@
+// The three pipeline workers: what each does with a task (reads and provider calls only) and how it
+// commits (one SQL function that writes the result and completes the task under the lease).
+import type { Sql } from "postgres";
+import type { z } from "zod";
+import type { Task } from "../queue/client.ts";
+import { ProviderError, type CompanyRef } from "../providers/types.ts";
+import type { WorkerKind } from "../worker/runtime.ts";
+import { qualify } from "./qualify.ts";
+import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "./schemas.ts";
+
+/** Parses a provider answer; a malformed one is an invalid_output error and nothing is written. */
+function parseOutput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProviderError("invalid_output", `malformed ${what} from the provider: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+async function runCriteria(sql: Sql, runId: string | null): Promise<Criteria> {
+  const [run] = await sql`select criteria from pm_pipeline.runs where id = ${runId}`;
+  if (!run) throw new ProviderError("invalid_input", `run ${runId} no longer exists`);
+  return Criteria.parse(run.criteria);
+}
+
+async function companyOf(sql: Sql, task: Task): Promise<CompanyRef> {
+  const { company_id } = CompanyPayload.parse(task.payload);
+  const [company] = await sql<CompanyRef[]>`
+    select id, name, domain, website, city, state from pm_pipeline.companies where id = ${company_id}`;
+  if (!company) throw new ProviderError("invalid_input", `company ${company_id} no longer exists`);
+  return company;
+}
+
+export const leadListWorker: WorkerKind = {
+  kind: "lead_list",
+  async work(task, { sql, signal, provider, config, retry }) {
+    const { count } = DiscoveryPayload.parse(task.payload);
+    const criteria = await runCriteria(sql, task.run_id);
+    const wanted = Math.min(count, config.leadListBatchSize);
+    // only this run's candidates go to the provider; blocked domains are filtered in SQL afterwards
+    const known = await sql`select domain from pm_pipeline.companies where run_id = ${task.run_id}`;
+    const answer = parseOutput(Discovery, await retry(() =>
+      provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal })), "discovery");
+    return { companies: answer.companies.slice(0, wanted), exhausted: answer.exhausted, provider: provider.name };
+  },
+  commit: (sql, task, result) =>
+    sql`select pm_pipeline.complete_lead_list(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
+};
+
+export const companyResearchWorker: WorkerKind = {
+  kind: "company_research",
+  async work(task, { sql, signal, provider, retry }) {
+    const criteria = await runCriteria(sql, task.run_id);
+    const company = await companyOf(sql, task);
+    const research = parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research");
+    return { research, decision: qualify(criteria, research) };
+  },
+  commit: (sql, task, { research, decision, ...rest }) =>
+    sql`select pm_pipeline.complete_company_research(${task.id}, ${task.lease_token},
+          ${sql.json(research as never)}, ${sql.json({ ...(decision as object), ...rest } as never)})`,
+};
+
+export const contactResearchWorker: WorkerKind = {
+  kind: "contact_research",
+  async work(task, { sql, signal, provider, retry }) {
+    const criteria = await runCriteria(sql, task.run_id);
+    const company = await companyOf(sql, task);
+    const [run] = await sql`select contacts_max from pm_pipeline.runs where id = ${task.run_id}`;
+    const existing = await sql<{ full_name: string; email: string | null; linkedin_url: string | null }[]>`
+      select full_name, email, linkedin_url from pm_pipeline.contacts where company_id = ${company.id}`;
+    const count = run.contacts_max - existing.length;
+    if (count <= 0) return { contacts: [], exhausted: false };
+    const found = parseOutput(ContactSearch, await retry(() =>
+      provider.findContacts({ criteria, company, count, existing, signal })), "contacts");
+    // no generic inboxes as decision makers
+    const contacts = found.contacts.filter((c) => c.email_class !== "generic_role" || c.linkedin_url);
+    return { contacts: contacts.slice(0, count), exhausted: found.exhausted };
+  },
+  commit: (sql, task, result) =>
+    sql`select pm_pipeline.complete_contact_research(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
+};
+
+export const WORKERS: Record<string, WorkerKind> = {
+  "lead-list": leadListWorker,
+  "company-research": companyResearchWorker,
+  "contact-research": contactResearchWorker,
+};

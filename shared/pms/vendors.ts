@@ -1,0 +1,81 @@
+// The PMS vendors we recognise, as data: the hosts of a vendor's resident/owner portals and listings
+// (strong evidence that a company uses it) and the vendor's own generic hosts (no evidence at all).
+// From ../shared/reference/research-facts.md. To add a vendor, add an entry.
+
+export interface PmsVendor {
+  /** the name used in criteria, CSVs and the database */
+  name: string;
+  /** other spellings users type */
+  aliases: string[];
+  /** a link/iframe/script URL matching one of these (host and optional path) is strong evidence */
+  portals: { host: RegExp; path?: RegExp }[];
+  /** hosts of the vendor itself (marketing, login for managers, CDN): never evidence */
+  generic: RegExp[];
+}
+
+export const PMS_VENDORS: PmsVendor[] = [
+  {
+    name: "Buildium",
+    aliases: ["buildium"],
+    portals: [{ host: /^(?!signin\.)[a-z0-9-]+\.managebuilding\.com$/ }],
+    generic: [/^signin\.managebuilding\.com$/, /(^|\.)buildium\.com$/],
+  },
+  {
+    name: "AppFolio",
+    aliases: ["appfolio", "app folio"],
+    portals: [
+      { host: /^(?!(www|account|help|support|cdn|demo[a-z0-9-]*)\.)[a-z0-9-]+\.appfolio\.com$/ },
+      { host: /^widgets\.appfolio\.com$/, path: /^\/listings/ },
+    ],
+    generic: [/^(www|account|help|support|cdn|demo[a-z0-9-]*)\.appfolio\.com$/, /^appfolio\.com$/],
+  },
+  {
+    name: "Rentvine",
+    aliases: ["rentvine", "rent vine"],
+    portals: [{ host: /^(?!(api|www)\.)[a-z0-9-]+\.rentvine\.com$/, path: /^\/portals\// }],
+    generic: [/^(api|www)\.rentvine\.com$/, /^rentvine\.com$/],
+  },
+  {
+    name: "Propertyware",
+    aliases: ["propertyware", "property ware"],
+    portals: [
+      { host: /^app\.propertyware\.com$/, path: /^\/pw\/portals\// },
+      { host: /^webreq\.propertyware\.com$/, path: /^\/pw\/marketing\// },
+      { host: /^(?!(app|www|webreq)\.)[a-z0-9-]+\.propertyware\.com$/ },
+    ],
+    generic: [/^app\.propertyware\.com$/, /^(www\.)?propertyware\.com$/],
+  },
+  {
+    name: "Rent Manager",
+    aliases: ["rent manager", "rentmanager", "rmresident"],
+    portals: [{ host: /^[a-z0-9-]+\.rmresident\.com$/ }, { host: /^[a-z0-9-]+\.oap\.rentmanager\.com$/ }],
+    generic: [/\.api\.rentmanager\.com$/, /^(www\.)?rentmanager\.com$/],
+  },
+  {
+    name: "DoorLoop",
+    aliases: ["doorloop", "door loop"],
+    portals: [{ host: /^[a-z0-9-]+\.app\.doorloop\.com$/ }],
+    generic: [/^app\.doorloop\.com$/, /^(www\.)?doorloop\.com$/],
+  },
+  {
+    name: "TenantCloud",
+    aliases: ["tenantcloud", "tenant cloud"],
+    portals: [{ host: /^(?!(home|cdn|api|www)\.)[a-z0-9-]+\.tenantcloud\.com$/ }],
+    generic: [/^(home|cdn|api|www)\.tenantcloud\.com$/, /^tenantcloud\.com$/],
+  },
+  {
+    name: "Yardi",
+    aliases: ["yardi", "rentcafe", "rent cafe", "yardi breeze", "voyager"],
+    portals: [
+      { host: /^[a-z0-9-]+\.securecafe\.com$/, path: /^\/residentservices\// },
+      { host: /^(www\.)?rentcafe\.com$/, path: /^\/residentservices\// },
+    ],
+    generic: [/^cdngeneralcf\.rentcafe\.com$/, /(^|\.)yardi\.com$/],
+  },
+];
+
+/** The vendor a user means by `name` ("buildium", "App Folio"), or null for free text. */
+export function vendorByName(name: string): PmsVendor | null {
+  const wanted = name.trim().toLowerCase();
+  return PMS_VENDORS.find((v) => v.name.toLowerCase() === wanted || v.aliases.includes(wanted)) ?? null;
+}

@@ -1,0 +1,167 @@
+// The offline research provider: answers from the synthetic world (world.ts), with configurable
+// latency and injected faults (rate limits, server errors, timeouts) so that retries, leases and
+// benchmarks can be exercised without a network or a key.
+import { detectPms } from "../../pms/detect.ts";
+import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../pipeline/schemas.ts";
+import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
+import { companyByDomain, companyAt, markets, marketSize, surfacesFor, wantedPms, website, type WorldCompany } from "./world.ts";
+
+export interface FaultConfig {
+  /** probability per call of a 429 with retry-after */
+  rateLimit: number;
+  /** probability per call of a 5xx */
+  serverError: number;
+  /** probability per call of a hang until timeoutMs, then a timeout error */
+  timeout: number;
+  latencyMs: number;
+  timeoutMs: number;
+  retryAfterMs: number;
+}
+
+export const NO_FAULTS: FaultConfig = { rateLimit: 0, serverError: 0, timeout: 0, latencyMs: 0, timeoutMs: 2000, retryAfterMs: 100 };
+
+/** Parses "rate_limit=0.1,server_error=0.05,timeout=0.05" (PM_LEADS_OFFLINE_FAULTS). */
+export function parseFaults(spec: string | undefined, base: FaultConfig = NO_FAULTS): FaultConfig {
+  const config = { ...base };
+  const names: Record<string, keyof FaultConfig> = {
+    rate_limit: "rateLimit", server_error: "serverError", timeout: "timeout",
+    latency_ms: "latencyMs", timeout_ms: "timeoutMs", retry_after_ms: "retryAfterMs",
+  };
+  for (const part of (spec ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [name, value] = part.split("=");
+    const field = names[name?.trim()];
+    const number = Number(value);
+    if (!field || !Number.isFinite(number) || number < 0) {
+      throw new Error(`bad fault setting "${part}": use ${Object.keys(names).join(", ")} with a number >= 0`);
+    }
+    config[field] = number;
+  }
+  return config;
+}
+
+const wait = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (ms <= 0) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+
+const RESEARCH_NOTE = "[synthetic] offline provider: a generated company, not a real lead.";
+
+function discovered(company: WorldCompany): DiscoveredCompany {
+  return {
+    name: company.name,
+    domain: company.domain,
+    website: `https://${company.domain}/`,
+    city: company.city,
+    state: company.state,
+    pms: company.pms,
+    source_urls: [`https://${company.domain}/`],
+  };
+}
+
+function research(company: WorldCompany): CompanyResearch {
+  const pages = website(company);
+  const detection = detectPms(pages);
+  const sf = company.singleFamilyShare;
+  return {
+    pms: detection.pms,
+    pms_confidence: detection.confidence,
+    pms_evidence_urls: detection.evidence_urls,
+    units: company.units,
+    units_estimated: true,
+    units_quote: `We manage over ${company.units} units`,
+    units_source_url: pages[0].url,
+    single_family_focus: sf >= 0.6 ? "yes" : sf >= 0.3 ? "mixed" : "no",
+    property_mix: `${Math.round(sf * 100)}% single-family, ${100 - Math.round(sf * 100)}% multifamily`,
+    employees: company.employees,
+    icp_fit: company.units >= 100 && company.units <= 2000 ? "strong" : "weak",
+    icp_score: Math.min(100, Math.round(40 + sf * 40 + (company.units >= 100 ? 20 : 0))),
+    icp_tier: company.units >= 150 ? 1 : company.units >= 50 ? 2 : 3,
+    disqualifiers: company.hoaOnly ? ["HOA-only management"] : [],
+    agent_summary: `${RESEARCH_NOTE} ${company.name} manages about ${company.units} units in ${company.city}, ${company.state}.`,
+    source_urls: pages.map((p) => p.url),
+  };
+}
+
+function contact(person: WorldCompany["people"][number], company: WorldCompany): Contact {
+  return {
+    ...person,
+    department: person.title_tier <= 2 ? "Executive" : person.title_tier <= 4 ? "Operations" : "Administration",
+    seniority: person.title_tier <= 1 ? "owner" : person.title_tier <= 2 ? "vp" : person.title_tier <= 3 ? "director" : "staff",
+    quality_score: Math.max(10, 100 - (person.title_tier - 1) * 15 - (person.email_class === "published" ? 0 : 20)),
+    icp_score: null,
+    personalization_notes: `[synthetic] ${person.title} at ${company.name}`,
+    personal_anecdotes: null,
+    professional_anecdotes: null,
+    additional_research_notes: null,
+    agent_summary: RESEARCH_NOTE,
+    source_urls: [`https://${company.domain}/`],
+  };
+}
+
+export class OfflineProvider implements ResearchProvider {
+  readonly name = "offline";
+  constructor(private readonly faults: FaultConfig = NO_FAULTS, private readonly random: () => number = Math.random) {}
+
+  /** Latency, then maybe an injected fault, like a remote API. */
+  private async call<T>(signal: AbortSignal, answer: () => T): Promise<T> {
+    await wait(this.faults.latencyMs, signal);
+    const roll = this.random();
+    const { rateLimit, serverError, timeout } = this.faults;
+    if (roll < rateLimit) {
+      throw new ProviderError("rate_limit", "429 rate_limit_exceeded (injected)", this.faults.retryAfterMs);
+    }
+    if (roll < rateLimit + serverError) throw new ProviderError("server", "503 server overloaded (injected)");
+    if (roll < rateLimit + serverError + timeout) {
+      await wait(this.faults.timeoutMs, signal);
+      throw new ProviderError("timeout", `no answer within ${this.faults.timeoutMs} ms (injected)`);
+    }
+    return answer();
+  }
+
+  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<Discovery> {
+    return this.call(input.signal, () => {
+      const exclude = new Set(input.exclude);
+      const pms = wantedPms(input.criteria);
+      const companies: DiscoveredCompany[] = [];
+      let exhausted = true;
+      search: for (const market of markets(input.criteria)) {
+        for (let i = 0; i < marketSize(market); i++) {
+          const company = companyAt(market, i);
+          if (exclude.has(company.domain) || !surfacesFor(company, pms)) continue;
+          if (companies.length === input.count) {
+            exhausted = false;
+            break search;
+          }
+          companies.push(discovered(company));
+        }
+      }
+      return { companies, exhausted };
+    });
+  }
+
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<CompanyResearch> {
+    return this.call(input.signal, () => {
+      const company = companyByDomain(input.criteria, input.company.domain);
+      if (!company) throw new ProviderError("invalid_input", `no such company in the synthetic world: ${input.company.domain}`);
+      return research(company);
+    });
+  }
+
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<ContactSearch> {
+    return this.call(input.signal, () => {
+      const company = companyByDomain(input.criteria, input.company.domain);
+      if (!company) throw new ProviderError("invalid_input", `no such company in the synthetic world: ${input.company.domain}`);
+      const known = new Set(input.existing.map((c) => c.email?.toLowerCase()));
+      const fresh = company.people
+        .filter((p) => !known.has(p.email?.toLowerCase()))
+        .filter((p) => p.title_tier <= 3) // decision makers only: owners, VPs, operations
+        .sort((a, b) => a.title_tier - b.title_tier);
+      return { contacts: fresh.slice(0, input.count).map((p) => contact(p, company)), exhausted: fresh.length <= input.count };
+    });
+  }
+}

@@ -1,0 +1,63 @@
+// The seam between the workers and whoever does the research (the offline world, an LLM).
+import type { CompanyResearch, ContactSearch, Criteria, Discovery } from "../pipeline/schemas.ts";
+
+export interface CompanyRef {
+  id: string;
+  name: string;
+  domain: string;
+  website: string | null;
+  city: string | null;
+  state: string | null;
+}
+
+export interface ExistingContact {
+  full_name: string;
+  email: string | null;
+  linkedin_url: string | null;
+}
+
+/** Usage of one provider call, summed per task (tokens, searches, dollars where known). */
+export interface Usage {
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  web_searches: number;
+}
+
+export interface ResearchProvider {
+  readonly name: string;
+  /** Up to `count` companies matching the criteria whose domains are not in `exclude`. */
+  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<unknown>;
+  /** Facts about one company; the caller verifies and decides. */
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<unknown>;
+  /** Up to `count` decision makers of a company beyond those it already has. */
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<unknown>;
+}
+
+/** The parsed outputs (the workers parse every provider answer with the zod schemas). */
+export type ProviderOutputs = { discovery: Discovery; research: CompanyResearch; contacts: ContactSearch };
+
+/**
+ * Why a provider call failed, which decides whether to retry:
+ * rate_limit, server, timeout -> transient, retried with backoff (honouring retry-after);
+ * invalid_input, auth, quota, invalid_output -> permanent, never retried.
+ */
+export type ProviderErrorKind = "rate_limit" | "server" | "timeout" | "invalid_input" | "auth" | "quota" | "invalid_output";
+
+const TRANSIENT: ReadonlySet<ProviderErrorKind> = new Set(["rate_limit", "server", "timeout"]);
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    /** a server's retry-after, in milliseconds */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+
+  get transient(): boolean {
+    return TRANSIENT.has(this.kind);
+  }
+}

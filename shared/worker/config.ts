@@ -1,0 +1,46 @@
+// Worker settings from the environment (names from the old system where it had them). Parsed from a
+// plain record so that this file needs no runtime: the Edge Function passes Deno.env, tests pass objects.
+import { z } from "zod";
+import type { RetryPolicy } from "./retry.ts";
+
+const seconds = (fallback: number, max: number) => z.coerce.number().positive().max(max).default(fallback);
+
+const Env = z.object({
+  WORKER_HEARTBEAT_INTERVAL: seconds(10, 300),
+  // well inside an Edge Function's 150 s wall clock
+  WORKER_TIME_BUDGET_SECONDS: seconds(120, 3600),
+  // do not claim a task with less than this left of the budget
+  WORKER_MIN_TASK_SECONDS: seconds(15, 3600),
+  // wait this long at most for a retry to fall due before the invocation ends
+  WORKER_IDLE_WAIT_SECONDS: z.coerce.number().min(0).max(120).default(15),
+  WORKER_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  WORKER_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  WORKER_RETRY_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
+  LEAD_LIST_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export interface WorkerConfig {
+  heartbeatSeconds: number;
+  timeBudgetSeconds: number;
+  minTaskSeconds: number;
+  idleWaitSeconds: number;
+  retry: RetryPolicy;
+  leadListBatchSize: number;
+}
+
+export function workerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const parsed = Env.safeParse(Object.fromEntries(Object.keys(Env.shape).map((k) => [k, env[k] === "" ? undefined : env[k]])));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`bad worker setting ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    heartbeatSeconds: e.WORKER_HEARTBEAT_INTERVAL,
+    timeBudgetSeconds: e.WORKER_TIME_BUDGET_SECONDS,
+    minTaskSeconds: Math.min(e.WORKER_MIN_TASK_SECONDS, e.WORKER_TIME_BUDGET_SECONDS),
+    idleWaitSeconds: e.WORKER_IDLE_WAIT_SECONDS,
+    retry: { attempts: e.WORKER_RETRY_ATTEMPTS, baseMs: e.WORKER_RETRY_BASE_MS, maxMs: e.WORKER_RETRY_MAX_MS },
+    leadListBatchSize: e.LEAD_LIST_BATCH_SIZE,
+  };
+}

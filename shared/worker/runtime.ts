@@ -1,0 +1,198 @@
+// The one worker runtime of every worker kind. One invocation:
+//   register (unless the kind already has its concurrency of live workers)
+//   loop: claim -> work, with a heartbeat that renews the lease (a lost lease aborts the work and
+//         nothing of it is written) -> commit the result and complete, fenced by the lease token;
+//         or fail with a classified error (the SQL decides retry with backoff or failed for good)
+//   stop when the queue is empty or the time budget is spent; on shutdown release the lease.
+import type { Sql } from "postgres";
+import { queue, type Task } from "../queue/client.ts";
+import { ProviderError, type ResearchProvider } from "../providers/types.ts";
+import { withRetry, type AttemptRecord, type RetryPolicy } from "./retry.ts";
+import type { WorkerConfig } from "./config.ts";
+
+export interface WorkContext {
+  /** for reads only: every write goes through the kind's commit */
+  sql: Sql;
+  signal: AbortSignal;
+  provider: ResearchProvider;
+  config: WorkerConfig;
+  /** runs a provider call with the in-invocation retry policy, recording every failed attempt */
+  retry<T>(call: () => Promise<T>): Promise<T>;
+}
+
+export interface WorkerKind {
+  kind: string;
+  /** does one task's work without writing anything; returns what commit writes */
+  work(task: Task, context: WorkContext): Promise<Record<string, unknown>>;
+  /** writes the result and completes the task in one transaction (raises PM001 if the lease is lost) */
+  commit(sql: Sql, task: Task, result: Record<string, unknown>): Promise<unknown>;
+}
+
+export interface WorkerSummary {
+  workerId: string;
+  kind: string;
+  claimed: number;
+  completed: number;
+  failed: number;
+  lost: number;
+  released: number;
+  stoppedBecause: "queue empty" | "time budget" | "shutdown" | "concurrency limit";
+}
+
+export type WorkerEvent = { event: string; task?: string; detail?: string };
+
+class LeaseLost extends Error {
+  constructor(id: string) {
+    super(`lease of task ${id} lost`);
+  }
+}
+class Shutdown extends Error {}
+
+const LEASE_LOST = "PM001";
+
+/** A message an operator understands, with the attempts made inside this invocation. */
+function describe(error: unknown, attempts: AttemptRecord[]): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return attempts.length > 1 ? `${message} (after ${attempts.length} tries: ${attempts.map((a) => a.kind).join(", ")})` : message;
+}
+
+export class Worker {
+  private stopping: Shutdown | null = null;
+  private current: { task: Task; controller: AbortController } | null = null;
+  private wakeUp: (() => void) | null = null;
+  private readonly q;
+  readonly summary: WorkerSummary;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly kind: WorkerKind,
+    private readonly provider: ResearchProvider,
+    private readonly config: WorkerConfig,
+    readonly workerId: string,
+    private readonly log: (event: WorkerEvent) => void = () => {},
+  ) {
+    this.q = queue(sql);
+    this.summary = { workerId, kind: kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
+  }
+
+  /** Runs until the queue is empty, the budget is spent or shutdown() is called. */
+  async run(): Promise<WorkerSummary> {
+    const deadline = Date.now() + this.config.timeBudgetSeconds * 1000;
+    const [registered] = await this.sql`
+      select pm_pipeline.register_worker(${this.workerId}, ${this.kind.kind}, ${this.sql.json({ provider: this.provider.name })}) as ok`;
+    if (!registered.ok) {
+      this.summary.stoppedBecause = "concurrency limit";
+      return this.summary;
+    }
+    this.log({ event: "started" });
+    try {
+      while (!this.stopping) {
+        const left = deadline - Date.now();
+        if (left < this.config.minTaskSeconds * 1000) {
+          this.summary.stoppedBecause = "time budget";
+          break;
+        }
+        const [task] = await this.q.claim(this.workerId, [this.kind.kind]);
+        if (task) {
+          await this.process(task, deadline);
+          continue;
+        }
+        // nothing ready: wait for a retry that falls due soon, else stop (pg_cron and new tasks re-dispatch)
+        const [next] = await this.sql`select extract(epoch from pm_pipeline.next_task_due(${this.kind.kind}) - now()) * 1000 as ms`;
+        const waitMs = next.ms === null ? null : Math.max(0, Number(next.ms)) + 20;
+        if (waitMs === null || waitMs > Math.min(this.config.idleWaitSeconds * 1000, left - this.config.minTaskSeconds * 1000)) break;
+        await this.q.workerHeartbeat({ workerId: this.workerId, workerType: this.kind.kind, status: "idle" });
+        await this.idle(waitMs);
+      }
+      if (this.stopping) this.summary.stoppedBecause = "shutdown";
+    } finally {
+      await this.q.stopWorker(this.workerId, "worker stopped");
+      // close the race with a dispatch that counted this worker as alive while it was leaving
+      if (!this.stopping) await this.sql`select pm_pipeline.dispatch_workers(${this.kind.kind})`;
+      this.log({ event: "stopped", detail: this.summary.stoppedBecause });
+    }
+    return this.summary;
+  }
+
+  /** Stops claiming, aborts the current task and gives its lease back (beforeunload, SIGTERM). */
+  async shutdown(reason: string): Promise<void> {
+    this.stopping = new Shutdown(reason);
+    this.wakeUp?.();
+    const current = this.current;
+    if (current) {
+      current.controller.abort(this.stopping);
+      const state = await this.q.release(current.task, `released: ${reason}`).catch(() => null);
+      if (state) this.summary.released++;
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async process(task: Task, deadline: number): Promise<void> {
+    this.summary.claimed++;
+    const controller = new AbortController();
+    this.current = { task, controller };
+    const attempts: AttemptRecord[] = [];
+    const heartbeat = setInterval(async () => {
+      try {
+        if (!(await this.q.heartbeat(task))) controller.abort(new LeaseLost(task.id));
+      } catch {
+        // a failed heartbeat is retried at the next tick; the lease expires if they keep failing
+      }
+    }, this.config.heartbeatSeconds * 1000);
+    // the time budget ends the work, not the wall clock of the platform
+    const budget = setTimeout(() => controller.abort(new Shutdown("time budget spent")), Math.max(0, deadline - Date.now()));
+    const context: WorkContext = {
+      sql: this.sql,
+      signal: controller.signal,
+      provider: this.provider,
+      config: this.config,
+      retry: (call) => withRetry(call, { policy: this.config.retry, signal: controller.signal, log: attempts }),
+    };
+    try {
+      const result = await this.kind.work(task, context);
+      controller.signal.throwIfAborted();
+      await this.kind.commit(this.sql, task, { ...result, attempts });
+      this.summary.completed++;
+      this.log({ event: "completed", task: task.id });
+    } catch (error) {
+      await this.settle(task, controller.signal.aborted ? controller.signal.reason : error, attempts);
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(budget);
+      this.current = null;
+    }
+  }
+
+  private async settle(task: Task, error: unknown, attempts: AttemptRecord[]): Promise<void> {
+    if (error instanceof LeaseLost || (error as { code?: string })?.code === LEASE_LOST) {
+      this.summary.lost++; // another worker owns the task now: write nothing
+      this.log({ event: "lease lost", task: task.id });
+      return;
+    }
+    if (error instanceof Shutdown) {
+      if (this.stopping) return; // shutdown() released it
+      const state = await this.q.release(task, `released: ${error.message}`);
+      if (state) this.summary.released++;
+      return;
+    }
+    const permanent = error instanceof ProviderError && !error.transient && error.kind !== "invalid_output";
+    const state = await this.q.fail(task, describe(error, attempts), {
+      retryable: !permanent,
+      retryAfterSeconds: error instanceof ProviderError && error.retryAfterMs ? error.retryAfterMs / 1000 : undefined,
+    });
+    if (state === null) this.summary.lost++;
+    else this.summary.failed++;
+    this.log({ event: "failed", task: task.id, detail: describe(error, attempts) });
+  }
+}
+
+export type { RetryPolicy };
