@@ -215,7 +215,7 @@ start() {
     as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" -l "$PG_LINK/postgres.log" -w -t 60 start >/dev/null \
       || { tail -20 "$PG_LINK/postgres.log" >&2; die "PostgreSQL did not start"; }
   fi
-  bootstrap_sql | PGPASSWORD=$DB_PASSWORD psql -q -X -v ON_ERROR_STOP=1 "$(db_url)" >/dev/null \
+  bootstrap_sql | PGOPTIONS='-c client_min_messages=warning' psql -q -X -v ON_ERROR_STOP=1 "$(db_url)" >/dev/null \
     || die "bootstrap SQL failed"
   migrate
   write_env

@@ -28,8 +28,8 @@ pg_prove --dbname postgres --host "$PGHOST" --port "$PGPORT" --username "$PGUSER
 
 [ "${1:-}" = db ] && exit 0
 
-echo "== deno check: shared/"
-"$BIN/deno" check shared/
+echo "== deno check (the pinned Deno of the Edge Runtime): shared/, every function, the functions host"
+"$BIN/deno" check --quiet shared/ supabase/functions/*/index.ts scripts/functions-host.ts
 
 echo "== vitest"
 "$BIN/vitest" run

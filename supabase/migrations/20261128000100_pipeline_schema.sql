@@ -34,15 +34,15 @@ immutable
 parallel safe
 set search_path = ''
 as $$
-  -- 'HTTPS://www.Example.com:443/path?q#f' -> 'example.com'
+  -- 'HTTPS://www.Example.com:443/path?q#f' -> 'example.com'; normalising twice changes nothing
   select nullif(
     regexp_replace(
       regexp_replace(
         regexp_replace(
           regexp_replace(lower(btrim(coalesce(p_value, ''))), '^[a-z][a-z0-9+.-]*://', ''),  -- scheme
-          '^[^/@]*@', ''),                                                                        -- user info
+          '^[^/?#@]*@', ''),                                                                      -- user info
         '[/?#:].*$', ''),                                                                         -- port, path, query
-      '^www\.|\.$', '', 'g'),                                                                     -- www. and trailing dot
+      '^(www\.)+|\.+$', '', 'g'),                                                                 -- www. and trailing dots
     '')
 $$;
 comment on function pm_pipeline.normalize_domain(text) is 'Lower-cases a URL or host and strips scheme, user info, port, path, www. and a trailing dot: the form every domain is stored in.';
@@ -95,9 +95,11 @@ begin
     return 'states must be a list of strings';
   end if;
   if exists (select from jsonb_each(p_criteria) e
-             where e.key in ('pms', 'state', 'city') and jsonb_typeof(e.value) = 'string'
-               and (btrim(e.value #>> '{}') = '' or length(e.value #>> '{}') > 100)) then
-    return 'pms, state and city must be 1 to 100 characters';
+               cross join lateral (select v from jsonb_array_elements_text(
+                 case jsonb_typeof(e.value) when 'array' then e.value else jsonb_build_array(e.value) end) v) x
+             where e.key in ('pms', 'state', 'states', 'city') and e.value <> 'null'
+               and (btrim(x.v) = '' or length(x.v) > 100)) then
+    return 'pms, state, states and city must be 1 to 100 characters each';
   end if;
   foreach v_key in array array['units_min', 'units_max'] loop
     if p_criteria ? v_key and (jsonb_typeof(p_criteria->v_key) <> 'number'

@@ -65,6 +65,9 @@ begin
   if v_problem is not null then
     raise exception 'invalid criteria: %', v_problem using errcode = 'invalid_parameter_value';
   end if;
+  if p_idempotency_key is not null and length(p_idempotency_key) not between 1 and 200 then
+    raise exception 'invalid idempotency key: must be 1 to 200 characters' using errcode = 'invalid_parameter_value';
+  end if;
   if p_target_quantity is null or p_target_quantity not between 1 and 1000 then
     raise exception 'invalid quantity %: must be 1 to 1000', p_target_quantity using errcode = 'invalid_parameter_value';
   end if;
@@ -166,12 +169,13 @@ begin
   if p_stage = 'done' then
     raise exception 'a resumed run cannot start at stage done' using errcode = 'invalid_parameter_value';
   end if;
-  update pm_pipeline.runs set status = 'active', stage = p_stage, notes = p_message
+  update pm_pipeline.runs set status = 'active', stage = p_stage, notes = coalesce(p_message, notes)
    where id = p_run_id and status = 'needs_user_decision';
   if not found then
     return false;
   end if;
-  perform pm_pipeline.log_event(p_run_id, 'run_resumed', p_message, jsonb_build_object('stage', p_stage));
+  perform pm_pipeline.log_event(p_run_id, 'run_resumed', coalesce(p_message, format('resumed at %s', p_stage)),
+    jsonb_build_object('stage', p_stage));
   return true;
 end
 $$;

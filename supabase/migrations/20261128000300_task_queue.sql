@@ -174,7 +174,8 @@ comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is
 -- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
 -- (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
 -- failed for good with the reason kept, logged, and the task's run reconciled (so that a run whose
--- work failed asks for a decision instead of waiting forever). Callers lock and check the rows first.
+-- work failed asks for a decision instead of waiting forever). A task whose run has ended meanwhile
+-- is cancelled, not queued again. Callers lock and check the rows first.
 create function pm_pipeline.settle_attempts(
   p_task_ids bigint[],
   p_error text,
@@ -201,11 +202,14 @@ begin
              'attempt', t.attempts, 'worker', t.locked_by, 'at', now(), 'error', left(p_error, 2000), 'retryable', p_retryable)),
            lease_token = null,
            lease_expires_at = null,
-           finished_at = case when s.next_state = 'failed' then now() end,
+           finished_at = case when s.next_state in ('failed', 'cancelled') then now() end,
            updated_at = now()
       from (select x.id,
-                   (case when p_retryable and x.attempts < x.max_attempts then 'queued' else 'failed' end)::pm_pipeline.task_state as next_state
+                   (case when r.status in ('completed', 'error', 'cancelled') then 'cancelled'
+                         when p_retryable and x.attempts < x.max_attempts then 'queued'
+                         else 'failed' end)::pm_pipeline.task_state as next_state
               from pm_pipeline.tasks x
+              left join pm_pipeline.runs r on r.id = x.run_id
              where x.id = any(p_task_ids) and x.state = 'running') s
      where t.id = s.id
     returning t.*

@@ -53,7 +53,7 @@ as $$
 declare
   v_row pm_pipeline.worker_heartbeats;
 begin
-  if p_status not in ('active', 'idle', 'processing') then
+  if p_status is null or p_status not in ('active', 'idle', 'processing') then
     raise exception 'heartbeat status must be active, idle or processing (got %); use stop_worker to stop', p_status
       using errcode = 'invalid_parameter_value';
   end if;
@@ -86,9 +86,11 @@ as $$
 declare
   v_ids bigint[];
 begin
-  update pm_pipeline.worker_heartbeats
-     set status = 'stopped', stopped_at = now(), current_task = null, current_run_id = null, lease_expires_at = null
-   where worker_id = p_worker_id;
+  -- a row even for an id never seen: a stopped id must not start claiming later
+  insert into pm_pipeline.worker_heartbeats as w (worker_id, worker_type, status, stopped_at)
+  values (p_worker_id, 'unknown', 'stopped', now())
+  on conflict (worker_id) do update
+     set status = 'stopped', stopped_at = now(), current_task = null, current_run_id = null, lease_expires_at = null;
   select array_agg(x.id) into v_ids from (
     select t.id from pm_pipeline.tasks t
      where t.state = 'running' and t.locked_by = p_worker_id

@@ -19,7 +19,8 @@ revoke all on all sequences in schema pm_pipeline from public, anon, authenticat
 revoke all on all functions in schema pm_pipeline from public, anon, authenticated;
 alter default privileges in schema pm_pipeline revoke all on tables from public, anon, authenticated;
 alter default privileges in schema pm_pipeline revoke all on sequences from public, anon, authenticated;
-alter default privileges in schema pm_pipeline revoke all on functions from public, anon, authenticated;
+-- (a schema-level default cannot revoke PUBLIC's execute on new functions: later migrations that
+-- create functions revoke it themselves)
 
 grant usage on schema pm_pipeline to service_role;
 grant all on all tables in schema pm_pipeline to service_role;

@@ -45,7 +45,7 @@ begin
     from (select distinct on (d.domain) d.domain as new_domain, x.*
             from jsonb_populate_recordset(null::pm_pipeline.companies, p_companies) with ordinality as x
            cross join lateral (select pm_pipeline.normalize_domain(coalesce(x.domain, x.website)) as domain) d
-           where d.domain like '%.%'
+           where d.domain ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$'
              and not exists (select from pm_pipeline.suppression s where s.domain = d.domain)
              and not exists (select from pm_pipeline.companies k where k.run_id = v_task.run_id and k.domain = d.domain)
            order by d.domain, x.ordinality) n
@@ -84,6 +84,10 @@ begin
     from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as x
    where not exists (select from pm_pipeline.contacts k where k.company_id = p_company_id
                       and (lower(k.email) = lower(btrim(x.email)) or lower(k.linkedin_url) = lower(btrim(x.linkedin_url))))
+     -- nor a duplicate of an earlier one in the same batch (so p_max counts distinct people)
+     and not exists (select from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as e
+                      where e.ordinality < x.ordinality
+                        and (lower(btrim(e.email)) = lower(btrim(x.email)) or lower(btrim(e.linkedin_url)) = lower(btrim(x.linkedin_url))))
    order by x.ordinality
    limit p_max
   on conflict do nothing
@@ -92,3 +96,7 @@ end
 $$;
 comment on function pm_pipeline.add_contacts(bigint, uuid, uuid, jsonb, integer) is 'Fenced, idempotent insert of a company''s contacts (unique per company by e-mail and by LinkedIn URL).';
 
+
+-- Functions are executable by PUBLIC by default, and a schema-level default privilege cannot take
+-- that away: revoke explicitly in every migration that creates functions.
+revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;

@@ -285,7 +285,7 @@ as
 select c.run_id, c.name as company_name, c.city as company_city, c.state as company_state, c.pms,
        r.units, r.employees, c.domain, r.single_family_focus, r.property_mix, r.icp_fit, r.icp_score, r.agent_summary,
        c.website, r.pms_confidence, array_to_string(r.pms_evidence_urls, ' ') as pms_evidence_urls,
-       r.units_quote, r.units_source_url, array_to_string(c.source_urls || r.source_urls, ' ') as source_urls,
+       r.units_quote, r.units_source_url, array_to_string(array(select distinct u from unnest(c.source_urls || r.source_urls) u order by u), ' ') as source_urls,
        c.discovered_at, r.researched_at
   from pm_pipeline.companies c
   left join pm_pipeline.company_research r on r.company_id = c.id
@@ -432,3 +432,6 @@ as $$
   select min(t.run_after) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'queued';
 $$;
 comment on function pm_pipeline.next_task_due(text) is 'When the next queued task of a kind becomes claimable (null when none is queued).';
+
+-- see the end of *_fenced_writes.sql
+revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;

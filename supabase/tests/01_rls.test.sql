@@ -82,17 +82,14 @@ select is_empty(format($$
   format('%s holds no privilege on any table, view or sequence of pm_pipeline', role))
   from unnest(array['anon', 'authenticated']) role;
 
--- Functions created after 20261128000600_access.sql keep PostgreSQL's default EXECUTE for PUBLIC:
--- "alter default privileges in schema ... revoke ... from public" cannot take away a global default.
--- Only the missing schema usage keeps anon and authenticated out of them today.
-select todo_start('functions created after the access migration are executable by PUBLIC (a schema-level default privilege cannot revoke it)');
+-- Functions keep PostgreSQL's default EXECUTE for PUBLIC unless each migration revokes it
+-- ("alter default privileges in schema ... revoke ... from public" cannot take away a global default).
 select is((select string_agg(routine_name, ', ' order by routine_name) from information_schema.role_routine_grants
             where routine_schema = 'pm_pipeline' and grantee = 'PUBLIC'), null,
   'no function of pm_pipeline is granted to PUBLIC');
 select is((select count(*)::int from pgtap_functions where has_function_privilege(role, oid, 'execute')), 0,
   format('%s may execute no function of pm_pipeline', role))
   from unnest(array['anon', 'authenticated']) role;
-select todo_end();
 select is_empty($$ select signature from pgtap_functions
                     where has_function_privilege('anon', oid, 'execute')
                       and signature in ('pm_pipeline.claim_tasks(text,text[],integer)', 'pm_pipeline.create_run(jsonb,integer,integer,integer,text,text)',
@@ -178,7 +175,7 @@ select throws_ok($$ select * from pm_pipeline.claim_tasks('pgtap-anon', array['p
   'permission denied for function claim_tasks', 'with schema usage only, anon still cannot call claim_tasks');
 select throws_ok($$ select pm_pipeline.set_run_status(gen_random_uuid(), 'cancelled', 'x') $$, '42501',
   'permission denied for function set_run_status', 'with schema usage only, anon still cannot call set_run_status');
--- add_companies is executable by PUBLIC today (see the TODO above); invoker rights still stop it
+-- not executable by anon at all (and invoker rights would stop it anyway)
 select throws_ok($$ select * from pm_pipeline.add_companies(1, gen_random_uuid(), '[]') $$, '42501', null,
   'with schema usage only, anon still gets nothing through add_companies');
 select throws_ok($$ select pm_pipeline.next_task_due('lead_list') $$, '42501', null,

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# npm run demo: the main job on the local stack with the offline provider. Starts the stack
+# (PostgreSQL, migrations, functions host), asks for 10 Buildium companies in Texas with 1-3
+# decision makers each, waits for the workers and writes the two CSVs to ./exports.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/stack.sh start
+node bin/pm-leads.mjs run --criteria '{"pms":"Buildium","state":"TX"}' --quantity 10 --output-dir ./exports
+echo
+echo "The local stack keeps running (psql: . .local/stack.env && psql \"\$SUPABASE_DB_URL\"); stop it with: npm run stack:stop"
