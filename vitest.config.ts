@@ -7,7 +7,8 @@ export default defineConfig({
     globalSetup: ["tests/setup/stack.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Every test works on task kinds and runs of its own, so files may run side by side.
-    fileParallelism: true,
+    // One file at a time: the end-to-end tests change queue timings (leases, dead-worker threshold)
+    // for the pipeline's kinds, and the liveness tests call functions that act on every worker.
+    fileParallelism: false,
   },
 });

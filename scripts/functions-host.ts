@@ -5,7 +5,9 @@
 //     functions.invoke), passing them the path below /functions/v1 as the platform does,
 //   - provides EdgeRuntime.waitUntil and fires `beforeunload` on SIGTERM/SIGINT,
 //   - LISTENs for pm_pipeline_dispatch and invokes the named function over HTTP, which is what
-//     pg_net does on hosted Supabase.
+//     pg_net does on hosted Supabase,
+//   - every PM_LEADS_LOCAL_CRON_SECONDS (10) runs what our pg_cron jobs run every 10 s on hosted
+//     Supabase (pg_cron >= 1.5); Debian's pg_cron 1.4 cannot schedule below a minute.
 // Local tooling only: the functions do not know it exists.
 //
 //   deno run --allow-all scripts/functions-host.ts      (scripts/stack.sh start runs it)
@@ -73,12 +75,25 @@ await sql.listen("pm_pipeline_dispatch", (payload) => {
   }).then((response) => response.body?.cancel()).catch((error) => console.error(JSON.stringify({ dispatch: name, error: String(error) })));
 });
 
+// Hosted pg_cron's 10-second schedule of the release and dispatch jobs (the migrations schedule
+// them every minute on pg_cron 1.4, which still runs them here as well).
+const cronSeconds = Number(Deno.env.get("PM_LEADS_LOCAL_CRON_SECONDS") ?? "10");
+const cron = setInterval(async () => {
+  try {
+    await sql`select count(*) from pm_pipeline.release_dead_worker_leases()`;
+    await sql`select pm_pipeline.dispatch_waiting_work()`;
+  } catch (error) {
+    console.error(JSON.stringify({ cron: String(error) }));
+  }
+}, cronSeconds * 1000);
+
 async function stop(signal: string) {
+  clearInterval(cron);
   // as the platform does before it ends an isolate: beforeunload, then a short grace for the work
   globalThis.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "termination" } }));
   await Promise.race([Promise.allSettled([...pending]), new Promise((resolve) => setTimeout(resolve, 5000))]);
   console.log(JSON.stringify({ host: "stopped", signal }));
-  await server.shutdown();
+  await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, 1000))]);
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));

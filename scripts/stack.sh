@@ -18,7 +18,9 @@ PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 SUPABASE="$ROOT/node_modules/.bin/supabase"
 ENV_FILE="$LOCAL/stack.env"
 SECRETS_FILE="$LOCAL/secrets.env"
-DENO="$ROOT/node_modules/.bin/deno"
+# the Deno binary itself: node_modules/.bin/deno is a Node wrapper, and signals sent to a wrapper
+# would not reach the host process
+deno_binary() { node -e 'process.stdout.write(require(process.argv[1]).runInstall())' "$ROOT/node_modules/deno/install_api.cjs"; }
 FUNCTIONS_PID="$LOCAL/functions.pid"
 FUNCTIONS_LOG="$LOCAL/functions.log"
 # Ports 54322 and 54320 make the Supabase CLI assume its own Docker database: never use them.
@@ -161,7 +163,7 @@ start_functions() {
   (
     set -a; . "$ENV_FILE"; set +a
     cd "$ROOT"
-    PM_LEADS_DB_POOL="${PM_LEADS_DB_POOL:-10}" nohup "$DENO" run --allow-all --quiet scripts/functions-host.ts \
+    PM_LEADS_DB_POOL="${PM_LEADS_DB_POOL:-10}" nohup "$(deno_binary)" run --allow-all --quiet scripts/functions-host.ts \
       >"$FUNCTIONS_LOG" 2>&1 &
     echo $! >"$FUNCTIONS_PID"
   )

@@ -8,8 +8,10 @@ cd "$ROOT"
 BIN="$ROOT/node_modules/.bin"
 
 started=0
-if ! bash scripts/stack.sh status -q 2>/dev/null; then
-  bash scripts/stack.sh start
+# The end-to-end tests start functions hosts of their own (with faults, short leases, to kill):
+# a stack this script starts runs without one. A stack already running keeps its own.
+if ! bash scripts/stack.sh status -q >/dev/null 2>&1; then
+  bash scripts/stack.sh start --db-only
   started=1
 else
   bash scripts/stack.sh start   # applies any new migration

@@ -1,6 +1,7 @@
 // Reads .local/stack.env (written by scripts/stack.sh start) so that tests, benchmarks and local
 // tools find the local stack without the user exporting anything. Real environment variables win.
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,4 +29,9 @@ export function databaseUrl(): string {
     );
   }
   return url;
+}
+
+/** The pinned Deno binary itself (node_modules/.bin/deno is a Node wrapper that signals do not pass). */
+export function denoBinary(): string {
+  return createRequire(import.meta.url)(`${repoRoot}node_modules/deno/install_api.cjs`).runInstall();
 }

@@ -11,8 +11,10 @@ const Env = z.object({
   WORKER_TIME_BUDGET_SECONDS: seconds(120, 3600),
   // do not claim a task with less than this left of the budget
   WORKER_MIN_TASK_SECONDS: seconds(15, 3600),
-  // wait this long at most for a retry to fall due before the invocation ends
-  WORKER_IDLE_WAIT_SECONDS: z.coerce.number().min(0).max(120).default(15),
+  // with nothing to claim but tasks of the kind queued for later or running elsewhere, poll this
+  // long before the invocation ends (longer than a lease, so a crashed worker's task is taken over)
+  WORKER_IDLE_WAIT_SECONDS: z.coerce.number().min(0).max(600).default(45),
+  WORKER_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(1000),
   WORKER_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
   WORKER_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   WORKER_RETRY_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
@@ -24,6 +26,7 @@ export interface WorkerConfig {
   timeBudgetSeconds: number;
   minTaskSeconds: number;
   idleWaitSeconds: number;
+  pollMs: number;
   retry: RetryPolicy;
   leadListBatchSize: number;
 }
@@ -40,6 +43,7 @@ export function workerConfig(env: Record<string, string | undefined>): WorkerCon
     timeBudgetSeconds: e.WORKER_TIME_BUDGET_SECONDS,
     minTaskSeconds: Math.min(e.WORKER_MIN_TASK_SECONDS, e.WORKER_TIME_BUDGET_SECONDS),
     idleWaitSeconds: e.WORKER_IDLE_WAIT_SECONDS,
+    pollMs: e.WORKER_POLL_MS,
     retry: { attempts: e.WORKER_RETRY_ATTEMPTS, baseMs: e.WORKER_RETRY_BASE_MS, maxMs: e.WORKER_RETRY_MAX_MS },
     leadListBatchSize: e.LEAD_LIST_BATCH_SIZE,
   };

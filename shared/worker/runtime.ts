@@ -85,24 +85,31 @@ export class Worker {
       return this.summary;
     }
     this.log({ event: "started" });
+    let idleSince: number | null = null;
+    let lastBeat = 0;
     try {
       while (!this.stopping) {
-        const left = deadline - Date.now();
-        if (left < this.config.minTaskSeconds * 1000) {
+        if (deadline - Date.now() < this.config.minTaskSeconds * 1000) {
           this.summary.stoppedBecause = "time budget";
           break;
         }
         const [task] = await this.q.claim(this.workerId, [this.kind.kind]);
         if (task) {
+          idleSince = null;
           await this.process(task, deadline);
           continue;
         }
-        // nothing ready: wait for a retry that falls due soon, else stop (pg_cron and new tasks re-dispatch)
+        // Nothing ready. While tasks of this kind are queued for later (retries) or running elsewhere
+        // (whose worker may have crashed), poll for a while: a waiting worker takes over an expired
+        // lease at once. Otherwise stop; new tasks and pg_cron dispatch workers again.
         const [next] = await this.sql`select extract(epoch from pm_pipeline.next_task_due(${this.kind.kind}) - now()) * 1000 as ms`;
-        const waitMs = next.ms === null ? null : Math.max(0, Number(next.ms)) + 20;
-        if (waitMs === null || waitMs > Math.min(this.config.idleWaitSeconds * 1000, left - this.config.minTaskSeconds * 1000)) break;
-        await this.q.workerHeartbeat({ workerId: this.workerId, workerType: this.kind.kind, status: "idle" });
-        await this.idle(waitMs);
+        idleSince ??= Date.now();
+        if (next.ms === null || Date.now() - idleSince > this.config.idleWaitSeconds * 1000) break;
+        if (Date.now() - lastBeat > this.config.heartbeatSeconds * 1000) {
+          await this.q.workerHeartbeat({ workerId: this.workerId, workerType: this.kind.kind, status: "idle" });
+          lastBeat = Date.now();
+        }
+        await this.idle(Math.max(20, Math.min(this.config.pollMs, Number(next.ms) + 20)));
       }
       if (this.stopping) this.summary.stoppedBecause = "shutdown";
     } finally {

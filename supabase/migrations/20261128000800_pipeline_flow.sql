@@ -32,15 +32,15 @@ create view pm_pipeline.v_run_progress
 with (security_invoker = true)
 as
 select r.id as run_id, r.status, r.stage, r.target_quantity, r.contacts_min, r.contacts_max,
-       coalesce(c.accepted, 0) as accepted,
-       coalesce(c.ready, 0) as ready,
-       coalesce(c.candidates, 0) as candidates,
-       coalesce(c.rejected, 0) as rejected,
-       coalesce(c.review, 0) as review,
-       coalesce(c.contacts, 0) as contacts,
-       coalesce(t.discovery_in_flight, 0) as discovery_in_flight,
-       coalesce(t.in_flight, 0) as tasks_in_flight,
-       coalesce(t.failed, 0) as tasks_failed,
+       coalesce(c.accepted, 0)::int as accepted,
+       coalesce(c.ready, 0)::int as ready,
+       coalesce(c.candidates, 0)::int as candidates,
+       coalesce(c.rejected, 0)::int as rejected,
+       coalesce(c.review, 0)::int as review,
+       coalesce(c.contacts, 0)::int as contacts,
+       coalesce(t.discovery_in_flight, 0)::int as discovery_in_flight,
+       coalesce(t.in_flight, 0)::int as tasks_in_flight,
+       coalesce(t.failed, 0)::int as tasks_failed,
        r.discovery_exhausted, r.notes, r.created_at, r.updated_at, r.finished_at
   from pm_pipeline.runs r
   left join lateral (
@@ -309,6 +309,21 @@ comment on view pm_pipeline.v_contacts_export is 'Contacts of accepted companies
 -- Worker registration and dispatch
 -- ---------------------------------------------------------------------------------------------
 
+-- Workers of a kind that count against its concurrency: heartbeating (v_active_workers) and not
+-- sitting on an expired lease (a frozen worker is not working, whatever its last heartbeat says).
+create function pm_pipeline.live_workers(p_kind text, p_except text default null)
+returns integer
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*)::int from pm_pipeline.v_active_workers w
+   where w.worker_type = p_kind and w.worker_id is distinct from p_except
+     and not exists (select from pm_pipeline.tasks t
+                      where t.locked_by = w.worker_id and t.state = 'running' and t.lease_expires_at <= now());
+$$;
+comment on function pm_pipeline.live_workers(text, text) is 'Workers of a kind that heartbeat and hold no expired lease: what task_kinds.concurrency limits.';
+
 -- Registers an invocation as a worker of a kind, unless the kind already has as many live workers
 -- as its concurrency allows (then the invocation should exit). Serialised per kind.
 create function pm_pipeline.register_worker(p_worker_id text, p_kind text, p_metadata jsonb default '{}')
@@ -324,7 +339,7 @@ begin
     raise exception 'unknown task kind "%"', p_kind using errcode = 'invalid_parameter_value';
   end if;
   perform pg_advisory_xact_lock(hashtext('pm_pipeline.register_worker'), hashtext(p_kind));
-  if (select count(*) from pm_pipeline.v_active_workers w where w.worker_type = p_kind and w.worker_id <> p_worker_id) >= v_limit then
+  if pm_pipeline.live_workers(p_kind, p_worker_id) >= v_limit then
     return false;
   end if;
   perform pm_pipeline.upsert_worker_heartbeat(p_worker_id, p_kind, 'active', null, null, null, p_metadata);
@@ -353,9 +368,11 @@ begin
   end if;
   select least(
            (select count(*) from (select from pm_pipeline.tasks t
-                                   where t.kind = p_kind and t.state = 'queued' and t.run_after <= now()
+                                   where t.kind = p_kind
+                                     and (t.state = 'queued' and t.run_after <= now()
+                                          or t.state = 'running' and t.lease_expires_at <= now())  -- a crashed worker's
                                    limit v_kind.concurrency) ready),
-           v_kind.concurrency - (select count(*) from pm_pipeline.v_active_workers w where w.worker_type = p_kind))
+           v_kind.concurrency - pm_pipeline.live_workers(p_kind))
     into v_wanted;
   if v_wanted <= 0 then
     return 0;
@@ -422,16 +439,18 @@ begin
 end
 $$;
 
--- When does a worker with nothing to claim stop waiting? At the next retry that falls due.
+-- When may a worker with nothing to claim find work again? When a retry falls due, or when the lease
+-- of a task another worker holds runs out (if that worker crashed, the waiting one takes it over).
 create function pm_pipeline.next_task_due(p_kind text)
 returns timestamptz
 language sql
 stable
 set search_path = ''
 as $$
-  select min(t.run_after) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'queued';
+  select least((select min(t.run_after) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'queued'),
+               (select min(t.lease_expires_at) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'running'));
 $$;
-comment on function pm_pipeline.next_task_due(text) is 'When the next queued task of a kind becomes claimable (null when none is queued).';
+comment on function pm_pipeline.next_task_due(text) is 'When a task of a kind may next become claimable: a queued retry falls due or a running lease expires (null: nothing queued or running).';
 
 -- see the end of *_fenced_writes.sql
 revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;

@@ -1,0 +1,121 @@
+// End-to-end benchmark: whole offline runs through the local stack (PostgreSQL, the real functions
+// on the functions host, NOTIFY dispatch, HTTP), and how long a SIGKILLed worker's task waits
+// before another worker re-claims it, with the production timings (lease 30 s, heartbeat 10 s,
+// dead after 30 s, dispatch tick 10 s).
+//
+//   npm run bench:e2e [-- --sizes 10,100,1000] [--repeats 5] [--json results.json]
+//
+// Needs the database of the local stack (npm run stack:start); starts and stops functions hosts
+// of its own. Goals (issue 4): 100 companies in under 10 s on 2 cores; re-claim p99 under 45 s.
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { databaseUrl } from "../scripts/lib/stack-env.ts";
+import { startHost, type Host } from "../tests/helpers/functions-host.ts";
+import { printTable } from "./table.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "10,100,1000" },
+    repeats: { type: "string", default: "5" },
+    json: { type: "string" },
+  },
+});
+const sizes = args.sizes!.split(",").map(Number);
+const repeats = Number(args.repeats);
+// four states: a market large enough for 1,000 Buildium companies in the synthetic world
+const CRITERIA = { pms: "Buildium", states: ["TX", "FL", "CA", "AZ"] };
+
+const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
+const hosts: Host[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function host(name: string, env: Record<string, string> = {}): Promise<Host> {
+  const h = await startHost(name, env);
+  hosts.push(h);
+  return h;
+}
+
+async function stopHosts() {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+}
+
+async function runToEnd(quantity: number, timeoutMs: number): Promise<{ seconds: number; status: string; ready: number }> {
+  const started = performance.now();
+  const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, ${quantity})`;
+  for (;;) {
+    const [p] = await sql`select status, ready from pm_pipeline.v_run_progress where run_id = ${run.id}`;
+    if (p.status !== "active") return { seconds: (performance.now() - started) / 1000, status: p.status, ready: p.ready };
+    if (performance.now() - started > timeoutMs) throw new Error(`run of ${quantity} still active after ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
+}
+
+/** Seconds from SIGKILL of the worker process holding a task to another worker's claim of it. */
+async function reclaimAfterKill(round: number): Promise<number> {
+  // slow provider calls, so that the victim is surely in the middle of a task when it dies
+  const slow = { PM_LEADS_OFFLINE_LATENCY_MS: "3000" };
+  const victim = await host(`victim${round}`, slow);
+  await host(`survivor${round}`, slow);
+  const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, 20)`;
+  let held: { id: string } | undefined;
+  while (!held) {
+    [held] = await sql`select id from pm_pipeline.tasks where run_id = ${run.id} and state = 'running'
+                         and locked_by like ${`victim${round}-%`} limit 1`;
+    if (!held) await sleep(20);
+  }
+  victim.process.kill("SIGKILL");
+  const killedAt = Date.now();
+  for (;;) {
+    const [t] = await sql`select locked_by, locked_at from pm_pipeline.tasks where id = ${held.id}`;
+    if (t.locked_by.startsWith(`survivor${round}-`)) {
+      const seconds = (t.locked_at.getTime() - killedAt) / 1000;
+      await sql`select pm_pipeline.set_run_status(${run.id}, 'cancelled', 'benchmark round over')`;
+      await stopHosts();
+      return seconds;
+    }
+    if (Date.now() - killedAt > 180_000) throw new Error(`task ${held.id} not re-claimed within 180 s`);
+    await sleep(100);
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+try {
+  const [{ version }] = await sql`select current_setting('server_version') as version`;
+  const [kinds] = await sql`select string_agg(format('%s %s', kind, concurrency), ', ') as c
+                              from pm_pipeline.task_kinds where function_name is not null`;
+  console.log(`PostgreSQL ${version}, ${os.cpus().length} cores, offline provider, concurrency: ${kinds.c}\n`);
+
+  const throughput = [];
+  for (const size of sizes) {
+    await host("throughput");
+    const result = await runToEnd(size, 600_000);
+    await stopHosts();
+    if (result.status !== "completed") throw new Error(`run of ${size} ended ${result.status} with ${result.ready}`);
+    throughput.push({ companies: size, seconds: result.seconds, perSecond: size / result.seconds });
+  }
+  printTable(["companies", "wall time (s)", "companies/s"],
+    throughput.map((r) => [r.companies, r.seconds.toFixed(2), r.perSecond.toFixed(1)]));
+
+  const reclaims: number[] = [];
+  for (let round = 1; round <= repeats; round++) {
+    reclaims.push(await reclaimAfterKill(round));
+    process.stderr.write(`re-claim round ${round}: ${reclaims.at(-1)!.toFixed(1)} s\n`);
+  }
+  console.log();
+  printTable(["SIGKILL -> re-claim", "rounds", "p50 (s)", "p99 (s)", "max (s)"],
+    [["production timings", repeats, percentile(reclaims, 50).toFixed(1), percentile(reclaims, 99).toFixed(1), Math.max(...reclaims).toFixed(1)]]);
+
+  const hundred = throughput.find((r) => r.companies === 100);
+  console.log(`\ngoals: 100 companies < 10 s: ${hundred ? `${hundred.seconds.toFixed(2)} s` : "not run"}; ` +
+    `re-claim p99 < 45 s: ${percentile(reclaims, 99).toFixed(1)} s`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ throughput, reclaims }, null, 2));
+} finally {
+  await stopHosts();
+  await sql.end();
+}

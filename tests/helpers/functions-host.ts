@@ -1,0 +1,69 @@
+// Starts the real local functions host (pinned Deno, the real function files) as a child process
+// with settings of a test's own: fault injection, short heartbeats, worker id prefixes to find its
+// workers by. Tests kill, pause and resume it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { denoBinary, loadStackEnv, repoRoot } from "../../scripts/lib/stack-env.ts";
+
+export interface Host {
+  name: string;
+  process: ChildProcess;
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** A host whose workers are named `<name>-lead_list-...` etc. */
+export async function startHost(name: string, env: Record<string, string> = {}): Promise<Host> {
+  const stack = loadStackEnv();
+  const port = await freePort();
+  const child = spawn(denoBinary(), ["run", "--allow-all", "--quiet", "scripts/functions-host.ts"], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      ...stack,
+      PM_LEADS_FUNCTIONS_PORT: String(port),
+      PM_LEADS_DB_POOL: "10",
+      LEAD_LIST_WORKER_ID: `${name}-lead_list`,
+      COMPANY_RESEARCH_WORKER_ID: `${name}-company_research`,
+      CONTACT_RESEARCH_WORKER_ID: `${name}-contact_research`,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('"host"')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`functions host ${name} did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    name,
+    process: child,
+    url: `http://127.0.0.1:${port}/functions/v1`,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+      // the host gives its workers a few seconds to release their leases; then it is killed
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

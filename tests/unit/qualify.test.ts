@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { qualify } from "../../shared/pipeline/qualify.ts";
+import type { CompanyResearch } from "../../shared/pipeline/schemas.ts";
+
+const research = (overrides: Partial<CompanyResearch> = {}): CompanyResearch => ({
+  pms: "Buildium", pms_confidence: "high", pms_evidence_urls: [], units: 500, units_estimated: true, units_quote: null,
+  units_source_url: null, single_family_focus: null, property_mix: null, employees: null, icp_fit: null, icp_score: null,
+  icp_tier: null, disqualifiers: [], agent_summary: null, source_urls: [], ...overrides,
+});
+const criteria = { pms: "buildium", state: "TX", units_min: 100, units_max: 2000 };
+
+describe("qualification is decided in code", () => {
+  it.each([
+    [research(), "accepted", null],
+    [research({ pms: "AppFolio" }), "rejected", /uses AppFolio, not buildium/],
+    [research({ pms_confidence: "medium" }), "review", /only medium evidence/],
+    [research({ pms: "AppFolio", pms_confidence: "low" }), "review", /low evidence of AppFolio/],
+    [research({ pms: null, pms_confidence: "none" }), "rejected", /no PMS evidence/],
+    [research({ pms: null, pms_confidence: "unknown" }), "review", /could not be checked/],
+    [research({ units: 60 }), "rejected", /about 60 units, outside 100-2000/],
+    [research({ units: null }), "review", /units unknown/],
+    [research({ disqualifiers: ["HOA-only management"] }), "rejected", /disqualified: HOA-only/],
+  ])("%#: %s", (input, status, reason) => {
+    const decision = qualify(criteria, input);
+    expect(decision.status).toBe(status);
+    if (reason) expect(decision.reason).toMatch(reason);
+    else expect(decision.reason).toBeNull();
+  });
+
+  it("accepts any PMS when the criteria name none, and any of several", () => {
+    expect(qualify({ state: "TX" }, research({ pms: "Yardi" })).status).toBe("accepted");
+    expect(qualify({ pms: ["AppFolio", "Buildium"] }, research()).status).toBe("accepted");
+  });
+});
