@@ -69,7 +69,7 @@ async function reclaimAfterKill(round: number): Promise<number> {
   const killedAt = Date.now();
   for (;;) {
     const [t] = await sql`select locked_by, locked_at from pm_pipeline.tasks where id = ${held.id}`;
-    if (t.locked_by.startsWith(`survivor${round}-`)) {
+    if (!t.locked_by.startsWith(`victim${round}-`)) {
       const seconds = (t.locked_at.getTime() - killedAt) / 1000;
       await sql`select pm_pipeline.set_run_status(${run.id}, 'cancelled', 'benchmark round over')`;
       await stopHosts();

@@ -18,12 +18,14 @@ import PgBoss from "pg-boss";
 import postgres, { type Sql } from "postgres";
 import { databaseUrl } from "../scripts/lib/stack-env.ts";
 import { queue } from "../shared/queue/client.ts";
+import { printTable } from "./table.ts";
 
 const KIND = "bench_noop"; // our task kind, graphile-worker task identifier and pg-boss queue name
 const WORKER_PREFIX = "bench-"; // our worker ids, so cleanup finds their heartbeat rows
 const HEARTBEAT_MS = 10_000; // production heartbeat interval (pm_pipeline.settings)
 const PGBOSS_POLL_SECONDS = 0.5; // pg-boss's documented minimum pollingIntervalSeconds (default 2)
 const COMPLETION_POLL_MS = 10; // how often we look whether pg-boss has finished
+const DRAIN_TIMEOUT_MS = 300_000; // a drain that hangs (a lost connection, a stuck peer) fails the run
 
 type System = "ours" | "graphile-worker" | "pg-boss";
 
@@ -37,6 +39,8 @@ interface Config {
 interface Result {
   system: System;
   config: string;
+  workers: number;
+  batch: number;
   tasks: number;
   seconds: number;
   perSecond: number;
@@ -196,6 +200,7 @@ function graphileWorker(url: string, admin: Sql): Contender {
       // job:complete fires once the job's row is deleted, i.e. when the completion is durable
       const allDone = new Promise<void>((resolve, reject) => {
         events.on("job:complete", ({ error }) => (error ? reject(error) : ++done === n && resolve()));
+        events.on("worker:fatalError", ({ error }) => reject(error));
       });
       const started = performance.now(); // the runner's start (pool, LISTEN) is inside the timing
       const runner = await run({
@@ -296,6 +301,14 @@ function pgBoss(url: string, admin: Sql): Contender {
 
 // ---------------------------------------------------------------------------------------------
 
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not drain within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function checkExactlyOnce(system: System, seen: Uint8Array) {
   const missed = seen.findIndex((count) => count === 0);
   const twice = seen.findIndex((count) => count > 1);
@@ -303,35 +316,23 @@ function checkExactlyOnce(system: System, seen: Uint8Array) {
   if (twice >= 0) fail(`${system}: task ${twice} ran ${seen[twice]} times`);
 }
 
-function printTable(headers: string[], rows: string[][], alignRight: boolean[]) {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, c) => (alignRight[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
-  console.log(line(headers));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const row of rows) console.log(line(row));
-}
-
 function printRatios(results: Result[]) {
   const mine = results.filter((r) => r.system === "ours");
   const peers = results.filter((r) => r.system !== "ours");
   if (mine.length === 0 || peers.length === 0) return;
-  const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a), rs[0]);
   const fastestPeer = best(peers);
   // our best overall, and our best at batch size 1 (graphile-worker always works one job at a time)
-  const bests = [best(mine), best(mine.filter((r) => r.config.includes("claim 1,")))].filter(
-    (r, k, all) => r && all.indexOf(r) === k,
-  );
+  const bests = new Set([best(mine), best(mine.filter((r) => r.batch === 1))].filter(Boolean));
   for (const ourBest of bests) {
     console.log(`\nours, ${ourBest.config} (${Math.round(ourBest.perSecond)} tasks/s) compared with:`);
     printTable(
-      ["peer", "configuration", "ratio"],
+      ["peer", "configuration", "ours / peer"],
       [...peers, fastestPeer].map((p, k) => [
         k === peers.length ? "fastest peer" : p.system,
         k === peers.length ? `${p.system}, ${p.config}` : p.config,
-        `${(ourBest.perSecond / p.perSecond).toFixed(2)}x`,
+        (ourBest.perSecond / p.perSecond).toFixed(2),
       ]),
-      [false, false, true],
     );
   }
 }
@@ -372,11 +373,11 @@ async function main() {
       await contender.enqueue(n);
       await admin.unsafe(`vacuum analyze ${contender.tables.join(", ")}`);
       const seen = new Uint8Array(n);
-      const seconds = await contender.drain(config, n, seen);
+      const seconds = await withTimeout(contender.drain(config, n, seen), DRAIN_TIMEOUT_MS, `${config.system}, ${describe(config)}`);
       checkExactlyOnce(config.system, seen);
       await contender.verify(config, n);
       await contender.reset();
-      const result = { system: config.system, config: describe(config), tasks: n, seconds, perSecond: n / seconds };
+      const result = { ...config, config: describe(config), tasks: n, seconds, perSecond: n / seconds };
       results.push(result);
       console.log(`  ${result.system}, ${result.config}: ${Math.round(result.perSecond)} tasks/s`);
     }
@@ -388,8 +389,7 @@ async function main() {
   console.log();
   printTable(
     ["system", "configuration", "tasks", "seconds", "tasks/s"],
-    results.map((r) => [r.system, r.config, String(r.tasks), r.seconds.toFixed(2), String(Math.round(r.perSecond))]),
-    [false, false, true, true, true],
+    results.map((r) => [r.system, r.config, r.tasks, r.seconds.toFixed(2), Math.round(r.perSecond)]),
   );
   printRatios(results);
 
@@ -402,5 +402,5 @@ async function main() {
 
 main().catch((error) => {
   console.error(error);
-  process.exitCode = 1;
+  process.exit(1); // a hung runner or pool would otherwise keep the process alive
 });

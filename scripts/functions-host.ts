@@ -48,8 +48,11 @@ for (const entry of [...Deno.readDirSync(functionsDir)].sort((a, b) => a.name.lo
 }
 (Deno as { serve: unknown }).serve = realServe;
 
+let stopping = false;
 const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (request) => {
   const url = new URL(request.url);
+  // a platform that is shutting an isolate down sends it no new requests
+  if (stopping) return Response.json({ error: "shutting down" }, { status: 503 });
   if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()] });
   const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
   const handler = match && handlers.get(match[1]);
@@ -88,6 +91,9 @@ const cron = setInterval(async () => {
 }, cronSeconds * 1000);
 
 async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(JSON.stringify({ host: "stopping", signal, pending: pending.size }));
   clearInterval(cron);
   // as the platform does before it ends an isolate: beforeunload, then a short grace for the work
   globalThis.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "termination" } }));

@@ -14,7 +14,7 @@ if ! bash scripts/stack.sh status -q >/dev/null 2>&1; then
   bash scripts/stack.sh start --db-only
   started=1
 else
-  bash scripts/stack.sh start   # applies any new migration
+  bash scripts/stack.sh start --db-only   # applies any new migration; a running functions host stays
 fi
 stop_started() { if [ "$started" = 1 ]; then bash scripts/stack.sh stop; fi; }
 trap stop_started EXIT

@@ -1,6 +1,7 @@
 // Retries inside one invocation, for transient errors only. The task-level retry in SQL
 // (fail_task with backoff) takes over once these are spent.
 import { ProviderError } from "../providers/types.ts";
+import { sleep as abortableSleep } from "./sleep.ts";
 
 export interface RetryPolicy {
   /** tries in all, the first included */
@@ -29,20 +30,6 @@ export function isTransient(error: unknown): error is ProviderError {
   return error instanceof ProviderError && error.transient;
 }
 
-const abortable = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-
 /**
  * Runs `call` until it succeeds, fails permanently, or the attempts are spent; records every failed
  * attempt in `log`. Throws the last error.
@@ -52,9 +39,10 @@ export async function withRetry<T>(
   options: { policy?: RetryPolicy; signal: AbortSignal; log: AttemptRecord[]; sleep?: (ms: number, signal: AbortSignal) => Promise<void> },
 ): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY;
-  const sleep = options.sleep ?? abortable;
+  const sleep = options.sleep ?? abortableSleep;
   for (let attempt = 1; ; attempt++) {
     try {
+      options.signal.throwIfAborted();
       return await call();
     } catch (error) {
       const transient = isTransient(error);

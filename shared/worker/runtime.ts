@@ -94,6 +94,12 @@ export class Worker {
           break;
         }
         const [task] = await this.q.claim(this.workerId, [this.kind.kind]);
+        const stopped = this.stopping as Shutdown | null; // (set by shutdown() during the await)
+        if (task && stopped) {
+          // shut down while the claim was on its way: give the task straight back
+          if (await this.q.release(task, `released: ${stopped.message}`)) this.summary.released++;
+          break;
+        }
         if (task) {
           idleSince = null;
           await this.process(task, deadline);

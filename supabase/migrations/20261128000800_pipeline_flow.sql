@@ -391,7 +391,8 @@ begin
               jsonb_build_object('kind', p_kind),
               jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || v_secret);
     else
-      perform pg_notify('pm_pipeline_dispatch', jsonb_build_object('function', v_kind.function_name, 'kind', p_kind)::text);
+      -- numbered: NOTIFY delivers identical payloads of one transaction only once
+      perform pg_notify('pm_pipeline_dispatch', jsonb_build_object('function', v_kind.function_name, 'kind', p_kind, 'n', i)::text);
     end if;
   end loop;
   return v_wanted;

@@ -3,6 +3,7 @@
 // benchmarks can be exercised without a network or a key.
 import { detectPms } from "../../pms/detect.ts";
 import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../pipeline/schemas.ts";
+import { sleep as wait } from "../../worker/sleep.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
 import { companyByDomain, companyAt, markets, marketSize, surfacesFor, wantedPms, website, type WorldCompany } from "./world.ts";
 
@@ -38,16 +39,6 @@ export function parseFaults(spec: string | undefined, base: FaultConfig = NO_FAU
   }
   return config;
 }
-
-const wait = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
 
 const RESEARCH_NOTE = "[synthetic] offline provider: a generated company, not a real lead.";
 
