@@ -60,6 +60,7 @@ export class Worker {
   private stopping: Shutdown | null = null;
   private current: { task: Task; controller: AbortController } | null = null;
   private wakeUp: (() => void) | null = null;
+  private releasing: Promise<void> = Promise.resolve();
   private readonly q;
   readonly summary: WorkerSummary;
 
@@ -119,6 +120,7 @@ export class Worker {
       }
       if (this.stopping) this.summary.stoppedBecause = "shutdown";
     } finally {
+      await this.releasing; // the lease goes back with the shutdown's reason, then the worker stops
       await this.q.stopWorker(this.workerId, "worker stopped");
       // close the race with a dispatch that counted this worker as alive while it was leaving
       if (!this.stopping) await this.sql`select pm_pipeline.dispatch_workers(${this.kind.kind})`;
@@ -134,8 +136,9 @@ export class Worker {
     const current = this.current;
     if (current) {
       current.controller.abort(this.stopping);
-      const state = await this.q.release(current.task, `released: ${reason}`).catch(() => null);
-      if (state) this.summary.released++;
+      this.releasing = this.q.release(current.task, `released: ${reason}`)
+        .then((state) => void (state && this.summary.released++), () => {});
+      await this.releasing;
     }
   }
 
