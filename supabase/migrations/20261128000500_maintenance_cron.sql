@@ -32,15 +32,21 @@ as $$
 $$;
 comment on function pm_pipeline.purge_stale_workers() is 'cleanup_stale_workers with settings.stale_worker_purge_minutes; returns how many rows it deleted.';
 
-do $$
-declare
-  v_version int[] := string_to_array(split_part(
-    (select extversion from pg_extension where extname = 'pg_cron'), '-', 1), '.')::int[];
-begin
-  perform cron.schedule('pm_pipeline_release_dead_leases',
-    case when v_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
-    'select count(*) from pm_pipeline.release_dead_worker_leases()');
-  perform cron.schedule('pm_pipeline_purge_stale_workers', '*/10 * * * *', 'select pm_pipeline.purge_stale_workers()');
-  perform cron.schedule('pm_pipeline_purge_cron_history', '17 3 * * *', 'select pm_pipeline.purge_cron_history()');
-end
+-- The schedule of the jobs that should run often: every 10 s where pg_cron takes seconds (>= 1.5,
+-- hosted Supabase), else every minute (the 5-field cron of Debian's pg_cron 1.4).
+create function pm_pipeline.frequent_cron_schedule()
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case when string_to_array(split_part(e.extversion, '-', 1), '.')::int[] >= array[1, 5]
+              then '10 seconds' else '* * * * *' end
+    from pg_extension e where e.extname = 'pg_cron';
 $$;
+comment on function pm_pipeline.frequent_cron_schedule() is 'Every 10 seconds on pg_cron >= 1.5, every minute on older pg_cron.';
+
+select cron.schedule('pm_pipeline_release_dead_leases', pm_pipeline.frequent_cron_schedule(),
+  'select count(*) from pm_pipeline.release_dead_worker_leases()');
+select cron.schedule('pm_pipeline_purge_stale_workers', '*/10 * * * *', 'select pm_pipeline.purge_stale_workers()');
+select cron.schedule('pm_pipeline_purge_cron_history', '17 3 * * *', 'select pm_pipeline.purge_cron_history()');

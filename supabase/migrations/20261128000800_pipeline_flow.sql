@@ -429,16 +429,8 @@ as $$
 $$;
 comment on function pm_pipeline.dispatch_waiting_work() is 'Dispatches workers for every kind with ready tasks and spare concurrency (run by pg_cron).';
 
-do $$
-declare
-  v_version int[] := string_to_array(split_part(
-    (select extversion from pg_extension where extname = 'pg_cron'), '-', 1), '.')::int[];
-begin
-  perform cron.schedule('pm_pipeline_dispatch_waiting_work',
-    case when v_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
-    'select pm_pipeline.dispatch_waiting_work()');
-end
-$$;
+select cron.schedule('pm_pipeline_dispatch_waiting_work', pm_pipeline.frequent_cron_schedule(),
+  'select pm_pipeline.dispatch_waiting_work()');
 
 -- When may a worker with nothing to claim find work again? When a retry falls due, or when the lease
 -- of a task another worker holds runs out (if that worker crashed, the waiting one takes it over).
