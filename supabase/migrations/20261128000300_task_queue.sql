@@ -313,6 +313,8 @@ begin
     on conflict (worker_id) do update
        set status = 'processing', current_run_id = excluded.current_run_id, current_task = excluded.current_task,
            lease_expires_at = excluded.lease_expires_at, last_heartbeat_at = now()
+     -- a worker claiming many short tasks writes its row at most once a second, not once a claim
+     where w.status <> 'processing' or w.last_heartbeat_at < now() - interval '1 second'
   )
   select * from claimed c order by c.fair_tag, c.id;
 end
