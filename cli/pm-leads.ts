@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { Criteria } from "../shared/pipeline/schemas.ts";
-import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportFileName, toCsv } from "../shared/export/csv.ts";
+import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../shared/export/csv.ts";
 import { databaseUrl } from "../scripts/lib/stack-env.ts";
 
 const EXIT = { completed: 0, error: 1, badInput: 2, needsDecision: 3 } as const;
@@ -59,14 +59,14 @@ const describe = (p: Progress) =>
   `${p.status.padEnd(19)} ${p.stage.padEnd(17)} ${p.ready}/${p.target_quantity} ready, ${p.accepted} accepted, ` +
   `${p.candidates} in research, ${p.rejected} rejected, ${p.contacts} contacts`;
 
-async function exportRun(sql: Sql, runId: string, dir: string): Promise<string[]> {
+async function exportRun(sql: Sql, runId: string, dir: string, includeUnverified = false): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const at = new Date();
   const companies = await sql`select * from pm_pipeline.v_companies_export where run_id = ${runId} order by company_name`;
   const contacts = await sql`select * from pm_pipeline.v_contacts_export where run_id = ${runId} order by company_name, full_name`;
   const files = [
     [join(dir, exportFileName("companies", runId, at)), toCsv(COMPANY_COLUMNS, companies)],
-    [join(dir, exportFileName("contacts", runId, at)), toCsv(CONTACT_COLUMNS, contacts)],
+    [join(dir, exportFileName("contacts", runId, at)), toCsv(CONTACT_COLUMNS, contacts.map((c) => exportableContact(c, includeUnverified)))],
   ];
   for (const [path, text] of files) writeFileSync(path, text);
   return files.map(([path]) => resolve(path));
@@ -93,9 +93,10 @@ async function withDatabase<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
   }
 }
 
-async function finish(sql: Sql, p: Progress, outputDir: string, json: boolean): Promise<number> {
+async function finish(sql: Sql, p: Progress, options: { outputDir: string; json: boolean; includeUnverifiedEmails: boolean }): Promise<number> {
+  const { json } = options;
   if (p.status === "completed") {
-    const files = await exportRun(sql, p.run_id, outputDir);
+    const files = await exportRun(sql, p.run_id, options.outputDir, options.includeUnverifiedEmails);
     if (json) console.log(JSON.stringify({ ...p, files }));
     else console.log(`run ${p.run_id} completed: ${p.notes}\n${files.map((f) => `  wrote ${f}`).join("\n")}`);
     return EXIT.completed;
@@ -118,6 +119,7 @@ program.command("run")
   .option("--contacts-max <n>", "decision makers per company, at most", integer("contacts-max", 1, 10), 3)
   .option("--output-dir <dir>", "where the CSVs go", "./exports")
   .option("--idempotency-key <key>", "the same key again returns the same run")
+  .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses", false)
   .option("--no-wait", "create the run and return its id")
   .addOption(new Option("--json", "machine-readable output"))
   .action(async (options) => {
@@ -130,7 +132,7 @@ program.command("run")
         console.log(options.json ? JSON.stringify({ run_id: run.id }) : run.id);
         return EXIT.completed;
       }
-      return finish(sql, await waitFor(sql, run.id, options.json), options.outputDir, options.json);
+      return finish(sql, await waitFor(sql, run.id, options.json), options);
     });
   });
 
@@ -147,10 +149,11 @@ program.command("status <run-id>")
 program.command("export <run-id>")
   .description("write the companies and contacts CSVs of a run")
   .option("--output-dir <dir>", "where the CSVs go", "./exports")
+  .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses", false)
   .action(async (runId: string, options) => {
     await withDatabase(async (sql) => {
       await progress(sql, runId);
-      for (const file of await exportRun(sql, runId, options.outputDir)) console.log(file);
+      for (const file of await exportRun(sql, runId, options.outputDir, options.includeUnverifiedEmails)) console.log(file);
     });
   });
 

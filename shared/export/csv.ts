@@ -16,6 +16,18 @@ export const CONTACT_COLUMNS = [
   "email_class", "title_tier",
 ] as const;
 
+/**
+ * E-mail classes exported by default. A pattern-inferred address is a guess and a personal one is
+ * not the company's: both are left out unless the user asks for them (--include-unverified-emails).
+ */
+export const VERIFIED_EMAIL_CLASSES = ["published", "generic_role"] as const;
+
+/** The contact as exported: its e-mail cell emptied when the address is not verified (unless included). */
+export function exportableContact<T extends { email?: unknown; email_class?: unknown }>(contact: T, includeUnverified: boolean): T {
+  if (includeUnverified || (VERIFIED_EMAIL_CLASSES as readonly unknown[]).includes(contact.email_class)) return contact;
+  return { ...contact, email: null };
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return "";
   let text = value instanceof Date ? value.toISOString() : String(value);

@@ -154,6 +154,7 @@ export class Worker {
 
   private async process(task: Task, deadline: number): Promise<void> {
     this.summary.claimed++;
+    if (task.run_id && !(await this.budgetAllows(task))) return;
     const controller = new AbortController();
     this.current = { task, controller };
     const attempts: AttemptRecord[] = [];
@@ -186,6 +187,15 @@ export class Worker {
       clearTimeout(budget);
       this.current = null;
     }
+  }
+
+  /** A run over its budget stops for a decision; its task goes back untried (the attempt is not counted). */
+  private async budgetAllows(task: Task): Promise<boolean> {
+    const [budget] = await this.sql`select pm_pipeline.budget_allows(${task.run_id}) as ok`;
+    if (budget.ok) return true;
+    await this.sql`select pm_pipeline.defer_task(${task.id}, ${task.lease_token}, 'run stopped: budget reached')`;
+    this.log({ event: "deferred", task: task.id, detail: "budget reached" });
+    return false;
   }
 
   private async settle(task: Task, error: unknown, attempts: AttemptRecord[]): Promise<void> {

@@ -285,6 +285,8 @@ begin
   with picked as (
     select t.id from pm_pipeline.tasks t
      where t.state = 'queued' and t.kind = any(p_kinds) and t.run_after <= now()
+       -- a run that waits for a user decision (or has ended) hands out no work
+       and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))
      order by t.fair_tag, t.id
      limit p_limit
        for update skip locked

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportFileName, toCsv } from "../../shared/export/csv.ts";
+import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../../shared/export/csv.ts";
 
 describe("CSV export", () => {
   it("keeps the old system's column names first, in its order", () => {
@@ -30,5 +30,14 @@ describe("CSV export", () => {
   it("names files as the old system did", () => {
     expect(exportFileName("companies", "1234abcd-0000-0000-0000-000000000000", new Date("2026-11-28T09:08:07Z")))
       .toBe("companies_1234abcd_20261128_090807.csv");
+  });
+
+  it.each([
+    ["published", "jo@acme.example"], ["generic_role", "jo@acme.example"],
+    ["pattern_inferred", null], ["personal", null], ["unknown", null],
+  ])("exports a %s e-mail as %s by default, and every one when asked", (email_class, exported) => {
+    const contact = { full_name: "Jo", email: "jo@acme.example", email_class };
+    expect(exportableContact(contact, false).email).toBe(exported);
+    expect(exportableContact(contact, true).email).toBe("jo@acme.example");
   });
 });

@@ -1,0 +1,136 @@
+-- What the research costs, and a budget per run. Every provider call's usage (tokens, web searches,
+-- dollars from the price table of the provider) is recorded per task and summed per run. A run with
+-- a budget stops in needs_user_decision ("budget reached") when its next call would exceed it;
+-- nothing is lost (its queued tasks wait), and raising the budget resumes it.
+
+alter table pm_pipeline.runs
+  add column budget_usd numeric(12, 4) check (budget_usd >= 0);
+comment on column pm_pipeline.runs.budget_usd is 'Optional spending limit in USD for the provider calls of this run; null means none.';
+
+create table pm_pipeline.provider_usage (
+  id bigint generated always as identity primary key,
+  run_id uuid references pm_pipeline.runs (id) on delete cascade,
+  task_id bigint,
+  kind text not null,
+  provider text not null,
+  model text,
+  calls integer not null default 1 check (calls >= 0),
+  input_tokens bigint not null default 0 check (input_tokens >= 0),
+  output_tokens bigint not null default 0 check (output_tokens >= 0),
+  reasoning_tokens bigint not null default 0 check (reasoning_tokens >= 0),
+  web_searches integer not null default 0 check (web_searches >= 0),
+  cost_usd numeric(12, 6) not null default 0 check (cost_usd >= 0),
+  created_at timestamptz not null default now()
+);
+create index provider_usage_run on pm_pipeline.provider_usage (run_id);
+alter table pm_pipeline.provider_usage enable row level security;
+comment on table pm_pipeline.provider_usage is 'One row per provider call (or batch of calls) of a task: tokens, web searches and cost in USD. Recorded even when the lease was lost: the money was spent.';
+
+create view pm_pipeline.v_run_costs
+with (security_invoker = true)
+as
+select r.id as run_id, r.budget_usd,
+       coalesce(sum(u.calls), 0)::int as calls,
+       coalesce(sum(u.input_tokens), 0)::bigint as input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint as output_tokens,
+       coalesce(sum(u.web_searches), 0)::int as web_searches,
+       coalesce(sum(u.cost_usd), 0)::numeric(12, 6) as cost_usd,
+       case when count(u.id) > 0 then (sum(u.cost_usd) / greatest(sum(u.calls), 1))::numeric(12, 6) end as cost_per_call_usd
+  from pm_pipeline.runs r
+  left join pm_pipeline.provider_usage u on u.run_id = r.id
+ group by r.id;
+comment on view pm_pipeline.v_run_costs is 'Per run: provider calls, tokens, web searches, cost in USD and the budget.';
+
+-- Records the usage of a task's provider calls. p_usage: {provider, model, calls, input_tokens,
+-- output_tokens, reasoning_tokens, web_searches, cost_usd}. Not fenced by the lease on purpose.
+create function pm_pipeline.record_usage(p_task_id bigint, p_usage jsonb)
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into pm_pipeline.provider_usage (run_id, task_id, kind, provider, model, calls, input_tokens, output_tokens,
+         reasoning_tokens, web_searches, cost_usd)
+  select t.run_id, t.id, t.kind, coalesce(p_usage->>'provider', 'unknown'), p_usage->>'model',
+         coalesce((p_usage->>'calls')::int, 1), coalesce((p_usage->>'input_tokens')::bigint, 0),
+         coalesce((p_usage->>'output_tokens')::bigint, 0), coalesce((p_usage->>'reasoning_tokens')::bigint, 0),
+         coalesce((p_usage->>'web_searches')::int, 0), coalesce((p_usage->>'cost_usd')::numeric, 0)
+    from pm_pipeline.tasks t where t.id = p_task_id;
+$$;
+comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, web searches and cost of a task''s provider calls.';
+
+-- Before a task's provider call: may the run spend on? The next call is estimated at the run's
+-- average cost per call so far. When it would exceed the budget, the run stops in
+-- needs_user_decision and this returns false; the worker then defers the task.
+create function pm_pipeline.budget_allows(p_run_id uuid)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_cost pm_pipeline.v_run_costs;
+begin
+  select * into v_cost from pm_pipeline.v_run_costs where run_id = p_run_id;
+  if v_cost.budget_usd is null or v_cost.cost_usd + coalesce(v_cost.cost_per_call_usd, 0) <= v_cost.budget_usd then
+    return true;
+  end if;
+  perform pm_pipeline.set_run_status(p_run_id, 'needs_user_decision',
+    format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
+      round(v_cost.cost_usd, 4), v_cost.budget_usd, round(coalesce(v_cost.cost_per_call_usd, 0), 4)), 'active');
+  return false;
+end
+$$;
+comment on function pm_pipeline.budget_allows(uuid) is 'True when the run may make its next provider call; else stops the run for a decision ("budget reached").';
+
+-- Gives a claimed task back without counting the attempt: the work was not tried (its run is
+-- waiting for a decision). Fenced by the token.
+create function pm_pipeline.defer_task(p_task_id bigint, p_lease_token uuid, p_reason text)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
+    return false;
+  end if;
+  update pm_pipeline.tasks
+     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null,
+         run_after = now(), last_error = p_reason, updated_at = now()
+   where id = p_task_id;
+  return true;
+end
+$$;
+comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
+
+-- Sets a run's budget; a run stopped by its budget resumes when the new one leaves room.
+create function pm_pipeline.set_run_budget(p_run_id uuid, p_budget_usd numeric)
+returns pm_pipeline.run_status
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_run pm_pipeline.runs;
+begin
+  if p_budget_usd is not null and p_budget_usd < 0 then
+    raise exception 'budget must be at least 0 (got %)', p_budget_usd using errcode = 'invalid_parameter_value';
+  end if;
+  update pm_pipeline.runs set budget_usd = p_budget_usd where id = p_run_id returning * into v_run;
+  if v_run.id is null then
+    raise exception 'run % does not exist', p_run_id using errcode = 'no_data_found';
+  end if;
+  perform pm_pipeline.log_event(p_run_id, 'budget_changed', format('budget set to %s', coalesce('$' || p_budget_usd, 'none')));
+  if v_run.status = 'needs_user_decision' and v_run.notes like 'budget reached%' then
+    perform pm_pipeline.resume_run(p_run_id, v_run.stage, format('budget raised to %s', coalesce('$' || p_budget_usd, 'none')));
+    if not pm_pipeline.budget_allows(p_run_id) then
+      return 'needs_user_decision'::pm_pipeline.run_status;
+    end if;
+    perform pm_pipeline.reconcile_run(p_run_id);
+    perform pm_pipeline.dispatch_waiting_work();
+  end if;
+  return (select status from pm_pipeline.runs where id = p_run_id);
+end
+$$;
+comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when there is room again.';
+
+-- see the end of *_fenced_writes.sql
+revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;
+revoke all on pm_pipeline.provider_usage, pm_pipeline.v_run_costs from anon, authenticated;
