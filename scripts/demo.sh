@@ -4,6 +4,7 @@
 # decision makers each, waits for the workers and writes the two CSVs to ./exports.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PM_LEADS_PROVIDER="${PM_LEADS_PROVIDER:-offline}"   # the demo needs no key and no network
 bash scripts/stack.sh start
 node bin/pm-leads.mjs run --criteria '{"pms":"Buildium","state":"TX"}' --quantity 10 --output-dir ./exports
 echo

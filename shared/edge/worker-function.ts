@@ -3,6 +3,7 @@
 import { Worker, type WorkerEvent, type WorkerKind } from "../worker/runtime.ts";
 import { workerConfig } from "../worker/config.ts";
 import { providerFromEnv } from "../providers/select.ts";
+import { UsageMeter } from "../providers/openai/usage.ts";
 import { checkWorkerSecret, json } from "./http.ts";
 import { database, env, onShutdown, serve, waitUntil } from "./runtime.ts";
 
@@ -22,7 +23,12 @@ export function serveWorker(functionName: string, kind: WorkerKind): void {
       const execution = vars.SB_EXECUTION_ID || crypto.randomUUID();
       const workerId = `${workerIdPrefix(kind.kind, vars, functionName)}-${execution.slice(0, 8)}-${crypto.randomUUID().slice(0, 4)}`;
       const log = (e: WorkerEvent) => console.log(JSON.stringify({ worker: workerId, ...e }));
-      worker = new Worker(database(), kind, providerFromEnv(vars), workerConfig(vars), workerId, log);
+      // every billed call's usage, taken per task by the worker (tasks are sequential in a worker)
+      const meter = new UsageMeter();
+      let model: string | null = null;
+      const provider = providerFromEnv(vars, { onUsage: (usage, call) => (meter.add(usage), (model = call.model)) });
+      const usage = { take: () => ({ ...meter.take(), model }) };
+      worker = new Worker(database(), kind, provider, workerConfig(vars), workerId, log, usage);
     } catch (error) {
       return json(500, { error: (error as Error).message });
     }

@@ -1,13 +1,23 @@
-// Which research provider a worker uses: PM_LEADS_PROVIDER (default offline).
+// Which research provider a worker uses: PM_LEADS_PROVIDER (offline | openai); without it, openai
+// when OPENAI_API_KEY is set, else offline.
 import { OfflineProvider, parseFaults } from "./offline/provider.ts";
+import { openAIConfigFromEnv } from "./openai/config.ts";
+import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
+import type { CallUsage } from "./openai/usage.ts";
 import type { ResearchProvider } from "./types.ts";
 
-export function providerFromEnv(env: Record<string, string | undefined>): ResearchProvider {
-  const name = env.PM_LEADS_PROVIDER || "offline";
+export interface ProviderHooks {
+  /** every billed call's usage and cost (openai only; see OpenAIProviderOptions.onUsage) */
+  onUsage?: (usage: CallUsage, call: CallInfo) => void;
+}
+
+export function providerFromEnv(env: Record<string, string | undefined>, hooks: ProviderHooks = {}): ResearchProvider {
+  const name = env.PM_LEADS_PROVIDER?.trim() || (env.OPENAI_API_KEY?.trim() ? "openai" : "offline");
   if (name === "offline") {
     const faults = parseFaults(env.PM_LEADS_OFFLINE_FAULTS);
     if (env.PM_LEADS_OFFLINE_LATENCY_MS) faults.latencyMs = Number(env.PM_LEADS_OFFLINE_LATENCY_MS);
     return new OfflineProvider(faults);
   }
-  throw new Error(`PM_LEADS_PROVIDER=${name} is not available in this version: use "offline"`);
+  if (name === "openai") return new OpenAIProvider({ ...openAIConfigFromEnv(env), onUsage: hooks.onUsage });
+  throw new Error(`PM_LEADS_PROVIDER=${name} is not a provider: use "offline" or "openai"`);
 }

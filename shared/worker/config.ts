@@ -9,8 +9,9 @@ const Env = z.object({
   WORKER_HEARTBEAT_INTERVAL: seconds(10, 300),
   // well inside an Edge Function's 150 s wall clock
   WORKER_TIME_BUDGET_SECONDS: seconds(120, 3600),
-  // do not claim a task with less than this left of the budget
-  WORKER_MIN_TASK_SECONDS: seconds(15, 3600),
+  // do not claim a task with less than this left of the budget (an LLM call with web search can
+  // take a minute: PM_LEADS_OPENAI_TIMEOUT_MS)
+  WORKER_MIN_TASK_SECONDS: seconds(60, 3600),
   // with nothing to claim but tasks of the kind queued for later or running elsewhere, poll this
   // long before the invocation ends (longer than a lease, so a crashed worker's task is taken over)
   WORKER_IDLE_WAIT_SECONDS: z.coerce.number().min(0).max(600).default(45),

@@ -41,6 +41,11 @@ export interface WorkerSummary {
 
 export type WorkerEvent = { event: string; task?: string; detail?: string };
 
+/** What the provider used since the last take (tokens, searches, cost): recorded per task. */
+export interface UsageSource {
+  take(): { calls: number } & Record<string, unknown>;
+}
+
 class LeaseLost extends Error {
   constructor(id: string) {
     super(`lease of task ${id} lost`);
@@ -71,6 +76,7 @@ export class Worker {
     private readonly config: WorkerConfig,
     readonly workerId: string,
     private readonly log: (event: WorkerEvent) => void = () => {},
+    private readonly usage?: UsageSource,
   ) {
     this.q = queue(sql);
     this.summary = { workerId, kind: kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
@@ -186,6 +192,18 @@ export class Worker {
       clearInterval(heartbeat);
       clearTimeout(budget);
       this.current = null;
+      await this.recordUsage(task);
+    }
+  }
+
+  /** The calls of this task were paid for whatever became of it: recorded even after a lost lease. */
+  private async recordUsage(task: Task): Promise<void> {
+    const used = this.usage?.take();
+    if (!used || used.calls === 0) return;
+    try {
+      await this.sql`select pm_pipeline.record_usage(${task.id}, ${this.sql.json({ provider: this.provider.name, ...used } as never)})`;
+    } catch (error) {
+      this.log({ event: "usage not recorded", task: task.id, detail: String(error) });
     }
   }
 

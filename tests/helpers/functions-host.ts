@@ -34,6 +34,7 @@ export async function startHost(name: string, env: Record<string, string> = {}):
       ...process.env,
       ...stack,
       PM_LEADS_FUNCTIONS_PORT: String(port),
+      PM_LEADS_PROVIDER: "offline", // never a real API from a test, whatever key the shell has
       PM_LEADS_DB_POOL: "10",
       LEAD_LIST_WORKER_ID: `${name}-lead_list`,
       COMPANY_RESEARCH_WORKER_ID: `${name}-company_research`,

@@ -1,0 +1,179 @@
+// The OpenAI research provider: one Responses API request per provider call, with the web_search tool
+// and a strict JSON-schema answer generated from the zod schemas. It does not retry (the worker's
+// policy classifies and records attempts) and it does not validate the answer's shape (the workers
+// parse it with zod): it returns the parsed JSON, or throws a ProviderError.
+import OpenAI from "openai";
+import type { ResponseCreateParamsNonStreaming } from "openai/resources/responses/responses";
+import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../pipeline/schemas.ts";
+import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
+import { OPENAI_DEFAULTS, reasoningEffort, type OpenAIConfig } from "./config.ts";
+import { classifyOpenAIError } from "./errors.ts";
+import { DEFAULT_PRICES } from "./prices.ts";
+import { contactsPrompt, discoveryPrompt, researchPrompt, userLocation, type Prompt } from "./prompts.ts";
+import { strictSchemaOf, type JsonSchema } from "./schema.ts";
+import { usageOf, type BilledResponse, type CallUsage } from "./usage.ts";
+
+/** The three kinds of request; also the names of their output schemas (text.format.name). */
+export type Operation = "discovery" | "company_research" | "contact_search";
+
+export const OUTPUT_SCHEMAS: Record<Operation, JsonSchema> = {
+  discovery: strictSchemaOf(Discovery),
+  company_research: strictSchemaOf(CompanyResearch),
+  contact_search: strictSchemaOf(ContactSearch),
+};
+
+/** What else is known about a billed call (passed to onUsage with its usage). */
+export interface CallInfo {
+  operation: Operation;
+  model: string;
+  response_id: string;
+  /** x-request-id, what OpenAI support asks for */
+  request_id: string | null;
+  status: string;
+  /** the URLs the web searches returned (web_search_call.action.sources), to check evidence URLs against */
+  sources: string[];
+}
+
+export interface OpenAIProviderOptions extends Partial<Omit<OpenAIConfig, "apiKey">> {
+  apiKey: string;
+  /**
+   * Called once for every response OpenAI returned (so billed), also when its answer is then refused as
+   * invalid_output; not for failed requests (errors are not billed). Calls of one provider instance
+   * are sequential in a worker, so a UsageMeter per worker attributes usage to the current task.
+   */
+  onUsage?: (usage: CallUsage, call: CallInfo) => void;
+}
+
+type Output = { type: string; [key: string]: unknown };
+
+/**
+ * The request body. max_tool_calls is a field of the API (POST /v1/responses) that this SDK version's
+ * create-params type lacks; the SDK sends the body as it is.
+ */
+export type ResponseRequest = ResponseCreateParamsNonStreaming & { max_tool_calls: number };
+
+/** The JSON answer of a response, or the ProviderError saying why there is none. */
+export function answerOf(response: { id?: string; status?: string; output?: Output[]; error?: unknown; incomplete_details?: unknown }, requestId: string | null): unknown {
+  const ref = ` [response ${response.id ?? "?"}${requestId ? `, request ${requestId}` : ""}]`;
+  if (response.status === "failed") {
+    const error = (response.error ?? {}) as { code?: string; message?: string };
+    const kind = error.code === "server_error" ? "server" : error.code === "rate_limit_exceeded" ? "rate_limit" : "invalid_output";
+    throw new ProviderError(kind, `OpenAI response failed (${error.code ?? "no code"}): ${error.message ?? "no message"}${ref}`);
+  }
+  if (response.status === "incomplete") {
+    const reason = (response.incomplete_details as { reason?: string } | null)?.reason ?? "no reason given";
+    throw new ProviderError("invalid_output", `OpenAI answer incomplete (${reason}${reason === "max_output_tokens" ? ": the answer and its reasoning ran out of output tokens" : ""})${ref}`);
+  }
+  if (response.status !== "completed") throw new ProviderError("invalid_output", `OpenAI response is ${response.status}, not completed${ref}`);
+
+  const messages = (response.output ?? []).filter((item) => item.type === "message");
+  const parts = (messages.at(-1)?.content ?? []) as { type: string; text?: string; refusal?: string }[];
+  const text = parts.filter((p) => p.type === "output_text").map((p) => p.text ?? "").join("");
+  const refusal = parts.find((p) => p.type === "refusal")?.refusal;
+  if (!text.trim()) {
+    throw new ProviderError("invalid_output", refusal ? `OpenAI refused: ${refusal.slice(0, 300)}${ref}` : `OpenAI answered without output text${ref}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    throw new ProviderError("invalid_output", `OpenAI answer is not JSON (${(error as Error).message}): ${JSON.stringify(excerpt)}${ref}`);
+  }
+}
+
+/** The URLs the response's web searches returned. */
+function sourcesOf(output: Output[] | undefined): string[] {
+  const urls = new Set<string>();
+  for (const item of output ?? []) {
+    const action = item.type === "web_search_call" ? (item.action as { sources?: { url?: string }[] } | undefined) : undefined;
+    for (const source of action?.sources ?? []) if (source.url) urls.add(source.url);
+  }
+  return [...urls];
+}
+
+export class OpenAIProvider implements ResearchProvider {
+  readonly name = "openai";
+  readonly config: Omit<OpenAIConfig, "apiKey">;
+  private readonly client: OpenAI;
+  private readonly onUsage?: (usage: CallUsage, call: CallInfo) => void;
+
+  constructor(options: OpenAIProviderOptions) {
+    if (!options.apiKey) throw new Error("the openai provider needs an API key (OPENAI_API_KEY)");
+    this.config = {
+      baseURL: options.baseURL,
+      model: options.model ?? OPENAI_DEFAULTS.model,
+      reasoningEffort: reasoningEffort(options.reasoningEffort),
+      maxToolCalls: options.maxToolCalls ?? OPENAI_DEFAULTS.maxToolCalls,
+      timeoutMs: options.timeoutMs ?? OPENAI_DEFAULTS.timeoutMs,
+      maxOutputTokens: options.maxOutputTokens ?? OPENAI_DEFAULTS.maxOutputTokens,
+      searchContextSize: options.searchContextSize ?? OPENAI_DEFAULTS.searchContextSize,
+      prices: options.prices ?? DEFAULT_PRICES,
+    };
+    const { maxToolCalls, timeoutMs, maxOutputTokens } = this.config;
+    if (!Number.isInteger(maxToolCalls) || maxToolCalls < 1) throw new Error(`max tool calls must be a whole number >= 1, not ${maxToolCalls}`);
+    if (!(timeoutMs > 0) || !(maxOutputTokens > 0)) throw new Error("the openai provider's timeout and max output tokens must be > 0");
+    this.onUsage = options.onUsage;
+    this.client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseURL,
+      maxRetries: 0,
+      timeout: this.config.timeoutMs,
+    });
+  }
+
+  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<unknown> {
+    const prompt = discoveryPrompt(input.criteria, input.count, input.exclude);
+    return this.call("discovery", prompt, userLocation(input.criteria), input.signal);
+  }
+
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<unknown> {
+    const prompt = researchPrompt(input.criteria, input.company);
+    return this.call("company_research", prompt, userLocation(input.criteria, input.company), input.signal);
+  }
+
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<unknown> {
+    const prompt = contactsPrompt(input.company, input.count, input.existing);
+    return this.call("contact_search", prompt, userLocation(input.criteria, input.company), input.signal);
+  }
+
+  /** The request body of one call (public for inspection; the tests assert on what the fake server got). */
+  request(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>): ResponseRequest {
+    const c = this.config;
+    return {
+      model: c.model,
+      instructions: prompt.instructions,
+      input: prompt.input,
+      tools: [{ type: "web_search", search_context_size: c.searchContextSize, user_location: location }],
+      include: ["web_search_call.action.sources"],
+      max_tool_calls: c.maxToolCalls,
+      max_output_tokens: c.maxOutputTokens,
+      reasoning: { effort: c.reasoningEffort },
+      text: { format: { type: "json_schema", name: operation, strict: true, schema: OUTPUT_SCHEMAS[operation] } },
+      store: false,
+    };
+  }
+
+  private async call(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>, signal: AbortSignal): Promise<unknown> {
+    signal.throwIfAborted();
+    let result;
+    try {
+      result = await this.client.responses
+        .create(this.request(operation, prompt, location), { signal, timeout: this.config.timeoutMs, maxRetries: 0 })
+        .withResponse();
+    } catch (error) {
+      if (signal.aborted) throw signal.reason; // the worker's abort (lease lost, shutdown): its reason, as the offline provider does
+      throw classifyOpenAIError(error, { timeoutMs: this.config.timeoutMs }) ?? error;
+    }
+    const response = result.data;
+    const output = response.output as unknown as Output[] | undefined;
+    this.onUsage?.(usageOf(response as BilledResponse, this.config.model, this.config.prices), {
+      operation,
+      model: response.model ?? this.config.model,
+      response_id: response.id,
+      request_id: result.request_id,
+      status: response.status ?? "unknown",
+      sources: sourcesOf(output),
+    });
+    return answerOf({ ...response, output }, result.request_id);
+  }
+}

@@ -1,0 +1,356 @@
+// A local stand-in for the OpenAI Responses API (POST /v1/responses) on 127.0.0.1 and a random port,
+// for tests without a network or a key. It answers like the real API (response object, usage, headers,
+// error bodies) and is scripted per test: `reply(...)` queues the next answers in order; with none
+// queued it gives a realistic answer for the request's schema (text.format.name). It records every
+// request it got.
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: any;
+}
+
+export interface FakeReply {
+  /** HTTP status, 200 unless given */
+  status?: number;
+  headers?: Record<string, string>;
+  /** a JSON body */
+  body?: unknown;
+  /** a body as it is (wins over body) */
+  raw?: string;
+  /** never answer (the connection stays open until the client gives up or the server closes) */
+  hang?: boolean;
+}
+
+export type Answer = FakeReply | ((request: RecordedRequest) => FakeReply);
+
+export interface UsageNumbers {
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+}
+
+/** The usage every scripted answer reports unless told otherwise. */
+export const DEFAULT_USAGE: UsageNumbers = { input_tokens: 18_000, cached_tokens: 2_000, output_tokens: 2_400, reasoning_tokens: 1_600 };
+
+let sequence = 0;
+const id = (prefix: string) => `${prefix}_${(++sequence).toString(16).padStart(8, "0")}${"0".repeat(24)}`;
+
+function rateLimitHeaders(): Record<string, string> {
+  return {
+    "x-ratelimit-limit-requests": "5000",
+    "x-ratelimit-remaining-requests": "4999",
+    "x-ratelimit-reset-requests": "12ms",
+    "x-ratelimit-limit-tokens": "4000000",
+    "x-ratelimit-remaining-tokens": "3979000",
+    "x-ratelimit-reset-tokens": "315ms",
+  };
+}
+
+export interface AnswerOptions {
+  /** web_search_call items before the message (each with its sources) */
+  searches?: { query: string; sources: string[] }[];
+  usage?: Partial<UsageNumbers>;
+  model?: string;
+  status?: "completed" | "incomplete" | "failed";
+  incompleteReason?: string;
+  error?: { code: string; message: string };
+  /** message content parts instead of one output_text with the text */
+  content?: unknown[];
+}
+
+/** A Responses API response object whose message's output_text is `text`. */
+export function responseObject(request: RecordedRequest, text: string, options: AnswerOptions = {}): Record<string, unknown> {
+  const usage = { ...DEFAULT_USAGE, ...options.usage };
+  const searches = options.searches ?? [{ query: "property management", sources: ["https://www.example.com/"] }];
+  const status = options.status ?? "completed";
+  return {
+    id: id("resp"),
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    background: false,
+    error: options.error ?? null,
+    incomplete_details: status === "incomplete" ? { reason: options.incompleteReason ?? "max_output_tokens" } : null,
+    instructions: request.body?.instructions ?? null,
+    max_output_tokens: request.body?.max_output_tokens ?? null,
+    max_tool_calls: request.body?.max_tool_calls ?? null,
+    model: options.model ?? `${request.body?.model ?? "gpt-5-mini"}-2025-08-07`,
+    output: [
+      { id: id("rs"), type: "reasoning", summary: [] },
+      ...searches.map((s) => ({
+        id: id("ws"),
+        type: "web_search_call",
+        status: "completed",
+        action: { type: "search", query: s.query, queries: [s.query], sources: s.sources.map((url) => ({ type: "url", url })) },
+      })),
+      ...(status === "failed" ? [] : [{
+        id: id("msg"),
+        type: "message",
+        status: status === "completed" ? "completed" : "incomplete",
+        role: "assistant",
+        content: options.content ?? [{ type: "output_text", text, annotations: [], logprobs: [] }],
+      }]),
+    ],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: request.body?.reasoning?.effort ?? null, summary: null },
+    store: request.body?.store ?? true,
+    temperature: 1,
+    text: request.body?.text ?? { format: { type: "text" } },
+    tool_choice: "auto",
+    tools: request.body?.tools ?? [],
+    top_p: 1,
+    truncation: "disabled",
+    usage: {
+      input_tokens: usage.input_tokens,
+      input_tokens_details: { cached_tokens: usage.cached_tokens },
+      output_tokens: usage.output_tokens,
+      output_tokens_details: { reasoning_tokens: usage.reasoning_tokens },
+      total_tokens: usage.input_tokens + usage.output_tokens,
+    },
+    user: null,
+    metadata: {},
+  };
+}
+
+function errorReply(status: number, error: { message: string; type: string; code: string | null; param?: string | null }, headers: Record<string, string> = {}): FakeReply {
+  return { status, headers, body: { error: { param: null, ...error } } };
+}
+
+/** Scripted answers. */
+export const replies = {
+  /** a completed response whose answer is `json` */
+  json: (json: unknown, options?: AnswerOptions): Answer => (request) => ({ body: responseObject(request, JSON.stringify(json), options) }),
+  /** a completed response whose output text is `text` as it is (e.g. malformed JSON) */
+  text: (text: string, options?: AnswerOptions): Answer => (request) => ({ body: responseObject(request, text, options) }),
+  /** valid JSON of the wrong shape for every schema */
+  wrongShape: (): Answer => replies.json({ companies: "three", contacts: [{ name: "J. Smith" }], exhausted: "no" }),
+  incomplete: (reason = "max_output_tokens"): Answer => (request) =>
+    ({ body: responseObject(request, '{"companies": [{"name": "Hill Country Prop', { status: "incomplete", incompleteReason: reason }) }),
+  refusal: (text = "I'm sorry, but I can't help with that request."): Answer => (request) =>
+    ({ body: responseObject(request, "", { content: [{ type: "refusal", refusal: text }] }) }),
+  failed: (code = "server_error", message = "The server had an error processing your request."): Answer => (request) =>
+    ({ body: responseObject(request, "", { status: "failed", error: { code, message } }) }),
+  rateLimited: (wait: { retryAfterMs?: number; retryAfter?: string } = {}): FakeReply => errorReply(429, {
+    message: "Rate limit reached for gpt-5-mini in organization org-fake on tokens per min (TPM): Limit 200000, Used 198500, Requested 6000. Please try again in 1.35s.",
+    type: "tokens",
+    code: "rate_limit_exceeded",
+  }, {
+    ...(wait.retryAfterMs !== undefined ? { "retry-after-ms": String(wait.retryAfterMs) } : {}),
+    ...(wait.retryAfter !== undefined ? { "retry-after": wait.retryAfter } : {}),
+    "x-ratelimit-remaining-tokens": "1500",
+    "x-ratelimit-reset-tokens": "1.35s",
+  }),
+  insufficientQuota: (): FakeReply => errorReply(429, {
+    message: "You exceeded your current quota, please check your plan and billing details.",
+    type: "insufficient_quota",
+    code: "insufficient_quota",
+  }, { "x-should-retry": "false" }),
+  spendLimit: (): FakeReply => errorReply(429, {
+    message: "You have exceeded the spend limit of this project.",
+    type: "insufficient_quota",
+    code: "project_spend_limit_exceeded",
+  }),
+  badRequest: (message = "Unsupported value: 'reasoning.effort' does not support 'minimal' with the 'web_search' tool.", param = "reasoning.effort"): FakeReply =>
+    errorReply(400, { message, type: "invalid_request_error", code: "unsupported_value", param }),
+  unauthorized: (): FakeReply => errorReply(401, {
+    message: "Incorrect API key provided: sk-fake*****1234. You can find your API key at https://platform.openai.com/account/api-keys.",
+    type: "invalid_request_error",
+    code: "invalid_api_key",
+  }),
+  forbidden: (): FakeReply => errorReply(403, { message: "Project does not have access to model gpt-5-mini", type: "invalid_request_error", code: "model_not_found" }),
+  serverError: (status = 500): FakeReply => errorReply(status, {
+    message: "The server had an error while processing your request. Sorry about that!",
+    type: "server_error",
+    code: null,
+  }),
+  hang: (): FakeReply => ({ hang: true }),
+};
+
+/** Realistic answers per schema: synthetic companies under the reserved .example TLD. */
+export const realistic = {
+  discovery: {
+    companies: [
+      {
+        name: "Hill Country Property Management",
+        domain: "hillcountrypm.example",
+        website: "https://www.hillcountrypm.example/",
+        city: "Austin",
+        state: "TX",
+        pms: "Buildium",
+        source_urls: ["https://hillcountrypm.managebuilding.com/Resident/public/rentals", "https://www.hillcountrypm.example/residents"],
+      },
+      {
+        name: "Barton Creek Rentals",
+        domain: "bartoncreekrentals.example",
+        website: "https://bartoncreekrentals.example/",
+        city: "Austin",
+        state: "TX",
+        pms: "Buildium",
+        source_urls: ["https://bartoncreek.managebuilding.com/Resident/public/rentals"],
+      },
+    ],
+    exhausted: false,
+  },
+  company_research: {
+    pms: "Buildium",
+    pms_confidence: "high",
+    pms_evidence_urls: ["https://hillcountrypm.managebuilding.com/Resident/portal/login"],
+    units: 450,
+    units_estimated: true,
+    units_quote: "We proudly manage over 450 homes across Central Texas",
+    units_source_url: "https://www.hillcountrypm.example/about",
+    single_family_focus: "yes",
+    property_mix: "single-family homes, duplexes and small multifamily",
+    employees: 14,
+    icp_fit: "strong",
+    icp_score: 82,
+    icp_tier: 1,
+    disqualifiers: [],
+    agent_summary: "Third-party residential manager in Austin with about 450 homes, mostly single-family; resident portal on Buildium linked from its own site.",
+    source_urls: ["https://www.hillcountrypm.example/", "https://www.hillcountrypm.example/about", "https://www.hillcountrypm.example/residents"],
+  },
+  contact_search: {
+    contacts: [
+      {
+        full_name: "Maria Delgado",
+        title: "Broker/Owner",
+        title_tier: 1,
+        email: "maria@hillcountrypm.example",
+        email_class: "published",
+        linkedin_url: null,
+        department: "Executive",
+        seniority: "owner",
+        quality_score: 90,
+        icp_score: null,
+        personalization_notes: "Founded the company in 2009; TREC-licensed broker.",
+        personal_anecdotes: null,
+        professional_anecdotes: "Speaks at the Austin NARPM chapter.",
+        additional_research_notes: null,
+        agent_summary: "Owner and broker of record, listed with her e-mail on the team page.",
+        source_urls: ["https://www.hillcountrypm.example/team"],
+      },
+      {
+        full_name: "Kevin Tran",
+        title: "Director of Operations",
+        title_tier: 3,
+        email: "kevin@hillcountrypm.example",
+        email_class: "pattern_inferred",
+        linkedin_url: "https://www.linkedin.com/in/kevin-tran-austin",
+        department: "Operations",
+        seniority: "director",
+        quality_score: 65,
+        icp_score: null,
+        personalization_notes: null,
+        personal_anecdotes: null,
+        professional_anecdotes: null,
+        additional_research_notes: "Pattern firstname@ seen on the team page (maria@).",
+        agent_summary: "Runs operations per the team page and LinkedIn.",
+        source_urls: ["https://www.hillcountrypm.example/team", "https://www.linkedin.com/in/kevin-tran-austin"],
+      },
+    ],
+    exhausted: true,
+  },
+} as const;
+
+const REALISTIC_SEARCHES: Record<string, { query: string; sources: string[] }[]> = {
+  discovery: [
+    { query: "site:managebuilding.com \"Resident/public/rentals\" Austin TX", sources: ["https://hillcountrypm.managebuilding.com/Resident/public/rentals", "https://bartoncreek.managebuilding.com/Resident/public/rentals"] },
+    { query: "Hill Country Property Management Austin", sources: ["https://www.hillcountrypm.example/", "https://www.hillcountrypm.example/residents"] },
+    { query: "Barton Creek Rentals Austin property management", sources: ["https://bartoncreekrentals.example/"] },
+  ],
+  company_research: [
+    { query: "Hill Country Property Management Austin homes managed", sources: ["https://www.hillcountrypm.example/about", "https://www.hillcountrypm.example/"] },
+    { query: "hillcountrypm.example resident portal", sources: ["https://www.hillcountrypm.example/residents"] },
+  ],
+  contact_search: [
+    { query: "Hill Country Property Management owner broker Austin", sources: ["https://www.hillcountrypm.example/team", "https://www.linkedin.com/in/kevin-tran-austin"] },
+  ],
+};
+
+/** The default answer: a realistic one for the schema the request names. */
+function defaultAnswer(request: RecordedRequest): FakeReply {
+  const name = request.body?.text?.format?.name as keyof typeof realistic | undefined;
+  if (!name || !(name in realistic)) {
+    return errorReply(400, { message: `fake-openai: no realistic answer for text.format.name ${JSON.stringify(name)}`, type: "invalid_request_error", code: null });
+  }
+  return { body: responseObject(request, JSON.stringify(realistic[name]), { searches: REALISTIC_SEARCHES[name] }) };
+}
+
+export class FakeOpenAI {
+  readonly requests: RecordedRequest[] = [];
+  private readonly queue: Answer[] = [];
+  private readonly hanging = new Set<ServerResponse>();
+
+  private constructor(private readonly server: Server, readonly baseURL: string) {}
+
+  static async start(): Promise<FakeOpenAI> {
+    let fake: FakeOpenAI;
+    const server = createServer((req, res) => {
+      let text = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (text += chunk));
+      req.on("end", () => fake.handle(req.method ?? "GET", req.url ?? "/", req.headers, text, res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    fake = new FakeOpenAI(server, `http://127.0.0.1:${port}/v1`);
+    return fake;
+  }
+
+  /** Queues the next answers, in order; afterwards the realistic default answers again. */
+  reply(...answers: Answer[]): this {
+    this.queue.push(...answers);
+    return this;
+  }
+
+  /** Forgets recorded requests and queued answers. */
+  reset(): void {
+    this.requests.length = 0;
+    this.queue.length = 0;
+  }
+
+  private handle(method: string, path: string, headers: IncomingHttpHeaders, text: string, res: ServerResponse): void {
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = text;
+    }
+    const request: RecordedRequest = { method, path, headers, body };
+    this.requests.push(request);
+    let reply: FakeReply;
+    if (method !== "POST" || path !== "/v1/responses") {
+      reply = errorReply(404, { message: `Invalid URL (${method} ${path})`, type: "invalid_request_error", code: null });
+    } else {
+      const next = this.queue.shift();
+      reply = next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
+    }
+    if (reply.hang) {
+      this.hanging.add(res);
+      res.on("close", () => this.hanging.delete(res));
+      return;
+    }
+    const status = reply.status ?? 200;
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "x-request-id": `req_${id("").slice(1)}`,
+      "openai-processing-ms": "1234",
+      "openai-version": "2020-10-01",
+      ...(status === 200 ? rateLimitHeaders() : {}),
+      ...reply.headers,
+    });
+    res.end(reply.raw ?? JSON.stringify(reply.body ?? null));
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
