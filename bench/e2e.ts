@@ -107,13 +107,15 @@ try {
     reclaims.push(await reclaimAfterKill(round));
     process.stderr.write(`re-claim round ${round}: ${reclaims.at(-1)!.toFixed(1)} s\n`);
   }
-  console.log();
-  printTable(["SIGKILL -> re-claim", "rounds", "p50 (s)", "p99 (s)", "max (s)"],
-    [["production timings", repeats, percentile(reclaims, 50).toFixed(1), percentile(reclaims, 99).toFixed(1), Math.max(...reclaims).toFixed(1)]]);
+  if (reclaims.length > 0) {
+    console.log();
+    printTable(["SIGKILL -> re-claim", "rounds", "p50 (s)", "p99 (s)", "max (s)"],
+      [["production timings", repeats, percentile(reclaims, 50).toFixed(1), percentile(reclaims, 99).toFixed(1), Math.max(...reclaims).toFixed(1)]]);
+  }
 
   const hundred = throughput.find((r) => r.companies === 100);
   console.log(`\ngoals: 100 companies < 10 s: ${hundred ? `${hundred.seconds.toFixed(2)} s` : "not run"}; ` +
-    `re-claim p99 < 45 s: ${percentile(reclaims, 99).toFixed(1)} s`);
+    `re-claim p99 < 45 s: ${reclaims.length ? `${percentile(reclaims, 99).toFixed(1)} s` : "not run"}`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ throughput, reclaims }, null, 2));
 } finally {
   await stopHosts();

@@ -2,7 +2,7 @@
 // queue is empty or its time budget is spent; on shutdown it gives its lease back.
 import { Worker, type WorkerEvent, type WorkerKind } from "../worker/runtime.ts";
 import { workerConfig } from "../worker/config.ts";
-import { providerFromEnv } from "../providers/select.ts";
+import { pmsVerifierFor, providerFromEnv } from "../providers/select.ts";
 import { UsageMeter } from "../providers/openai/usage.ts";
 import { checkWorkerSecret, json } from "./http.ts";
 import { database, env, onShutdown, serve, waitUntil } from "./runtime.ts";
@@ -28,7 +28,9 @@ export function serveWorker(functionName: string, kind: WorkerKind): void {
       let model: string | null = null;
       const provider = providerFromEnv(vars, { onUsage: (usage, call) => (meter.add(usage), (model = call.model)) });
       const usage = { take: () => ({ ...meter.take(), model }) };
-      worker = new Worker(database(), kind, provider, workerConfig(vars), workerId, log, usage);
+      worker = new Worker({
+        sql: database(), kind, provider, verifier: pmsVerifierFor(provider), config: workerConfig(vars), workerId, log, usage,
+      });
     } catch (error) {
       return json(500, { error: (error as Error).message });
     }

@@ -50,11 +50,14 @@ export const leadListWorker: WorkerKind = {
 
 export const companyResearchWorker: WorkerKind = {
   kind: "company_research",
-  async work(task, { sql, signal, provider, retry }) {
+  async work(task, { sql, signal, provider, verifier, retry }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
-    const research = parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research");
-    return { research, decision: qualify(criteria, research) };
+    const claimed = parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research");
+    // the PMS is what the company's own site shows, not what the provider says
+    const pms = await verifier.verify({ domain: company.domain, criteria, signal });
+    const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
+    return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null };
   },
   commit: (sql, task, { research, decision, ...rest }) =>
     sql`select pm_pipeline.complete_company_research(${task.id}, ${task.lease_token},

@@ -1,6 +1,9 @@
 // The PMS vendors we recognise, as data: the hosts of a vendor's resident/owner portals and listings
 // (strong evidence that a company uses it) and the vendor's own generic hosts (no evidence at all).
 // From ../shared/reference/research-facts.md. To add a vendor, add an entry.
+//
+// Payment processors (PayLease, Zego, ClickPay, ...) are deliberately absent: many PMSs hand rent
+// payments to them, so a link to one says nothing about which PMS a company uses.
 
 export interface PmsVendor {
   /** the name used in criteria, CSVs and the database */
@@ -11,6 +14,8 @@ export interface PmsVendor {
   portals: { host: RegExp; path?: RegExp }[];
   /** hosts of the vendor itself (marketing, login for managers, CDN): never evidence */
   generic: RegExp[];
+  /** paths on the company's own site that only the vendor's software puts there (a WordPress plugin) */
+  sitePaths?: RegExp[];
 }
 
 export const PMS_VENDORS: PmsVendor[] = [
@@ -24,16 +29,18 @@ export const PMS_VENDORS: PmsVendor[] = [
     name: "AppFolio",
     aliases: ["appfolio", "app folio"],
     portals: [
-      { host: /^(?!(www|account|help|support|cdn|demo[a-z0-9-]*)\.)[a-z0-9-]+\.appfolio\.com$/ },
+      { host: /^(?!(www|account|help|support|cdn|images|widgets|demo[a-z0-9-]*)\.)[a-z0-9-]+\.appfolio\.com$/ },
       { host: /^widgets\.appfolio\.com$/, path: /^\/listings/ },
     ],
-    generic: [/^(www|account|help|support|cdn|demo[a-z0-9-]*)\.appfolio\.com$/, /^appfolio\.com$/],
+    // widgets.appfolio.com is evidence only with its listings path (above)
+    generic: [/^(www|account|help|support|cdn|images|widgets|demo[a-z0-9-]*)\.appfolio\.com$/, /^appfolio\.com$/],
   },
   {
     name: "Rentvine",
     aliases: ["rentvine", "rent vine"],
     portals: [{ host: /^(?!(api|www)\.)[a-z0-9-]+\.rentvine\.com$/, path: /^\/portals\// }],
     generic: [/^(api|www)\.rentvine\.com$/, /^rentvine\.com$/],
+    sitePaths: [/^\/wp-content\/plugins\/rentvine\//],
   },
   {
     name: "Propertyware",
@@ -71,6 +78,49 @@ export const PMS_VENDORS: PmsVendor[] = [
       { host: /^(www\.)?rentcafe\.com$/, path: /^\/residentservices\// },
     ],
     generic: [/^cdngeneralcf\.rentcafe\.com$/, /(^|\.)yardi\.com$/],
+  },
+  // The reference's "others" row names only the vendors' domains. A company-specific subdomain
+  // (a slug) of such a domain is taken as a portal; the vendor's www/app/help/api hosts are generic.
+  {
+    name: "Entrata",
+    aliases: ["entrata", "prospectportal", "prospect portal"],
+    portals: [
+      { host: /^(?!(www|api|cdn|help|support|docs)\.)[a-z0-9-]+\.entrata\.com$/ },
+      { host: /^(?!(www|api|cdn)\.)[a-z0-9-]+\.prospectportal\.com$/ },
+    ],
+    generic: [/^(www|api|cdn|help|support|docs)\.entrata\.com$/, /^entrata\.com$/, /^(www\.)?prospectportal\.com$/],
+  },
+  {
+    name: "ResMan",
+    aliases: ["resman", "myresman"],
+    portals: [{ host: /^(?!(www|api|cdn|help|support)\.)[a-z0-9-]+\.myresman\.com$/ }],
+    generic: [/^(www|api|cdn|help|support)\.myresman\.com$/, /^myresman\.com$/],
+  },
+  {
+    name: "RealPage",
+    aliases: ["realpage", "real page", "onesite"],
+    portals: [{ host: /^[a-z0-9-]+\.onlineleasing\.realpage\.com$/ }],
+    generic: [/^(www\.)?realpage\.com$/],
+  },
+  {
+    name: "Rentec Direct",
+    aliases: ["rentec direct", "rentecdirect", "rentec"],
+    portals: [{ host: /^(?!(www|secure|api|cdn|help|support|blog)\.)[a-z0-9-]+\.rentecdirect\.com$/ }],
+    // secure.rentecdirect.com is the one login every Rentec user shares, like home.tenantcloud.com
+    generic: [/^(www|secure|api|cdn|help|support|blog)\.rentecdirect\.com$/, /^rentecdirect\.com$/],
+  },
+  {
+    name: "TurboTenant",
+    aliases: ["turbotenant", "turbo tenant"],
+    portals: [{ host: /^(?!(www|app|api|cdn|help|support|blog)\.)[a-z0-9-]+\.turbotenant\.com$/ }],
+    generic: [/^(www|app|api|cdn|help|support|blog)\.turbotenant\.com$/, /^turbotenant\.com$/],
+  },
+  {
+    name: "Innago",
+    aliases: ["innago"],
+    portals: [{ host: /^(?!(www|my|app|api|cdn|help|support|blog)\.)[a-z0-9-]+\.innago\.com$/ }],
+    // my.innago.com is the one login every Innago user shares
+    generic: [/^(www|my|app|api|cdn|help|support|blog)\.innago\.com$/, /^innago\.com$/],
   },
 ];
 

@@ -1,6 +1,7 @@
 // Which research provider a worker uses: PM_LEADS_PROVIDER (offline | openai); without it, openai
 // when OPENAI_API_KEY is set, else offline.
-import { OfflineProvider, parseFaults } from "./offline/provider.ts";
+import { OfflineProvider, offlineSiteVerifier, parseFaults } from "./offline/provider.ts";
+import { siteVerifier, type PmsVerifier } from "../pms/verifier.ts";
 import { openAIConfigFromEnv } from "./openai/config.ts";
 import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
 import type { CallUsage } from "./openai/usage.ts";
@@ -20,4 +21,9 @@ export function providerFromEnv(env: Record<string, string | undefined>, hooks: 
   }
   if (name === "openai") return new OpenAIProvider({ ...openAIConfigFromEnv(env), onUsage: hooks.onUsage });
   throw new Error(`PM_LEADS_PROVIDER=${name} is not a provider: use "offline" or "openai"`);
+}
+
+/** The PMS check that goes with the provider: the synthetic sites offline, the real sites otherwise. */
+export function pmsVerifierFor(provider: ResearchProvider): PmsVerifier {
+  return provider.name === "offline" ? offlineSiteVerifier : siteVerifier();
 }

@@ -7,6 +7,7 @@
 import type { Sql } from "postgres";
 import { queue, type Task } from "../queue/client.ts";
 import { ProviderError, type ResearchProvider } from "../providers/types.ts";
+import type { PmsVerifier } from "../pms/verifier.ts";
 import { withRetry, type AttemptRecord, type RetryPolicy } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
 
@@ -15,6 +16,7 @@ export interface WorkContext {
   sql: Sql;
   signal: AbortSignal;
   provider: ResearchProvider;
+  verifier: PmsVerifier;
   config: WorkerConfig;
   /** runs a provider call with the in-invocation retry policy, recording every failed attempt */
   retry<T>(call: () => Promise<T>): Promise<T>;
@@ -46,6 +48,18 @@ export interface UsageSource {
   take(): { calls: number } & Record<string, unknown>;
 }
 
+export interface WorkerDeps {
+  sql: Sql;
+  kind: WorkerKind;
+  provider: ResearchProvider;
+  /** checks a company's PMS in code (its own site), whatever the provider claimed */
+  verifier: PmsVerifier;
+  config: WorkerConfig;
+  workerId: string;
+  log?: (event: WorkerEvent) => void;
+  usage?: UsageSource;
+}
+
 class LeaseLost extends Error {
   constructor(id: string) {
     super(`lease of task ${id} lost`);
@@ -69,17 +83,21 @@ export class Worker {
   private readonly q;
   readonly summary: WorkerSummary;
 
-  constructor(
-    private readonly sql: Sql,
-    private readonly kind: WorkerKind,
-    private readonly provider: ResearchProvider,
-    private readonly config: WorkerConfig,
-    readonly workerId: string,
-    private readonly log: (event: WorkerEvent) => void = () => {},
-    private readonly usage?: UsageSource,
-  ) {
-    this.q = queue(sql);
-    this.summary = { workerId, kind: kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
+  private readonly sql: Sql;
+  private readonly kind: WorkerKind;
+  private readonly provider: ResearchProvider;
+  private readonly verifier: PmsVerifier;
+  private readonly config: WorkerConfig;
+  private readonly log: (event: WorkerEvent) => void;
+  private readonly usage?: UsageSource;
+  readonly workerId: string;
+
+  constructor(deps: WorkerDeps) {
+    ({ sql: this.sql, kind: this.kind, provider: this.provider, verifier: this.verifier, config: this.config,
+       workerId: this.workerId, usage: this.usage } = deps);
+    this.log = deps.log ?? (() => {});
+    this.q = queue(this.sql);
+    this.summary = { workerId: this.workerId, kind: this.kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
   }
 
   /** Runs until the queue is empty, the budget is spent or shutdown() is called. */
@@ -177,6 +195,7 @@ export class Worker {
       sql: this.sql,
       signal: controller.signal,
       provider: this.provider,
+      verifier: this.verifier,
       config: this.config,
       retry: (call) => withRetry(call, { policy: this.config.retry, signal: controller.signal, log: attempts }),
     };

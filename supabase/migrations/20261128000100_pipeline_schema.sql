@@ -219,6 +219,7 @@ create table pm_pipeline.contacts (
 create unique index contacts_company_email_unique on pm_pipeline.contacts (company_id, lower(email)) where email is not null;
 create unique index contacts_company_linkedin_unique on pm_pipeline.contacts (company_id, lower(linkedin_url)) where linkedin_url is not null;
 create index contacts_run on pm_pipeline.contacts (run_id);
+create index contacts_company on pm_pipeline.contacts (company_id);
 comment on table pm_pipeline.contacts is 'Decision makers of a company, unique per company by lower(email) and by lower(linkedin_url).';
 
 -- ---------------------------------------------------------------------------------------------

@@ -44,14 +44,17 @@ select r.id as run_id, r.status, r.stage, r.target_quantity, r.contacts_min, r.c
        r.discovery_exhausted, r.notes, r.created_at, r.updated_at, r.finished_at
   from pm_pipeline.runs r
   left join lateral (
+    -- contacts counted once per run and joined, not once per company: reconcile_run reads this view
+    -- after every task of a run
     select count(*) filter (where co.status = 'accepted') as accepted,
-           count(*) filter (where co.status = 'accepted' and n.contacts >= r.contacts_min) as ready,
+           count(*) filter (where co.status = 'accepted' and coalesce(n.contacts, 0) >= r.contacts_min) as ready,
            count(*) filter (where co.status = 'candidate') as candidates,
            count(*) filter (where co.status = 'rejected') as rejected,
            count(*) filter (where co.status = 'review') as review,
            coalesce(sum(n.contacts) filter (where co.status = 'accepted'), 0) as contacts
       from pm_pipeline.companies co
-     cross join lateral (select count(*) as contacts from pm_pipeline.contacts ct where ct.company_id = co.id) n
+      left join (select ct.company_id, count(*) as contacts from pm_pipeline.contacts ct
+                  where ct.run_id = r.id group by ct.company_id) n on n.company_id = co.id
      where co.run_id = r.id) c on true
   left join lateral (
     select count(*) filter (where tk.kind = 'lead_list' and tk.state in ('queued', 'running')) as discovery_in_flight,

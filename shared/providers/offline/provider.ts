@@ -2,6 +2,7 @@
 // latency and injected faults (rate limits, server errors, timeouts) so that retries, leases and
 // benchmarks can be exercised without a network or a key.
 import { detectPms } from "../../pms/detect.ts";
+import type { PmsVerifier } from "../../pms/verifier.ts";
 import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../pipeline/schemas.ts";
 import { sleep as wait } from "../../worker/sleep.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
@@ -156,3 +157,12 @@ export class OfflineProvider implements ResearchProvider {
     });
   }
 }
+
+/** The PMS check against the synthetic sites (the offline world has no HTTP sites to read). */
+export const offlineSiteVerifier: PmsVerifier = {
+  verify: ({ domain, criteria }) => {
+    const company = companyByDomain(criteria, domain);
+    const pages = company ? website(company) : [];
+    return Promise.resolve({ ...detectPms(pages), pages_fetched: pages.length });
+  },
+};

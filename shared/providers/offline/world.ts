@@ -6,7 +6,7 @@
 // (discovery decoys), sites linking two vendors, "Powered by" footer credits, unit counts out of
 // range, HOA-only managers, and companies without a reachable decision maker.
 import type { Criteria } from "../../pipeline/schemas.ts";
-import { PMS_VENDORS, vendorByName } from "../../pms/vendors.ts";
+import { vendorByName } from "../../pms/vendors.ts";
 import type { Page } from "../../pms/detect.ts";
 
 export interface Person {
@@ -126,7 +126,8 @@ export function companyAt(market: { state: string; city: string | null }, index:
   const code = `${market.state.toLowerCase()}${market.city ? slug(market.city).slice(0, 6) : ""}${index}`;
   const domain = `${slug(name)}-${code}.example`;
   const pms = weighted(random, PMS_SHARE);
-  const otherVendors = PMS_VENDORS.map((v) => v.name).filter((n) => n !== pms);
+  // the vendors this world can draw sites for (the detector's table may know more)
+  const otherVendors = Object.keys(VENDOR_HOME).filter((n) => n !== pms);
   const secondPms = random() < 0.04 ? pick(random, otherVendors) : null;
   const decoyFor = random() < 0.12 ? pick(random, otherVendors) : null;
   // units: mostly 50-1500, a long tail both ways

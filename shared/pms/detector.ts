@@ -1,0 +1,58 @@
+// The PMS detector: given a company's domain, read its own site politely (fetch-site.ts) and decide
+// from portal links and redirects (detect.ts). Deterministic, no LLM.
+import { detectPms, portalVendor, strongEvidence, type PmsDetection } from "./detect.ts";
+import { fetchSite, type FetchSiteOptions } from "./fetch-site.ts";
+import { PMS_VENDORS } from "./vendors.ts";
+
+export interface CompanyPmsResult extends PmsDetection {
+  /** the normalised domain that was read */
+  domain: string;
+  pages_fetched: number;
+  /** every request sent, robots.txt and redirect hops included */
+  fetched_urls: string[];
+  errors: { url: string; error: string }[];
+}
+
+export type DetectCompanyOptions = Omit<FetchSiteOptions, "enough">;
+
+/** "https://www.Acme.com/about" → "acme.com". Throws for what is not a domain name (IPs, localhost). */
+export function normalizeDomain(input: string): string {
+  let text = input.trim().toLowerCase();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//.test(text)) text = `https://${text}`;
+  const host = new URL(text).hostname.replace(/\.$/, "").replace(/^www\./, "");
+  if (!/^([a-z0-9-]+\.)+[a-z][a-z0-9-]*$/.test(host)) throw new Error(`not a domain name: ${JSON.stringify(input)}`);
+  return host;
+}
+
+/** A vendor's host (a portal such as x.managebuilding.com, or buildium.com) is never a company's own site. */
+function isVendorHost(domain: string): boolean {
+  return [domain, `www.${domain}`].some((host) =>
+    portalVendor(new URL(`https://${host}/`)) !== null || PMS_VENDORS.some((v) => v.generic.some((g) => g.test(host))));
+}
+
+// enough: one vendor's portal found, and a second page read so that a migration would have shown
+const enough = ({ pages, redirects }: { pages: { url: string; html: string }[]; redirects: string[] }) =>
+  pages.length >= 2 && strongEvidence(pages, redirects).size === 1;
+
+export async function detectCompanyPms(domain: string, options: DetectCompanyOptions = {}): Promise<CompanyPmsResult> {
+  const unknown = (error: string): CompanyPmsResult => ({
+    pms: null, confidence: "unknown", evidence_urls: [], domain, pages_fetched: 0, fetched_urls: [], errors: [{ url: domain, error }],
+  });
+  let site: string;
+  try {
+    site = normalizeDomain(domain);
+  } catch (error) {
+    return unknown((error as Error).message);
+  }
+  if (isVendorHost(site)) return { ...unknown(`${site} is a PMS vendor's host, not a company's own site`), domain: site };
+
+  const fetched = await fetchSite(site, { ...options, enough });
+  const detection = detectPms(fetched.pages, fetched.redirects.map((r) => r.to));
+  return {
+    ...detection,
+    domain: site,
+    pages_fetched: fetched.pages.length,
+    fetched_urls: fetched.requested,
+    errors: fetched.errors,
+  };
+}

@@ -1,0 +1,280 @@
+// The PMS detector end to end against small local websites (tests/fixtures/pms-sites and inline
+// ones), and the fetcher's manners: robots.txt, own domain only, budgets, size cap, timeouts,
+// User-Agent and the per-host interval. No network: every URL goes to a server on 127.0.0.1.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { detectPms } from "../shared/pms/detect.ts";
+import { detectCompanyPms, normalizeDomain } from "../shared/pms/detector.ts";
+import { fetchSite, HostRateLimiter, USER_AGENT } from "../shared/pms/fetch-site.ts";
+import { parseRobots } from "../shared/pms/robots.ts";
+import { PMS_VENDORS } from "../shared/pms/vendors.ts";
+import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "./helpers/site-server.ts";
+
+const fixtures = loadFixtureSites();
+// fast but otherwise the production manners
+const FAST = { minIntervalMs: 5, timeoutMs: 2_000 };
+const hostOf = (domain: string) => (r: LoggedRequest) => r.host.replace(/^www\./, "") === domain;
+
+/** Starts a server for `sites` for the duration of one test. */
+async function withServer<T>(sites: Record<string, SiteSpec>, run: (server: SiteServer) => Promise<T>): Promise<T> {
+  const server = await startSiteServer(sites);
+  try {
+    return await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const html = (body: string) => `<!doctype html><html><body>${body}</body></html>`;
+
+describe("PMS detection of the fixture sites", () => {
+  let server: SiteServer;
+  beforeAll(async () => {
+    server = await startSiteServer(fixtures);
+  });
+  afterAll(() => server.close());
+
+  it("has a fixture for every vendor in the table and at least 20 sites", () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(20);
+    const covered = new Set(fixtures.filter((f) => f.expected.confidence === "high").map((f) => f.expected.pms));
+    expect(PMS_VENDORS.map((v) => v.name).filter((name) => !covered.has(name))).toEqual([]);
+  });
+
+  it.each(fixtures.map((f) => [f.name, f] as const))("%s", async (_name, site) => {
+    const result = await detectCompanyPms(site.domain, { fetch: server.fetch, ...FAST });
+    expect({ pms: result.pms, confidence: result.confidence }).toEqual(site.expected);
+    if (result.confidence === "high") {
+      // evidence is the vendor's host, never the company's own pages (except a vendor's plugin path)
+      expect(result.evidence_urls.length).toBeGreaterThan(0);
+    }
+    const mine = server.requests.filter(hostOf(site.domain));
+    expect(mine.length).toBeGreaterThan(0);
+    for (const request of mine) {
+      expect(request).toMatchObject({ method: "GET", userAgent: USER_AGENT });
+    }
+    expect(server.requests.filter((r) => r.foreign)).toEqual([]);
+  });
+
+  it("follows a /pay-rent redirect to the portal only as far as recording it", async () => {
+    const result = await detectCompanyPms("https://www.pay-rent-redirect.example/some/page", { fetch: server.fetch, ...FAST });
+    expect(result).toMatchObject({ domain: "pay-rent-redirect.example", pms: "Buildium", confidence: "high" });
+    expect(result.evidence_urls).toEqual(["https://magnoliapm.managebuilding.com/Resident/portal/login"]);
+    expect(result.fetched_urls.every((u) => new URL(u).hostname.endsWith("pay-rent-redirect.example"))).toBe(true);
+    expect(server.requests.filter((r) => r.foreign)).toEqual([]);
+  });
+
+  it("does not read a page robots.txt disallows for our agent, even when it holds the only evidence", async () => {
+    const before = server.requests.length;
+    const result = await detectCompanyPms("robots-blocks-evidence.example", { fetch: server.fetch, ...FAST });
+    const paths = server.requests.slice(before).map((r) => r.path);
+    expect(paths).not.toContain("/residents");
+    expect(paths[0]).toBe("/robots.txt");
+    expect(result.errors).toContainEqual({ url: "https://robots-blocks-evidence.example/residents", error: "disallowed by robots.txt" });
+    expect(result).toMatchObject({ pms: null, confidence: "none" });
+  });
+
+  it("a homepage that cannot be fetched is unknown, and nothing else is tried", async () => {
+    const result = await detectCompanyPms("homepage-fails.example", { fetch: server.fetch, ...FAST });
+    expect(result).toMatchObject({ pms: null, confidence: "unknown", pages_fetched: 0 });
+    expect(result.fetched_urls.filter((u) => !u.endsWith("/robots.txt"))).toEqual([
+      "https://homepage-fails.example/", "https://www.homepage-fails.example/",
+    ]);
+  });
+
+  it("stops early once one vendor's portal is found on the second page read", async () => {
+    const result = await detectCompanyPms("buildium-portal.example", { fetch: server.fetch, ...FAST });
+    expect(result.pages_fetched).toBe(2);
+    expect(result.fetched_urls).toEqual([
+      "https://buildium-portal.example/robots.txt", "https://buildium-portal.example/", "https://buildium-portal.example/residents",
+    ]);
+  });
+});
+
+describe("credits, footers and text on the company's pages", () => {
+  const pages = (html: string) => [{ url: "https://acme.example/", html }, { url: "https://acme.example/about", html: "<p>About</p>" }];
+
+  it.each([
+    ["a portal link right after a credit, in the same footer line",
+      '<footer><p>Website by <a href="https://webco.example/">WebCo</a> · <a href="https://acme.rmresident.com/">Resident Login</a></p></footer>',
+      { pms: "Rent Manager", confidence: "high" }],
+    ["a bare vendor-named link in the footer", '<footer><a href="https://acme.appfolio.com/">AppFolio</a></footer>', { pms: null, confidence: "none" }],
+    ["a credit naming what was made", '<p>Website design and hosting by <a href="https://acme.appfolio.com/">AppFolio</a></p>', { pms: null, confidence: "none" }],
+    ["a credit logo", '<div><a href="https://acme.appfolio.com/"><img src="/b.png" alt="Powered by AppFolio"></a></div>', { pms: null, confidence: "none" }],
+    ["a vendor named after a credit's sentence", "<p>Site by WebCo. Our owner portal moved to Buildium.</p>", { pms: "Buildium", confidence: "medium" }],
+    ["two vendors named in the text", "<p>We moved from Buildium to AppFolio; AppFolio has the new portal.</p>", { pms: "AppFolio", confidence: "low" }],
+    ["a listings iframe loaded lazily", '<iframe data-src="https://acme.tenantcloud.com/listings"></iframe>', { pms: "TenantCloud", confidence: "high" }],
+    ["a vendor URL only in an image", '<img src="https://acme.managebuilding.com/logo.png">', { pms: null, confidence: "none" }],
+  ])("%s", (_name, html, expected) => {
+    expect(detectPms(pages(html))).toMatchObject(expected);
+  });
+
+  it("reads broken HTML in linear time (an attribute quote never closed, tags never ended)", () => {
+    for (const broken of ['<a href="x'.repeat(50_000), "<a ".repeat(150_000), "<!-- ".repeat(100_000)]) {
+      const started = performance.now();
+      expect(detectPms(pages(broken)).confidence).toBe("none");
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+    const good = '<a href="https://acme.managebuilding.com/Resident/portal/login">Residents</a>';
+    expect(detectPms(pages(`<a title='it"s'>x</a><!-- <a href="https://x.appfolio.com/"> -->${good}`)).pms).toBe("Buildium");
+  });
+});
+
+describe("the fetcher's manners", () => {
+  it("never fetches other domains or portal hosts, however the company's pages link to them", async () => {
+    const sites = {
+      "acme.example": {
+        files: {
+          "/": html('<a href="https://other-company.example/residents">Residents</a> <a href="https://acme.managebuilding.com/Resident/portal/login">Pay rent</a> <a href="/residents">Residents</a>'),
+          "/residents": html('<a href="https://acme.managebuilding.com/Resident/public/rentals">Rentals</a>'),
+        },
+        redirects: { "/portal": { location: "https://other-company.example/portal" } },
+      },
+      "other-company.example": { files: { "/": html("x"), "/residents": html("x"), "/portal": html("x") } },
+    };
+    await withServer(sites, async (server) => {
+      const result = await detectCompanyPms("acme.example", { fetch: server.fetch, ...FAST, maxPages: 10 });
+      expect(server.requests.map((r) => r.host.replace(/^www\./, "")).every((h) => h === "acme.example")).toBe(true);
+      expect(result.pms).toBe("Buildium");
+    });
+  });
+
+  it("honours robots.txt: our group over *, longest match, Allow wins a tie, * and $ patterns", () => {
+    const robots = parseRobots(
+      "User-agent: *\nDisallow: /\n\nUser-agent: Googlebot\nUser-agent: pm-leads-pms-detector\nDisallow: /private\nAllow: /private/ok\n" +
+        "Disallow: /*.php$\nAllow: /same\nDisallow: /same\n",
+      "pm-leads-pms-detector",
+    );
+    expect(robots.allows("/")).toBe(true); // our group, not "*"
+    expect(robots.allows("/private/x")).toBe(false);
+    expect(robots.allows("/private/ok/x")).toBe(true);
+    expect(robots.allows("/login.php")).toBe(false);
+    expect(robots.allows("/login.php?x=1")).toBe(true);
+    expect(robots.allows("/same")).toBe(true);
+    const star = parseRobots("User-agent: *\nDisallow: /residents\nDisallow:\n", "pm-leads-pms-detector");
+    expect([star.allows("/residents/a"), star.allows("/about"), star.allows("/robots.txt")]).toEqual([false, true, true]);
+  });
+
+  it("reads nothing when robots.txt is unreachable (5xx), everything when it is missing (404)", async () => {
+    const sites = {
+      "down.example": { files: { "/": html('<a href="https://x.managebuilding.com/">Residents</a>') }, failures: { "/robots.txt": 503 } },
+      "open.example": { files: { "/": html('<a href="https://x.managebuilding.com/">Residents</a>'), "/about": html("about") } },
+    };
+    await withServer(sites, async (server) => {
+      const down = await detectCompanyPms("down.example", { fetch: server.fetch, ...FAST });
+      expect(down.confidence).toBe("unknown");
+      expect(server.requests.filter(hostOf("down.example")).map((r) => r.path)).toEqual(["/robots.txt"]);
+      const open = await detectCompanyPms("open.example", { fetch: server.fetch, ...FAST });
+      expect(open).toMatchObject({ pms: "Buildium", confidence: "high" });
+    });
+  });
+
+  it("keeps to the page budget and the request budget", async () => {
+    const links = Array.from({ length: 20 }, (_, i) => `<a href="/residents-${i}">Residents ${i}</a>`).join(" ");
+    const files: Record<string, string> = { "/": html(links) };
+    for (let i = 0; i < 20; i++) files[`/residents-${i}`] = html(`<p>page ${i}</p>`);
+    await withServer({ "many.example": { files }, "empty.example": { files: { "/": html("<p>hi</p>") } } }, async (server) => {
+      const many = await fetchSite("many.example", { fetch: server.fetch, ...FAST, maxPages: 4 });
+      expect(many.pages.map((p) => new URL(p.url).pathname)).toEqual(["/", "/residents-0", "/residents-1", "/residents-2"]);
+      const empty = await fetchSite("empty.example", { fetch: server.fetch, ...FAST, maxRequests: 5 });
+      expect(empty.requested).toHaveLength(5);
+      expect(server.requests.filter(hostOf("empty.example"))).toHaveLength(5);
+    });
+  });
+
+  it("stops reading a response at the size cap", async () => {
+    const link = '<a href="https://big.managebuilding.com/Resident/portal/login">Residents</a>';
+    const sites = {
+      "big.example": { files: { "/": link, "/about": html("about") }, failures: { "/": { padBefore: 4_000_000 } } },
+    };
+    await withServer(sites, async (server) => {
+      const result = await detectCompanyPms("big.example", { fetch: server.fetch, ...FAST, maxBytes: 64 * 1024 });
+      expect(result.errors).toContainEqual({ url: "https://big.example/", error: `truncated at ${64 * 1024} bytes` });
+      expect(result.pms).toBeNull(); // the link was past the cap
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(server.bytesSent.get("big.example/")).toBeLessThan(4_000_000); // the download was cancelled
+    });
+  });
+
+  it("times out a page that hangs, before or after its headers, and goes on", async () => {
+    const sites = {
+      "slow.example": {
+        files: { "/": html('<a href="/residents">Residents</a> <a href="/owners">Owners</a> <a href="/tenants">Tenants</a>'), "/tenants": html('<a href="https://slow.rmresident.com/">Login</a>') },
+        failures: { "/residents": "hang" as const, "/owners": "hang-body" as const },
+      },
+    };
+    await withServer(sites, async (server) => {
+      const started = performance.now();
+      const result = await detectCompanyPms("slow.example", { fetch: server.fetch, minIntervalMs: 5, timeoutMs: 300, maxPages: 10 });
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(result.errors).toContainEqual({ url: "https://slow.example/residents", error: "timeout after 300 ms" });
+      expect(result.errors).toContainEqual({ url: "https://slow.example/owners", error: "timeout after 300 ms" });
+      expect(result).toMatchObject({ pms: "Rent Manager", confidence: "high" });
+    });
+  });
+
+  it("sends its User-Agent and only GETs, and never submits a login form", async () => {
+    await withServer({ "forms.example": loadFixtureSites().find((s) => s.name === "no-pms")! }, async (server) => {
+      await detectCompanyPms("forms.example", { fetch: server.fetch, ...FAST });
+      expect(server.requests.length).toBeGreaterThan(2);
+      for (const r of server.requests) expect(r).toMatchObject({ method: "GET", userAgent: USER_AGENT });
+      expect(USER_AGENT).toMatch(/^pm-leads-pms-detector\/\S+ \(\+https?:\/\/\S+\)$/);
+    });
+  });
+
+  it("spaces the requests to one site (www. included) by the minimum interval", async () => {
+    const site = loadFixtureSites().find((s) => s.name === "propertyware-portal-www")!;
+    await withServer({ [site.domain]: site }, async (server) => {
+      await detectCompanyPms(site.domain, { fetch: server.fetch, minIntervalMs: 150, timeoutMs: 2_000 });
+      const times = server.requests.map((r) => r.at);
+      expect(new Set(server.requests.map((r) => r.host)).size).toBe(2); // apex and www.
+      expect(times.length).toBeGreaterThanOrEqual(4);
+      // the interval runs from one answer to the next request, so arrivals are at least that far apart
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(150);
+    });
+  });
+
+  it("keeps the spacing across companies sharing a limiter, and honours a robots.txt Crawl-delay", async () => {
+    const sites = {
+      "delay.example": { files: { "/robots.txt": "User-agent: *\nCrawl-delay: 0.3\n", "/": html("<p>a</p>"), "/about": html("<p>b</p>") } },
+    };
+    await withServer(sites, async (server) => {
+      const limiter = new HostRateLimiter(20);
+      await Promise.all([
+        fetchSite("delay.example", { fetch: server.fetch, rateLimiter: limiter, maxRequests: 4 }),
+        fetchSite("www.delay.example", { fetch: server.fetch, rateLimiter: limiter, maxRequests: 4 }),
+      ]);
+      const times = server.requests.map((r) => r.at).sort((a, b) => a - b);
+      expect(times.length).toBe(8);
+      const gaps = times.slice(1).map((t, i) => t - times[i]);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
+      // after robots.txt was read, the site's own delay applies
+      expect(gaps.filter((g) => g >= 300).length).toBeGreaterThanOrEqual(4);
+    });
+  });
+
+  it("stops when its AbortSignal fires", async () => {
+    await withServer({ "hang.example": { files: {}, failures: { "/": "hang" } } }, async (server) => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error("run cancelled")), 100);
+      await expect(detectCompanyPms("hang.example", { fetch: server.fetch, minIntervalMs: 5, timeoutMs: 10_000, signal: controller.signal }))
+        .rejects.toThrow("run cancelled");
+    });
+  });
+});
+
+describe("the company's domain", () => {
+  it("is normalised to the bare host", () => {
+    expect(normalizeDomain("https://www.Acme.com/x?y=1")).toBe("acme.com");
+    expect(normalizeDomain(" acme-pm.example. ")).toBe("acme-pm.example");
+    expect(() => normalizeDomain("127.0.0.1")).toThrow(/not a domain/);
+    expect(() => normalizeDomain("localhost")).toThrow(/not a domain/);
+  });
+
+  it("is never a vendor's portal host: that is evidence, not a company", async () => {
+    const fetchSpy: typeof fetch = () => Promise.reject(new Error("must not fetch"));
+    for (const portal of ["acme.managebuilding.com", "https://acme.appfolio.com/listings", "www.buildium.com"]) {
+      const result = await detectCompanyPms(portal, { fetch: fetchSpy });
+      expect(result).toMatchObject({ pms: null, confidence: "unknown", fetched_urls: [] });
+      expect(result.errors[0].error).toMatch(/vendor's host/);
+    }
+  });
+});
