@@ -9,14 +9,14 @@
 // leases, completions are token-checked, and every worker heartbeats on a timer and stops itself.
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Logger, run, runMigrations, type WorkerEvents } from "graphile-worker";
 import PgBoss from "pg-boss";
 import postgres, { type Sql } from "postgres";
-import { databaseUrl } from "../scripts/lib/stack-env.ts";
+import { databaseUrl, repoRoot } from "../scripts/lib/stack-env.ts";
 import { queue } from "../shared/queue/client.ts";
 import { printTable } from "./table.ts";
 
@@ -94,6 +94,9 @@ const fail = (message: string): never => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const connect = (url: string, max = 1) => postgres(url, { max, onnotice: () => {} });
+
+const versionOf = (pkg: string): string =>
+  JSON.parse(readFileSync(`${repoRoot}node_modules/${pkg}/package.json`, "utf8")).version;
 
 // ---------------------------------------------------------------------------------------------
 // Ours: pm_pipeline's SQL API through shared/queue/client.ts, one connection per worker.
@@ -348,15 +351,20 @@ async function main() {
   const tasks = Number(values.tasks);
   if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`--tasks must be a positive integer, got ${values.tasks}`);
   const only = values.only?.split(",").map((s) => s.trim());
+  const unknown = only?.filter((s) => !CONFIGS.some((c) => c.system === s));
+  if (unknown?.length) throw new Error(`--only: unknown system ${unknown.join(", ")} (ours, graphile-worker, pg-boss)`);
   const configs = CONFIGS.filter((c) => !only || only.includes(c.system));
 
   const url = databaseUrl();
   const admin = connect(url);
   const [{ server_version: pgVersion }] = await admin`show server_version`;
   const [{ synchronous_commit: syncCommit }] = await admin`show synchronous_commit`;
+  const serverStart = async () => String((await admin`select pg_postmaster_start_time() as at`)[0].at);
+  const startedAt = await serverStart();
   const cores = os.availableParallelism();
   console.log(`PostgreSQL ${pgVersion} (synchronous_commit ${syncCommit}), ${cores} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}`);
-  console.log(`graphile-worker 0.16.6, pg-boss 10.4.2, postgres.js 3.4.9; up to ${tasks} no-op tasks per configuration\n`);
+  const versions = ["graphile-worker", "pg-boss", "postgres"].map((pkg) => `${pkg} ${versionOf(pkg)}`).join(", ");
+  console.log(`${versions}; up to ${tasks} no-op tasks per configuration\n`);
 
   const contenders: Record<System, Contender> = {
     ours: ours(url, admin),
@@ -381,6 +389,8 @@ async function main() {
       results.push(result);
       console.log(`  ${result.system}, ${result.config}: ${Math.round(result.perSecond)} tasks/s`);
     }
+    // a restart in between (someone else's stack.sh) would make the numbers meaningless
+    if ((await serverStart()) !== startedAt) throw new Error("PostgreSQL restarted during the benchmark: run it again");
   } finally {
     for (const system of used) await contenders[system].teardown();
     await admin.end();
