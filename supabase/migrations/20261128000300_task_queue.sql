@@ -72,6 +72,10 @@ create unique index tasks_kind_key on pm_pipeline.tasks (kind, key) where key is
 create index tasks_claimable on pm_pipeline.tasks (kind, fair_tag, id) where state = 'queued';
 create index tasks_leased on pm_pipeline.tasks (lease_expires_at) where state = 'running';
 create index tasks_run on pm_pipeline.tasks (run_id, kind, fair_tag);
+-- every claim and completion leaves a dead row version (state is in the partial indexes): vacuum
+-- the queue after a fixed number of them, not after a fraction of an ever larger table
+alter table pm_pipeline.tasks set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,
+  autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 2000);
 comment on table pm_pipeline.tasks is 'The task queue of all workers. Claim with claim_tasks; heartbeat, complete, fail and release with the lease token the claim returned.';
 comment on column pm_pipeline.tasks.key is 'Idempotency key, unique per kind: enqueueing the same key again returns the existing task.';
 comment on column pm_pipeline.tasks.fair_tag is 'Start tag for fair queueing across runs: claims take the lowest first.';
@@ -279,17 +283,25 @@ begin
     return;
   end if;
 
-  perform pm_pipeline.requeue_expired_leases(p_kinds);
+  if exists (select from pm_pipeline.tasks t
+              where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds)) then
+    perform pm_pipeline.requeue_expired_leases(p_kinds);
+  end if;
 
   return query
   with picked as (
-    select t.id from pm_pipeline.tasks t
-     where t.state = 'queued' and t.kind = any(p_kinds) and t.run_after <= now()
-       -- a run that waits for a user decision (or has ended) hands out no work
-       and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))
-     order by t.fair_tag, t.id
-     limit p_limit
-       for update skip locked
+    -- one ordered index scan per kind (kind = any(...) would read and sort every queued row)
+    select c.id from unnest(p_kinds) as k(kind)
+    cross join lateral (
+      select t.id, t.fair_tag from pm_pipeline.tasks t
+       where t.state = 'queued' and t.kind = k.kind and t.run_after <= now()
+         -- a run that waits for a user decision (or has ended) hands out no work
+         and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))
+       order by t.fair_tag, t.id
+       limit p_limit
+         for update skip locked) c
+    order by c.fair_tag, c.id
+    limit p_limit
   ),
   claimed as (
     update pm_pipeline.tasks t
