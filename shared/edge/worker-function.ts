@@ -29,7 +29,7 @@ export function serveWorker(functionName: string, kind: WorkerKind): void {
       const provider = providerFromEnv(vars, { onUsage: (usage, call) => (meter.add(usage), (model = call.model)) });
       const usage = { take: () => ({ ...meter.take(), model }) };
       worker = new Worker({
-        sql: database(), kind, provider, verifier: pmsVerifierFor(provider), config: workerConfig(vars), workerId, log, usage,
+        sql: database(), kind, provider, verifier: pmsVerifierFor(provider, vars), config: workerConfig(vars), workerId, log, usage,
       });
     } catch (error) {
       return json(500, { error: (error as Error).message });

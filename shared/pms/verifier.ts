@@ -17,3 +17,17 @@ export function siteVerifier(options: DetectCompanyOptions = {}): PmsVerifier {
     verify: ({ domain, signal }) => detectCompanyPms(domain, { ...options, rateLimiter, signal }),
   };
 }
+
+/**
+ * A fetch that sends every request for a company site to one server, with the site's host in an
+ * `x-site-host` header: how a local run reads sites served on this machine (PM_LEADS_SITE_BASE_URL).
+ */
+export function fetchVia(baseUrl: string): typeof globalThis.fetch {
+  const base = baseUrl.replace(/\/$/, "");
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers = new Headers(init?.headers);
+    headers.set("x-site-host", url.host);
+    return globalThis.fetch(`${base}${url.pathname}${url.search}`, { ...init, headers });
+  };
+}

@@ -309,6 +309,14 @@ export class FakeOpenAI {
     return this;
   }
 
+  private responder: Answer | undefined;
+
+  /** Answers every request that finds no queued answer (instead of the realistic defaults). */
+  respondWith(answer: Answer): this {
+    this.responder = answer;
+    return this;
+  }
+
   /** Forgets recorded requests and queued answers. */
   reset(): void {
     this.requests.length = 0;
@@ -328,7 +336,7 @@ export class FakeOpenAI {
     if (method !== "POST" || path !== "/v1/responses") {
       reply = errorReply(404, { message: `Invalid URL (${method} ${path})`, type: "invalid_request_error", code: null });
     } else {
-      const next = this.queue.shift();
+      const next = this.queue.shift() ?? this.responder;
       reply = next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
     }
     if (reply.hang) {

@@ -1,0 +1,94 @@
+// A whole run on the openai provider: the real functions on the local host call a local server that
+// speaks the Responses API, and the PMS of every company is checked by reading its site (fixture
+// sites served locally), not taken from the model's answer.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Sql } from "postgres";
+import { connect, sleep } from "./helpers/db.ts";
+import { startHost, type Host } from "./helpers/functions-host.ts";
+import { FakeOpenAI, realistic, replies, type RecordedRequest } from "./helpers/fake-openai.ts";
+import { loadFixtureSites, startSiteServer, type SiteServer } from "./helpers/site-server.ts";
+
+// what discovery finds, in this order: a company on another PMS (the model claims Buildium), one
+// linking two vendors (a migration: review), then two real Buildium users
+const SITES = ["appfolio-portal", "two-vendors-migration", "buildium-portal", "pay-rent-redirect"];
+const domain = (site: string) => `${site}.example`;
+
+function company(site: string) {
+  return { name: `${site} Property Management`, domain: domain(site), website: `https://${domain(site)}/`, city: "Austin",
+    state: "TX", pms: "Buildium", source_urls: [`https://${domain(site)}/`] };
+}
+
+/** The fake model's answers: by the schema asked for, about the company named in the prompt. */
+function answer() {
+  return (request: RecordedRequest) => {
+    const schema = request.body?.text?.format?.name;
+    const prompt = JSON.stringify(request.body?.input ?? "");
+    if (schema === "discovery") {
+      // like the model: every company it knows but those the prompt excludes
+      const sites = SITES.filter((s) => !prompt.includes(domain(s)));
+      return replies.json({ companies: sites.map(company), exhausted: sites.length === 0 })(request);
+    }
+    const site = SITES.find((s) => prompt.includes(domain(s)))!;
+    if (schema === "company_research") {
+      // the model says Buildium for every company: the check in code must not believe it
+      return replies.json({ ...realistic.company_research, pms: "Buildium", pms_evidence_urls: [],
+        units_source_url: `https://${domain(site)}/about`, source_urls: [`https://${domain(site)}/`] })(request);
+    }
+    return replies.json({ exhausted: true, contacts: realistic.contact_search.contacts.map((c) => ({
+      ...c, email: c.email.replace("hillcountrypm.example", domain(site)), linkedin_url: null })) })(request);
+  };
+}
+
+describe("a run on the openai provider", () => {
+  let sql: Sql;
+  let fake: FakeOpenAI;
+  let sites: SiteServer;
+  let host: Host;
+
+  beforeAll(async () => {
+    sql = connect();
+    fake = (await FakeOpenAI.start()).respondWith(answer());
+    sites = await startSiteServer(loadFixtureSites());
+    host = await startHost(`openai${Date.now().toString(36)}`, {
+      PM_LEADS_PROVIDER: "openai", OPENAI_API_KEY: "sk-test-local", OPENAI_BASE_URL: fake.baseURL,
+      PM_LEADS_SITE_BASE_URL: `http://127.0.0.1:${sites.port}`, WORKER_POLL_MS: "100",
+    });
+  });
+  afterAll(async () => {
+    await host.stop();
+    await Promise.all([fake.close(), sites.close()]);
+    await sql.end();
+  });
+
+  it("completes with the companies whose own sites show the PMS, and records the cost", async () => {
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json({ pms: "Buildium", state: "TX" })}, 2)`;
+    let status = "active";
+    for (const deadline = Date.now() + 90_000; status === "active" && Date.now() < deadline;) {
+      await sleep(200);
+      [{ status }] = await sql`select status from pm_pipeline.runs where id = ${run.id}`;
+    }
+    expect(status).toBe("completed");
+
+    const companies = await sql`
+      select c.domain, c.status, c.rejection_reason, r.pms, r.pms_confidence, r.pms_evidence_urls
+        from pm_pipeline.companies c left join pm_pipeline.company_research r on r.company_id = c.id
+       where c.run_id = ${run.id} order by c.domain`;
+    expect(companies).toEqual([
+      expect.objectContaining({ domain: "appfolio-portal.example", status: "rejected", rejection_reason: "uses AppFolio, not Buildium" }),
+      expect.objectContaining({ domain: "buildium-portal.example", status: "accepted", pms: "Buildium", pms_confidence: "high",
+        pms_evidence_urls: expect.arrayContaining([expect.stringMatching(/managebuilding\.com/)]) }),
+      expect.objectContaining({ domain: "pay-rent-redirect.example", status: "accepted", pms: "Buildium", pms_confidence: "high" }),
+      expect.objectContaining({ domain: "two-vendors-migration.example", status: "review" }),
+    ]);
+    // the sites were read politely: our user agent, never a portal host
+    expect(sites.requests.length).toBeGreaterThan(4);
+    expect(sites.requests.every((r) => !r.foreign && r.userAgent.startsWith("pm-leads-pms-detector/"))).toBe(true);
+
+    const [cost] = await sql`select calls, web_searches, cost_usd::float8 as cost from pm_pipeline.v_run_costs where run_id = ${run.id}`;
+    const calls = fake.requests.filter((r) => r.path === "/v1/responses").length;
+    expect(cost.calls).toBe(calls);
+    expect(cost.cost).toBeGreaterThan(0);
+    const contacts = await sql`select email, email_class from pm_pipeline.contacts where run_id = ${run.id} order by email`;
+    expect(contacts.length).toBeGreaterThanOrEqual(2);
+  });
+});
