@@ -60,14 +60,19 @@ describe("a run on the openai provider", () => {
     await sql.end();
   });
 
+  /** Waits until the run is no longer active; returns its status and notes. */
+  async function settled(runId: string): Promise<{ status: string; notes: string | null }> {
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
+      const [run] = await sql`select status, notes from pm_pipeline.runs where id = ${runId}`;
+      if (run.status !== "active") return run as { status: string; notes: string | null };
+      await sleep(200);
+    }
+    throw new Error(`run ${runId} still active after 90 s`);
+  }
+
   it("completes with the companies whose own sites show the PMS, and records the cost", async () => {
     const [run] = await sql`select id from pm_pipeline.start_run(${sql.json({ pms: "Buildium", state: "TX" })}, 2)`;
-    let status = "active";
-    for (const deadline = Date.now() + 90_000; status === "active" && Date.now() < deadline;) {
-      await sleep(200);
-      [{ status }] = await sql`select status from pm_pipeline.runs where id = ${run.id}`;
-    }
-    expect(status).toBe("completed");
+    expect((await settled(run.id)).status).toBe("completed");
 
     const companies = await sql`
       select c.domain, c.status, c.rejection_reason, r.pms, r.pms_confidence, r.pms_evidence_urls
@@ -90,5 +95,35 @@ describe("a run on the openai provider", () => {
     expect(cost.cost).toBeGreaterThan(0);
     const contacts = await sql`select email, email_class from pm_pipeline.contacts where run_id = ${run.id} order by email`;
     expect(contacts.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a malformed answer is refused by the schema and writes nothing; the retry goes on", async () => {
+    fake.reply(replies.wrongShape()); // the first call of the run: its discovery
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json({ pms: "Buildium", state: "TX" })}, 2)`;
+    expect((await settled(run.id)).status).toBe("completed");
+    const [first] = await sql`select attempts, errors from pm_pipeline.tasks where run_id = ${run.id} and kind = 'lead_list' order by id limit 1`;
+    expect(first.attempts).toBe(2);
+    expect(first.errors[0].error).toMatch(/malformed discovery from the provider/);
+    // only what the valid retry found was written
+    const companies = await sql`select domain from pm_pipeline.companies where run_id = ${run.id}`;
+    expect(companies.map((c) => c.domain).every((d) => SITES.map(domain).includes(d))).toBe(true);
+  });
+
+  it("a run over its budget stops for a decision, keeps its work, and resumes when the budget is raised", async () => {
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json({ pms: "Buildium", state: "TX" })}, 2)`;
+    await sql`select pm_pipeline.set_run_budget(${run.id}, 0.0001)`;
+    const paused = await settled(run.id);
+    expect(paused.status).toBe("needs_user_decision");
+    expect(paused.notes).toMatch(/^budget reached: spent \$[\d.]+ of \$0\.0001/);
+    const [waiting] = await sql`select count(*)::int as n from pm_pipeline.tasks where run_id = ${run.id} and state = 'queued'`;
+    expect(waiting.n).toBeGreaterThan(0); // nothing lost: the work waits
+    const [untried] = await sql`select count(*)::int as n from pm_pipeline.tasks where run_id = ${run.id} and state = 'queued' and attempts > 0`;
+    expect(untried.n).toBe(0); // a deferred task's attempt does not count
+
+    const [resumed] = await sql`select pm_pipeline.set_run_budget(${run.id}, 100) as status`;
+    expect(resumed.status).toBe("active");
+    expect((await settled(run.id)).status).toBe("completed");
+    const [cost] = await sql`select cost_usd::float8 as cost from pm_pipeline.v_run_costs where run_id = ${run.id}`;
+    expect(cost.cost).toBeGreaterThan(0.0001);
   });
 });

@@ -135,12 +135,18 @@ export class Worker {
         // lease at once. Otherwise stop; new tasks and pg_cron dispatch workers again.
         const [next] = await this.sql`select extract(epoch from pm_pipeline.next_task_due(${this.kind.kind}) - now()) * 1000 as ms`;
         idleSince ??= Date.now();
-        if (next.ms === null || Date.now() - idleSince > this.config.idleWaitSeconds * 1000) break;
+        if (next.ms === null) {
+          const [stop] = await this.sql`select pm_pipeline.worker_may_stop(${this.workerId}, ${this.kind.kind}) as ok`;
+          if (stop.ok) break;
+          continue; // tasks arrived meanwhile
+        }
+        if (Date.now() - idleSince > this.config.idleWaitSeconds * 1000) break;
         if (Date.now() - lastBeat > this.config.heartbeatSeconds * 1000) {
           await this.q.workerHeartbeat({ workerId: this.workerId, workerType: this.kind.kind, status: "idle" });
           lastBeat = Date.now();
         }
-        await this.idle(Math.max(20, Math.min(this.config.pollMs, Number(next.ms) + 20)));
+        const dueMs = Number(next.ms);
+        await this.idle(dueMs > 0 ? Math.min(this.config.pollMs, dueMs + 20) : this.config.pollMs);
       }
       if (this.stopping) this.summary.stoppedBecause = "shutdown";
     } finally {

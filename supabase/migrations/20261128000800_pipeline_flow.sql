@@ -409,8 +409,11 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  -- share lock on the kind until commit: a worker deciding to stop (worker_may_stop) waits for it
   perform pm_pipeline.dispatch_workers(k.kind)
-     from (select distinct i.kind from inserted i where i.state = 'queued' and i.run_after <= now()) k;
+     from (select distinct i.kind from inserted i where i.state = 'queued' and i.run_after <= now()) d
+     join pm_pipeline.task_kinds k on k.kind = d.kind and k.function_name is not null
+      for share of k;
   return null;
 end
 $$;
@@ -435,6 +438,28 @@ comment on function pm_pipeline.dispatch_waiting_work() is 'Dispatches workers f
 select cron.schedule('pm_pipeline_dispatch_waiting_work', pm_pipeline.frequent_cron_schedule(),
   'select pm_pipeline.dispatch_waiting_work()');
 
+-- A worker with nothing to claim stops here, unless work of its kind is queued or running. The lock
+-- on the kind waits for transactions that are enqueueing tasks of it (their trigger holds a share
+-- lock until commit): without it, a worker could stop just as tasks arrive whose dispatch counted
+-- it as alive, and they would wait for pg_cron.
+create function pm_pipeline.worker_may_stop(p_worker_id text, p_kind text)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform from pm_pipeline.task_kinds where kind = p_kind for update;
+  if exists (select from pm_pipeline.tasks t
+              where t.kind = p_kind and t.state in ('queued', 'running')
+                and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))) then
+    return false;
+  end if;
+  perform pm_pipeline.stop_worker(p_worker_id, 'no work left');
+  return true;
+end
+$$;
+comment on function pm_pipeline.worker_may_stop(text, text) is 'Stops a worker that found nothing to claim, unless tasks of its kind are queued or running (then it keeps polling).';
+
 -- When may a worker with nothing to claim find work again? When a retry falls due, or when the lease
 -- of a task another worker holds runs out (if that worker crashed, the waiting one takes it over).
 create function pm_pipeline.next_task_due(p_kind text)
@@ -443,7 +468,9 @@ language sql
 stable
 set search_path = ''
 as $$
-  select least((select min(t.run_after) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'queued'),
+  select least((select min(t.run_after) from pm_pipeline.tasks t
+                 where t.kind = p_kind and t.state = 'queued'
+                   and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))),
                (select min(t.lease_expires_at) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'running'));
 $$;
 comment on function pm_pipeline.next_task_due(text) is 'When a task of a kind may next become claimable: a queued retry falls due or a running lease expires (null: nothing queued or running).';
