@@ -1,23 +1,14 @@
 // A run's budget: usage is recorded per call and summed per run; when the next call would exceed
 // the budget the run stops for a decision, its tasks wait untried, and raising the budget resumes it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Sql } from "postgres";
+import { describe, expect, it } from "vitest";
 import { queue } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, workerId } from "./helpers/db.ts";
+import { createRun, useKind, workerId } from "./helpers/db.ts";
 
 describe("run budget", () => {
-  let sql: Sql;
-  let kind: string;
-  beforeAll(async () => {
-    sql = connect();
-    kind = await createKind(sql);
-  });
-  afterAll(async () => {
-    await dropKind(sql, kind);
-    await sql.end();
-  });
+  const fixture = useKind();
 
   it("stops the run before a call that would exceed it, keeps its work, and resumes when raised", async () => {
+    const { sql, kind } = fixture;
     const run = await createRun(sql);
     const q = queue(sql);
     await q.enqueue(kind, run, [{ key: "a" }, { key: "b" }]);
@@ -51,6 +42,7 @@ describe("run budget", () => {
   });
 
   it("refuses a negative budget and writes nothing", async () => {
+    const { sql } = fixture;
     const run = await createRun(sql);
     await expect(sql`select pm_pipeline.set_run_budget(${run}, -1)`).rejects.toMatchObject({ code: "22023" });
     const [r] = await sql`select budget_usd from pm_pipeline.runs where id = ${run}`;

@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
 import { queue } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, workerId } from "./helpers/db.ts";
+import { connect, createKind, createRun, dropKind, useKind, workerId } from "./helpers/db.ts";
 
 describe("fair claims across runs", () => {
   let sql: Sql;
@@ -54,18 +54,10 @@ describe("fair claims across runs", () => {
 });
 
 describe("idempotent enqueue", () => {
-  let sql: Sql;
-  let kind: string;
-  beforeAll(async () => {
-    sql = connect();
-    kind = await createKind(sql);
-  });
-  afterAll(async () => {
-    await dropKind(sql, kind);
-    await sql.end();
-  });
+  const fixture = useKind();
 
   it("the same key returns the same task and adds no row, also inside one batch", async () => {
+    const { sql, kind } = fixture;
     const q = queue(sql);
     const [first] = await q.enqueue(kind, null, [{ key: "company:1", payload: { n: 1 } }]);
     const again = await q.enqueue(kind, null, [{ key: "company:1", payload: { n: 2 } }, { key: "company:2" }, { key: "company:2" }]);
@@ -76,6 +68,7 @@ describe("idempotent enqueue", () => {
   });
 
   it("rejects an unknown kind with a clear error and writes nothing", async () => {
+    const { sql } = fixture;
     await expect(queue(sql).enqueue("no_such_kind", null, [{}])).rejects.toThrow(/unknown task kind "no_such_kind"/);
   });
 });

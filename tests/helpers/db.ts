@@ -1,6 +1,7 @@
 // Connections and isolated fixtures for integration tests. Each test gets task kinds and runs of
 // its own, so test files can run side by side against one database.
 import postgres, { type Sql } from "postgres";
+import { afterAll, beforeAll } from "vitest";
 import { randomUUID } from "node:crypto";
 import { databaseUrl } from "../../scripts/lib/stack-env.ts";
 
@@ -39,3 +40,17 @@ export async function createRun(sql: Sql, quantity = 10): Promise<string> {
 export const workerId = (label = "w") => `${label}-${randomUUID().slice(0, 8)}`;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A connection and a task kind of its own for the tests of a describe block (made and dropped around them). */
+export function useKind(options: KindOptions = {}): { sql: Sql; kind: string } {
+  const context = {} as { sql: Sql; kind: string };
+  beforeAll(async () => {
+    context.sql = connect();
+    context.kind = await createKind(context.sql, options);
+  });
+  afterAll(async () => {
+    await dropKind(context.sql, context.kind);
+    await context.sql.end();
+  });
+  return context;
+}
