@@ -4,6 +4,7 @@ import type { Sql } from "postgres";
 import type { z } from "zod";
 import type { Task } from "../queue/client.ts";
 import { ProviderError, type CompanyRef } from "../providers/types.ts";
+import { isVendorHost } from "../pms/detector.ts";
 import type { WorkerKind } from "../worker/runtime.ts";
 import { qualify } from "./qualify.ts";
 import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "./schemas.ts";
@@ -32,6 +33,14 @@ async function companyOf(sql: Sql, task: Task): Promise<CompanyRef> {
   return company;
 }
 
+const PLACEHOLDER = /^(n\/?a|none|unknown|tbd|tba|not (found|available|listed)|(john|jane) (doe|smith)|owner|manager|the owner|office|info|contact|team|staff|admin|support)$/i;
+
+/** A real person's name: at least two words, no placeholder, no e-mail address, no digits. */
+export function isPersonName(name: string): boolean {
+  const text = name.trim();
+  return !PLACEHOLDER.test(text) && /\S+\s+\S+/.test(text) && !/[@\d]/.test(text);
+}
+
 export const leadListWorker: WorkerKind = {
   kind: "lead_list",
   async work(task, { sql, signal, provider, config, retry }) {
@@ -42,7 +51,12 @@ export const leadListWorker: WorkerKind = {
     const known = await sql`select domain from pm_pipeline.companies where run_id = ${task.run_id}`;
     const answer = parseOutput(Discovery, await retry(() =>
       provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal })), "discovery");
-    return { companies: answer.companies.slice(0, wanted), exhausted: answer.exhausted, provider: provider.name };
+    // a portal host (x.managebuilding.com) is evidence, never the company: the domain is its own site
+    const companies = answer.companies.filter((c) => !isVendorHost(c.domain));
+    return {
+      companies: companies.slice(0, wanted), exhausted: answer.exhausted, provider: provider.name,
+      dropped_vendor_hosts: answer.companies.length - companies.length,
+    };
   },
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_lead_list(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
@@ -76,8 +90,8 @@ export const contactResearchWorker: WorkerKind = {
     if (count <= 0) return { contacts: [], exhausted: false };
     const found = parseOutput(ContactSearch, await retry(() =>
       provider.findContacts({ criteria, company, count, existing, signal })), "contacts");
-    // no generic inboxes as decision makers
-    const contacts = found.contacts.filter((c) => c.email_class !== "generic_role" || c.linkedin_url);
+    // people only: no generic inboxes as decision makers, no placeholder names
+    const contacts = found.contacts.filter((c) => (c.email_class !== "generic_role" || c.linkedin_url) && isPersonName(c.full_name));
     return { contacts: contacts.slice(0, count), exhausted: found.exhausted };
   },
   commit: (sql, task, result) =>

@@ -25,7 +25,7 @@ export function normalizeDomain(input: string): string {
 }
 
 /** A vendor's host (a portal such as x.managebuilding.com, or buildium.com) is never a company's own site. */
-function isVendorHost(domain: string): boolean {
+export function isVendorHost(domain: string): boolean {
   return [domain, `www.${domain}`].some((host) =>
     portalVendor(new URL(`https://${host}/`)) !== null || PMS_VENDORS.some((v) => v.generic.some((g) => g.test(host))));
 }
