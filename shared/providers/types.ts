@@ -1,5 +1,5 @@
 // The seam between the workers and whoever does the research (the offline world, an LLM).
-import type { CompanyResearch, ContactSearch, Criteria, Discovery } from "../pipeline/schemas.ts";
+import type { Criteria } from "../pipeline/schemas.ts";
 
 export interface CompanyRef {
   id: string;
@@ -33,9 +33,6 @@ export interface ResearchProvider {
   /** Up to `count` decision makers of a company beyond those it already has. */
   findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<unknown>;
 }
-
-/** The parsed outputs (the workers parse every provider answer with the zod schemas). */
-export type ProviderOutputs = { discovery: Discovery; research: CompanyResearch; contacts: ContactSearch };
 
 /**
  * Why a provider call failed, which decides whether to retry:

@@ -8,7 +8,7 @@ import type { Sql } from "postgres";
 import { queue, type Task } from "../queue/client.ts";
 import { ProviderError, type ResearchProvider } from "../providers/types.ts";
 import type { PmsVerifier } from "../pms/verifier.ts";
-import { withRetry, type AttemptRecord, type RetryPolicy } from "./retry.ts";
+import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
 
 export interface WorkContext {
@@ -264,4 +264,3 @@ export class Worker {
   }
 }
 
-export type { RetryPolicy };
