@@ -124,8 +124,39 @@ export const PMS_VENDORS: PmsVendor[] = [
   },
 ];
 
-/** The vendor a user means by `name` ("buildium", "App Folio"), or null for free text. */
+/** How names are compared: case, spaces and punctuation do not matter ("App-Folio" = "appfolio"). */
+const nameKey = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+/** The vendor a user means by `name` ("buildium", "App Folio", "RENT-MANAGER"), or null for free text. */
 export function vendorByName(name: string): PmsVendor | null {
-  const wanted = name.trim().toLowerCase();
-  return PMS_VENDORS.find((v) => v.name.toLowerCase() === wanted || v.aliases.includes(wanted)) ?? null;
+  const wanted = nameKey(name);
+  if (!wanted) return null;
+  return PMS_VENDORS.find((v) => nameKey(v.name) === wanted || v.aliases.some((a) => nameKey(a) === wanted)) ?? null;
+}
+
+/** Edit distance of two short strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The vendor an unknown name is probably a misspelling of ("Buildum" -> Buildium), or null. */
+export function vendorMisspelled(name: string): PmsVendor | null {
+  const wanted = nameKey(name);
+  if (wanted.length < 4 || vendorByName(name)) return null;
+  let best: { vendor: PmsVendor; distance: number } | null = null;
+  for (const vendor of PMS_VENDORS) {
+    for (const candidate of [vendor.name, ...vendor.aliases].map(nameKey)) {
+      const distance = editDistance(wanted, candidate);
+      if (distance <= (candidate.length >= 8 ? 2 : 1) && (!best || distance < best.distance)) best = { vendor, distance };
+    }
+  }
+  return best?.vendor ?? null;
 }
