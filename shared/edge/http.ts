@@ -4,7 +4,7 @@ export function json(status: number, body: unknown): Response {
 }
 
 /** Constant-time comparison, so the secret cannot be guessed byte by byte from response times. */
-function same(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);
   const y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;
@@ -19,5 +19,5 @@ function same(a: string, b: string): boolean {
 export function checkWorkerSecret(request: Request, secret: string | undefined): Response | null {
   if (!secret) return json(500, { error: "PM_LEADS_WORKER_SECRET is not configured for this function" });
   const given = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "") ?? "";
-  return same(given, secret) ? null : json(401, { error: "missing or wrong worker secret" });
+  return sameSecret(given, secret) ? null : json(401, { error: "missing or wrong worker secret" });
 }

@@ -1,0 +1,140 @@
+// The run API's HTTP conventions: JSON errors that name the field, CORS for a browser, a body size
+// limit, the service-key check, and the mapping of the database's SQLSTATEs to HTTP statuses.
+import { z } from "zod";
+import { sameSecret } from "../edge/http.ts";
+
+export type ErrorCode =
+  | "invalid_input" | "invalid_json" | "unauthorized" | "not_found" | "method_not_allowed"
+  | "conflict" | "payload_too_large" | "unsupported_media_type" | "internal";
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400, invalid_json: 400, unauthorized: 401, not_found: 404, method_not_allowed: 405,
+  conflict: 409, payload_too_large: 413, unsupported_media_type: 415, internal: 500,
+};
+
+export interface Issue {
+  field: string | null;
+  message: string;
+}
+
+/** An answer other than 2xx: thrown anywhere in a handler, turned into JSON by `errorResponse`. */
+export class ApiError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly issues: Issue[] = []) {
+    super(message);
+  }
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+/** zod's issues as ours: the field as a dotted path ("criteria.state"), an unknown key named. */
+export function invalidInput(error: z.ZodError, prefix: string[] = []): ApiError {
+  const issues = error.issues.map((issue): Issue => {
+    const path = [...prefix, ...issue.path.map(String)];
+    if (issue.code === "unrecognized_keys") {
+      return { field: [...path, issue.keys[0]].join("."), message: `unknown field (${issue.keys.map((k) => `"${k}"`).join(", ")})` };
+    }
+    return { field: path.length ? path.join(".") : null, message: issue.message };
+  });
+  const first = issues[0];
+  return new ApiError("invalid_input", `${first.field ?? "request body"}: ${first.message}`, issues);
+}
+
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, prefix: string[] = []): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidInput(parsed.error, prefix);
+  return parsed.data;
+}
+
+// Any origin may call the API from a browser: every request still needs the service key, which
+// is never in a page that is not the operator's own.
+export const CORS_HEADERS: Record<string, string> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+  "access-control-allow-headers": "authorization, apikey, content-type, idempotency-key, x-client-info",
+  "access-control-expose-headers": "content-disposition, location",
+  "access-control-max-age": "86400",
+};
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...CORS_HEADERS, "content-type": "application/json", ...headers } });
+}
+
+export function errorResponse(error: ApiError): Response {
+  const [first] = error.issues;
+  return jsonResponse(error.status, {
+    error: { code: error.code, message: error.message, field: first?.field ?? null, issues: error.issues },
+  });
+}
+
+/** The keys that may call the API: the project's service role / secret key (and PM_LEADS_API_KEY). */
+export function apiKeys(env: Record<string, string | undefined>): string[] {
+  return [env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY, env.PM_LEADS_API_KEY].filter((k): k is string => !!k);
+}
+
+/** supabase-js sends the key as `Authorization: Bearer` and as `apikey`; either is enough. */
+export function requireKey(request: Request, keys: string[]): void {
+  if (keys.length === 0) throw new ApiError("internal", "the function has no SUPABASE_SERVICE_ROLE_KEY to check callers against");
+  const given = [request.headers.get("authorization")?.replace(/^Bearer\s+/i, ""), request.headers.get("apikey")]
+    .filter((k): k is string => !!k);
+  if (!given.some((g) => keys.some((k) => sameSecret(g, k)))) {
+    throw new ApiError("unauthorized", given.length ? "wrong API key" : "missing API key: send the service key as Authorization: Bearer <key>");
+  }
+}
+
+/** The body as text, refused with 413 beyond `limit` bytes, counted as it streams in. */
+export async function readBody(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new ApiError("payload_too_large", `body of ${declared} bytes is over the limit of ${limit}`);
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new ApiError("payload_too_large", `body is over the limit of ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) bytes.set(chunk, (at += chunk.byteLength) - chunk.byteLength);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError("invalid_input", "body is not valid UTF-8");
+  }
+}
+
+/** A JSON body (an empty body is `{}`); `text/csv` bodies are handed over as {csv: text}. */
+export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const text = await readBody(request, limit);
+  if (type === "text/csv") return { csv: text };
+  if (type && type !== "application/json" && type !== "text/plain") {
+    throw new ApiError("unsupported_media_type", `send application/json (got ${type})`);
+  }
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError("invalid_json", `body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The database's answer to a bad request, by SQLSTATE: its functions raise 22023 (and constraints
+ * their own data-exception codes) for bad values, P0002 for a missing row, PM409 for a state that
+ * does not allow the action. Anything else is ours to fix: 500.
+ */
+export function fromDatabase(error: unknown): ApiError {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === "P0002") return new ApiError("not_found", message ?? "not found");
+  if (code === "PM409") return new ApiError("conflict", message ?? "conflict");
+  if (code && /^(22|23)/.test(code)) return new ApiError("invalid_input", message ?? "invalid input", [{ field: null, message: message ?? "" }]);
+  return new ApiError("internal", "internal error");
+}

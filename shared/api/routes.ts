@@ -1,0 +1,173 @@
+// The run API: routes of the `runs` Edge Function, below its base URL /functions/v1/runs.
+//
+//   POST   /                      create a run (Idempotency-Key header)      201 | 200 on a repeat
+//   GET    /?status=&limit=       recent runs
+//   GET    /:id                   one run: progress, rejections, failures, cost, events
+//   POST   /:id/cancel            cancel it
+//   POST   /:id/decision          accept_partial | expand_location | loosen_pms | set_budget
+//   GET    /:id/companies.csv     the export CSVs (contacts only of accepted companies)
+//   GET    /:id/contacts.csv
+//   GET    /suppression           the suppression list;  POST adds (domains or CSV text), DELETE removes
+//   GET    /workers               worker stats and every worker with its current task
+//
+// Handlers validate with zod before they touch the database, and every write is one SQL function
+// call: a rejected request has written nothing.
+import type { Sql } from "postgres";
+import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../export/csv.ts";
+import { ApiError, CORS_HEADERS, fromDatabase, jsonResponse, parseWith, readJson } from "./http.ts";
+import {
+  criteriaWarnings, Decision, ExportQuery, IdempotencyKey, ListRunsQuery, ListSuppressionQuery, RunRequest,
+  SuppressionAdd, SuppressionRemove,
+} from "./requests.ts";
+import { domainsFromCsv } from "./suppression-csv.ts";
+
+export interface ApiContext {
+  sql: Sql;
+  request: Request;
+  url: URL;
+  /** the path below the function's base, split: ["<id>", "decision"] */
+  segments: string[];
+  maxBodyBytes: number;
+}
+
+type Handler = (context: ApiContext) => Promise<Response>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Runs a query; the database's refusals become 4xx answers (see fromDatabase). */
+async function db<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    const mapped = fromDatabase(error);
+    if (mapped.code === "internal") console.error(JSON.stringify({ api: "database error", error: String(error) }));
+    throw mapped;
+  }
+}
+
+function query<T extends import("zod").ZodType>(schema: T, url: URL) {
+  return parseWith(schema, Object.fromEntries(url.searchParams), ["query"]);
+}
+
+async function runOr404(sql: Sql, id: string): Promise<Record<string, unknown>> {
+  if (!UUID.test(id)) throw new ApiError("not_found", `no run ${id}`);
+  const [row] = await db(() => sql`select pm_pipeline.run_details(${id}) as run`);
+  if (!row.run) throw new ApiError("not_found", `no run ${id}`);
+  return row.run;
+}
+
+const createRun: Handler = async ({ sql, request, maxBodyBytes }) => {
+  const body = parseWith(RunRequest, await readJson(request, maxBodyBytes));
+  const keyHeader = request.headers.get("idempotency-key");
+  const key = keyHeader === null ? null : parseWith(IdempotencyKey, keyHeader, ["Idempotency-Key"]);
+  const [row] = await db(() => sql`select pm_pipeline.submit_run(${sql.json(body as never)}, ${key}) as submitted`);
+  const run = await runOr404(sql, row.submitted.run_id);
+  return jsonResponse(row.submitted.created ? 201 : 200, { ...run, warnings: criteriaWarnings(body.criteria) },
+    { location: `runs/${run.id}` });
+};
+
+const listRuns: Handler = async ({ sql, url }) => {
+  const { status, limit } = query(ListRunsQuery, url);
+  const [row] = await db(() => sql`select pm_pipeline.list_runs(${status ?? null}, ${limit}) as runs`);
+  return jsonResponse(200, { runs: row.runs });
+};
+
+const getRun: Handler = async ({ sql, segments }) => jsonResponse(200, await runOr404(sql, segments[0]));
+
+const cancelRun: Handler = async ({ sql, segments }) => {
+  await runOr404(sql, segments[0]);
+  await db(() => sql`select pm_pipeline.cancel_run(${segments[0]})`);
+  return jsonResponse(200, await runOr404(sql, segments[0]));
+};
+
+const decide: Handler = async ({ sql, request, segments, maxBodyBytes }) => {
+  await runOr404(sql, segments[0]);
+  const decision = parseWith(Decision, await readJson(request, maxBodyBytes));
+  await db(() => sql`select pm_pipeline.decide_run(${segments[0]}, ${sql.json(decision as never)})`);
+  return jsonResponse(200, await runOr404(sql, segments[0]));
+};
+
+const exportCsv = (kind: "companies" | "contacts"): Handler => async ({ sql, url, segments }) => {
+  const run = await runOr404(sql, segments[0]);
+  const includeUnverified = query(ExportQuery, url).include_unverified_emails === "true";
+  const rows = kind === "companies"
+    ? await db(() => sql`select * from pm_pipeline.v_companies_export where run_id = ${segments[0]} order by company_name, domain`)
+    : (await db(() => sql`select * from pm_pipeline.v_contacts_export where run_id = ${segments[0]} order by company_name, full_name`))
+      .map((contact) => exportableContact(contact, includeUnverified));
+  const csv = toCsv(kind === "companies" ? COMPANY_COLUMNS : CONTACT_COLUMNS, rows);
+  return new Response(csv, {
+    status: 200,
+    headers: {
+      ...CORS_HEADERS,
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="${exportFileName(kind, String(run.id), new Date())}"`,
+    },
+  });
+};
+
+const listSuppression: Handler = async ({ sql, url }) => {
+  const { limit, offset } = query(ListSuppressionQuery, url);
+  const domains = await db(() => sql`select domain, reason, source, created_at from pm_pipeline.suppression
+                                      order by domain limit ${limit} offset ${offset}`);
+  const [{ total }] = await db(() => sql`select count(*)::int as total from pm_pipeline.suppression`);
+  return jsonResponse(200, { domains, total });
+};
+
+/** All or nothing: every invalid entry is reported (with its CSV row) and nothing is added. */
+const addSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
+  const body = parseWith(SuppressionAdd, await readJson(request, maxBodyBytes));
+  const fromCsv = body.csv !== undefined;
+  const domains = fromCsv ? domainsFromCsv(body.csv!) : body.domains!;
+  if (domains.length === 0) throw new ApiError("invalid_input", "csv: no domains found", [{ field: "csv", message: "no domains found" }]);
+  const problems = await db(() => sql`select n::int, d, pm_pipeline.domain_problem(d) as problem
+                                        from unnest(${domains}::text[]) with ordinality as x(d, n)
+                                       where pm_pipeline.domain_problem(d) is not null order by n limit 20`);
+  if (problems.length > 0) {
+    const issues = problems.map((p) => ({ field: fromCsv ? `csv.row${p.n}` : `domains.${p.n - 1}`, message: `"${p.d}": ${p.problem}` }));
+    throw new ApiError("invalid_input", `${issues[0].field}: ${issues[0].message}`, issues);
+  }
+  const [row] = await db(() => sql`select pm_pipeline.add_suppression(${domains}::text[], ${body.reason ?? null}, ${body.source ?? (fromCsv ? "csv import" : "api")}) as result`);
+  return jsonResponse(200, row.result);
+};
+
+const removeSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
+  const { domains } = parseWith(SuppressionRemove, await readJson(request, maxBodyBytes));
+  const [row] = await db(() => sql`select pm_pipeline.remove_suppression(${domains}::text[]) as removed`);
+  return jsonResponse(200, { removed: row.removed });
+};
+
+const workers: Handler = async ({ sql }) => {
+  const stats = await db(() => sql`select * from pm_pipeline.get_worker_stats()`);
+  const list = await db(() => sql`select * from pm_pipeline.v_workers
+                                   order by alive desc, last_heartbeat_at desc limit 500`);
+  return jsonResponse(200, { stats, workers: list });
+};
+
+/** [method, path pattern (":id" a segment), handler]; the first match wins. */
+const ROUTES: [string, string[], Handler][] = [
+  ["GET", ["suppression"], listSuppression],
+  ["POST", ["suppression"], addSuppression],
+  ["DELETE", ["suppression"], removeSuppression],
+  ["GET", ["workers"], workers],
+  ["POST", [], createRun],
+  ["GET", [], listRuns],
+  ["GET", [":id"], getRun],
+  ["POST", [":id", "cancel"], cancelRun],
+  ["POST", [":id", "decision"], decide],
+  ["GET", [":id", "companies.csv"], exportCsv("companies")],
+  ["GET", [":id", "contacts.csv"], exportCsv("contacts")],
+];
+
+const matches = (pattern: string[], segments: string[]) =>
+  pattern.length === segments.length && pattern.every((p, i) => p === ":id" || p === segments[i]);
+
+export function route(method: string, segments: string[]): Handler {
+  const candidates = ROUTES.filter(([, pattern]) => matches(pattern, segments));
+  if (candidates.length === 0) throw new ApiError("not_found", `no such endpoint: /${segments.join("/")}`);
+  const handler = candidates.find(([m]) => m === method);
+  if (!handler) {
+    throw new ApiError("method_not_allowed", `${method} is not allowed here; use ${[...new Set(candidates.map(([m]) => m))].join(" or ")}`);
+  }
+  return handler[2];
+}

@@ -1,0 +1,39 @@
+// The `runs` Edge Function: authenticates, routes, and turns every failure into a JSON answer.
+import { database, env, serve } from "../edge/runtime.ts";
+import { ApiError, apiKeys, CORS_HEADERS, errorResponse, requireKey } from "./http.ts";
+import { route } from "./routes.ts";
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** The path below the function's base: "/runs/<id>/decision" (hosted and local) -> ["<id>", "decision"]. */
+export function segmentsOf(url: URL, functionName: string): string[] {
+  const parts = url.pathname.split("/").filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  const at = parts.indexOf(functionName);
+  return at >= 0 ? parts.slice(at + 1) : parts;
+}
+
+export async function handleApiRequest(request: Request, vars: Record<string, string | undefined>): Promise<Response> {
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS_HEADERS });
+  try {
+    requireKey(request, apiKeys(vars));
+    const url = new URL(request.url);
+    const segments = segmentsOf(url, "runs");
+    const handler = route(request.method, segments);
+    const maxBodyBytes = Number(vars.PM_LEADS_API_MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+    return await handler({ sql: database(), request, url, segments, maxBodyBytes });
+  } catch (error) {
+    if (error instanceof ApiError) return errorResponse(error);
+    console.error(JSON.stringify({ api: "unhandled", error: String((error as Error)?.stack ?? error) }));
+    return errorResponse(new ApiError("internal", "internal error"));
+  }
+}
+
+export function serveRunApi(): void {
+  serve((request) => handleApiRequest(request, env()));
+}
