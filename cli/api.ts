@@ -1,0 +1,118 @@
+// The run API (the `runs` Edge Function) through supabase-js functions.invoke: the CLI's only way
+// to the data. Failures become CliErrors whose exit code says whose fault they were.
+import { createClient, FunctionsFetchError, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import ws from "ws";
+import { loadStackEnv, stackEnvFile } from "../scripts/lib/stack-env.ts";
+import { CliError, EXIT } from "./errors.ts";
+
+export interface ApiConfig {
+  url: string;
+  key: string;
+}
+
+/** SUPABASE_URL and the service key from the environment, else from the local stack's .local/stack.env. */
+export function apiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  // a URL from the environment never gets the local stack's key: both come from one place
+  const source = env.SUPABASE_URL ? env : loadStackEnv();
+  const url = source.SUPABASE_URL;
+  const key = source.SUPABASE_SERVICE_ROLE_KEY || source.SUPABASE_SECRET_KEY;
+  if (!url) {
+    throw new CliError(
+      `SUPABASE_URL is not set and ${stackEnvFile} does not exist: start the local stack (npm run stack:start) ` +
+        "or set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
+    );
+  }
+  if (!key) throw new CliError("SUPABASE_SERVICE_ROLE_KEY (or SUPABASE_SECRET_KEY) is not set: the run API needs the project's service key");
+  return { url: url.replace(/\/+$/, ""), key };
+}
+
+/** The API client of the configured project (environment or local stack). */
+export const connect = () => new Api(apiConfig());
+
+/** One of the API's error codes (see supabase/functions/runs). */
+interface ApiErrorBody {
+  code?: string;
+  message?: string;
+  field?: string | null;
+  issues?: { field?: string | null; message: string }[];
+}
+
+// the caller's input was wrong (an unknown id included): exit 2; anything else is an error (exit 1)
+const BAD_INPUT_STATUS = new Set([400, 404, 409, 413, 415, 422]);
+
+export class ApiError extends CliError {
+  constructor(message: string, readonly status: number, readonly body: ApiErrorBody) {
+    super(message, BAD_INPUT_STATUS.has(status) ? EXIT.badInput : EXIT.error);
+  }
+}
+
+const withField = (field: string | null | undefined, message: string) =>
+  field && !message.startsWith(field) ? `${field}: ${message}` : message;
+
+/** "criteria.state: ..." plus one line per further issue. */
+function describe(body: ApiErrorBody, status: number): string {
+  const first = withField(body.field, body.message ?? `HTTP ${status}`);
+  const more = (body.issues ?? []).map((i) => withField(i.field, i.message)).filter((line) => line !== first);
+  return [first, ...more].join("\n  ");
+}
+
+// a hung API must not hang a script: no single call takes this long when the API is well
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** fetch's "fetch failed" hides the reason in its cause (ECONNREFUSED, ENOTFOUND...). */
+function networkReason(error: Error & { cause?: Error & { code?: string } }): string {
+  const cause = error?.cause;
+  return cause ? cause.code ?? cause.message : error?.message ?? String(error);
+}
+
+export interface RequestOptions {
+  method?: "GET" | "POST" | "DELETE";
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export class Api {
+  private readonly client: SupabaseClient;
+
+  constructor(readonly config: ApiConfig) {
+    // Node 20 has no global WebSocket: supabase-js wants one for realtime, which the CLI never opens
+    this.client = createClient(config.url, config.key, { auth: { persistSession: false }, realtime: { transport: ws } });
+  }
+
+  /** `path` is below the function's name, query string included: "runs/<id>", "runs?status=active". */
+  async request<T>(path: string, options: RequestOptions = {}): Promise<{ data: T; status: number }> {
+    const { data, error, response } = await this.client.functions.invoke(path, {
+      method: options.method ?? "GET",
+      timeout: REQUEST_TIMEOUT_MS,
+      ...options,
+    });
+    if (!error) return { data: data as T, status: response?.status ?? 200 };
+    if (error instanceof FunctionsHttpError) throw await this.httpError(path, error.context as Response);
+    if (options.signal?.aborted) throw options.signal.reason;
+    const failure = error instanceof FunctionsFetchError ? (error.context as Error & { cause?: Error }) : error;
+    const reason = failure?.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : networkReason(failure);
+    throw new CliError(`cannot reach the run API at ${this.config.url}: ${reason}`);
+  }
+
+  get = <T>(path: string, signal?: AbortSignal) => this.request<T>(path, { signal }).then((r) => r.data);
+  post = <T>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>(path, { method: "POST", body, headers });
+  delete = <T>(path: string, body: unknown) => this.request<T>(path, { method: "DELETE", body }).then((r) => r.data);
+
+  private async httpError(path: string, response: Response): Promise<CliError> {
+    const text = await response.text().catch(() => "");
+    let body: { error?: ApiErrorBody | string } = {};
+    try {
+      body = JSON.parse(text);
+    } catch { /* not JSON: a proxy's or the platform's page */ }
+    const error = body.error;
+    if (response.status === 401) {
+      return new ApiError(`the run API at ${this.config.url} refused the key (401): check SUPABASE_SERVICE_ROLE_KEY`, 401, {});
+    }
+    if (typeof error === "object" && error !== null) return new ApiError(describe(error, response.status), response.status, error);
+    // no error object of ours: the function itself is missing or crashed
+    const detail = typeof error === "string" ? error : text.slice(0, 200) || response.statusText;
+    if (response.status === 404) return new CliError(`the run API is not deployed at ${this.config.url} (${path}: ${detail})`);
+    return new CliError(`the run API answered ${response.status} for ${path}: ${detail}`);
+  }
+}

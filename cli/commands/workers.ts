@@ -1,0 +1,42 @@
+// workers: the health view of the old monitor daemon, from the run API.
+import type { Command } from "commander";
+import { connect } from "../api.ts";
+import { examples } from "../args.ts";
+import { printJson, table } from "../output.ts";
+
+interface Workers {
+  stats: { worker_type: string; total: number; active: number; idle: number; processing: number; dead: number; stopped: number }[];
+  workers: {
+    worker_id: string;
+    worker_type: string;
+    status: string;
+    alive: boolean;
+    last_heartbeat_at: string | null;
+    seconds_since_heartbeat: number | null;
+    current_task: { id: string | number; kind: string; run_id: string | null } | null;
+  }[];
+}
+
+export function registerWorkersCommand(program: Command): void {
+  program.command("workers")
+    .description("workers and their health: per kind, then each worker with its current task")
+    .option("--all", "also list stopped workers")
+    .option("--json", "print stats and workers as JSON (stopped ones included)")
+    .addHelpText("after", examples("pm-leads workers", "pm-leads workers --all", "pm-leads workers --json | jq '.workers[] | select(.alive | not)'"))
+    .action(async (o) => {
+      const data = await connect().get<Workers>("runs/workers");
+      if (o.json) return printJson(data);
+      if (data.stats.length === 0) return console.log("no workers have reported yet");
+      console.log(table(["KIND", "TOTAL", "ACTIVE", "IDLE", "PROCESSING", "DEAD", "STOPPED"],
+        data.stats.map((s) => [s.worker_type, s.total, s.active, s.idle, s.processing, s.dead, s.stopped])));
+      // every invocation of a worker function leaves a stopped worker behind: those are noise here
+      const shown = o.all ? data.workers : data.workers.filter((w) => w.status !== "stopped");
+      console.log();
+      if (shown.length === 0) return console.log("no running workers (--all lists stopped ones)");
+      console.log(table(["WORKER", "KIND", "STATUS", "ALIVE", "HEARTBEAT", "TASK"], shown.map((w) => [
+        w.worker_id, w.worker_type, w.status, w.alive ? "yes" : "DEAD",
+        w.seconds_since_heartbeat === null ? null : `${Math.round(w.seconds_since_heartbeat)}s ago`,
+        w.current_task ? `${w.current_task.kind} ${w.current_task.id}` : null,
+      ])));
+    });
+}

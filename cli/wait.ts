@@ -1,0 +1,97 @@
+// Waiting for a run (run, decide, status --wait) and what follows its end: the CSVs, the decision
+// to make, or the error. Ctrl-C stops the waiting only; the run goes on on the server.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { exportFileName } from "../shared/export/csv.ts";
+import type { Api } from "./api.ts";
+import { CliError, EXIT, type ExitCode } from "./errors.ts";
+import { printJson } from "./output.ts";
+import { decisionCommands, decisionText } from "./present.ts";
+import { progressView } from "./progress.ts";
+import type { Run } from "./types.ts";
+
+const POLL_MS = 1000;
+
+export interface ExportOptions {
+  outputDir: string;
+  includeUnverifiedEmails?: boolean;
+}
+
+export interface FinishOptions extends ExportOptions {
+  json?: boolean;
+}
+
+/** Writes the run's two CSVs, named as the old system named them; returns their absolute paths. */
+export async function exportRun(api: Api, runId: string, options: ExportOptions): Promise<string[]> {
+  const id = encodeURIComponent(runId);
+  const query = options.includeUnverifiedEmails ? "?include_unverified_emails=true" : "";
+  const [companies, contacts] = await Promise.all([
+    api.get<string>(`runs/${id}/companies.csv`),
+    api.get<string>(`runs/${id}/contacts.csv${query}`),
+  ]);
+  mkdirSync(options.outputDir, { recursive: true });
+  const at = new Date();
+  return ([["companies", companies], ["contacts", contacts]] as const).map(([kind, text]) => {
+    const path = resolve(join(options.outputDir, exportFileName(kind, runId, at)));
+    writeFileSync(path, text);
+    return path;
+  });
+}
+
+/** Polls the run about once a second until it is no longer active. Null when the user pressed Ctrl-C. */
+export async function waitForRun(api: Api, before: Run): Promise<Run | null> {
+  const runId = before.id;
+  const view = progressView(before);
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    for (;;) {
+      const run = await api.get<Run>(`runs/${encodeURIComponent(runId)}`, interrupt.signal);
+      view.update(run);
+      if (run.status !== "active") return run;
+      await sleep(POLL_MS, undefined, { signal: interrupt.signal });
+    }
+  } catch (error) {
+    if (interrupt.signal.aborted) return null;
+    throw error;
+  } finally {
+    view.stop();
+    process.off("SIGINT", onSigint);
+  }
+}
+
+/** Prints a run's outcome (exporting a completed one) and returns the exit code it deserves. */
+export async function finishRun(api: Api, run: Run, options: FinishOptions): Promise<ExitCode> {
+  switch (run.status) {
+    case "completed": {
+      const files = await exportRun(api, run.id, options);
+      if (options.json) printJson({ ...run, files });
+      else console.log(`run ${run.id} completed: ${run.notes ?? ""}\n${files.map((f) => `  wrote ${f}`).join("\n")}`);
+      return EXIT.ok;
+    }
+    case "needs_user_decision":
+      if (options.json) printJson({ ...run, decide_commands: decisionCommands(run).map((c) => c.command) });
+      else console.log(decisionText(run));
+      return EXIT.needsDecision;
+    case "active":
+      if (options.json) printJson(run);
+      else console.log(run.id);
+      return EXIT.ok;
+    default:
+      if (options.json) printJson(run);
+      throw new CliError(`run ${run.id} ended ${run.status}${run.notes ? `: ${run.notes}` : ""}`);
+  }
+}
+
+/** Waits (unless told not to) and finishes; Ctrl-C prints how to watch again. */
+export async function waitAndFinish(api: Api, run: Run, options: FinishOptions & { wait: boolean }): Promise<ExitCode> {
+  if (!options.wait || run.status !== "active") return finishRun(api, run, options);
+  const ended = await waitForRun(api, run);
+  if (!ended) {
+    process.stderr.write(`\nstopped watching; run ${run.id} goes on. Watch it again with: pm-leads status ${run.id} --wait\n`);
+    return EXIT.interrupted;
+  }
+  return finishRun(api, ended, options);
+}
