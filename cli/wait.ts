@@ -75,19 +75,20 @@ export async function finishRun(api: Api, run: Run, options: FinishOptions): Pro
       if (options.json) printJson({ ...run, decide_commands: decisionCommands(run).map((c) => c.command) });
       else console.log(decisionText(run));
       return EXIT.needsDecision;
-    case "active":
-      if (options.json) printJson(run);
-      else console.log(run.id);
-      return EXIT.ok;
-    default:
+    default: // error, cancelled
       if (options.json) printJson(run);
       throw new CliError(`run ${run.id} ended ${run.status}${run.notes ? `: ${run.notes}` : ""}`);
   }
 }
 
-/** Waits (unless told not to) and finishes; Ctrl-C prints how to watch again. */
+/** Waits and finishes; without waiting, only says which run it is. Ctrl-C prints how to watch again. */
 export async function waitAndFinish(api: Api, run: Run, options: FinishOptions & { wait: boolean }): Promise<ExitCode> {
-  if (!options.wait || run.status !== "active") return finishRun(api, run, options);
+  if (!options.wait) {
+    if (options.json) printJson(run);
+    else console.log(run.id);
+    return EXIT.ok;
+  }
+  if (run.status !== "active") return finishRun(api, run, options);
   const ended = await waitForRun(api, run);
   if (!ended) {
     process.stderr.write(`\nstopped watching; run ${run.id} goes on. Watch it again with: pm-leads status ${run.id} --wait\n`);

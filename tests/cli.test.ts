@@ -1,0 +1,346 @@
+// The pm-leads command as a user runs it: the real binary (node bin/pm-leads.mjs) in a child
+// process, talking over HTTP through supabase-js to the real `runs` function on a functions host of
+// this file's own, which runs the workers with the offline provider. Exit codes, stdout/stderr
+// discipline, files written, and the run's state afterwards are what is checked.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "csv-parse/sync";
+import type { Sql } from "postgres";
+import { COMPANY_COLUMNS, CONTACT_COLUMNS } from "../shared/export/csv.ts";
+import { loadStackEnv, repoRoot } from "../scripts/lib/stack-env.ts";
+import { connect } from "./helpers/db.ts";
+import { freePort, startHost, type Host } from "./helpers/functions-host.ts";
+import { loadFixtureSites, startSiteServer, type SiteServer } from "./helpers/site-server.ts";
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = join(repoRoot, "bin/pm-leads.mjs");
+const FILLS = JSON.stringify({ pms: "Buildium", state: "TX" });
+// a small market: far fewer such companies than 25 (see pipeline.e2e.test.ts)
+const UNFILLABLE = JSON.stringify({ pms: "Buildium", state: "TX", city: "Round Rock", units_min: 100, units_max: 2000 });
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+describe("pm-leads CLI", () => {
+  const stack = loadStackEnv();
+  let host: Host;
+  let sql: Sql;
+  let api: Record<string, string>;
+  const work = mkdtempSync(join(tmpdir(), "pm-leads-cli-"));
+
+  beforeAll(async () => {
+    sql = connect();
+    host = await startHost(`cli${Date.now().toString(36)}`);
+    api = { SUPABASE_URL: host.url.replace(/\/functions\/v1$/, ""), SUPABASE_SERVICE_ROLE_KEY: stack.SUPABASE_SERVICE_ROLE_KEY };
+  });
+  afterAll(async () => {
+    await host.stop();
+    await sql.end();
+  });
+
+  /** Runs the binary to its end; `onStderr` sees stderr as it comes (to signal it mid-way). */
+  function cli(args: string[], options: { env?: Record<string, string>; input?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}) {
+    return new Promise<Result>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: work,
+        env: { ...process.env, ...api, PM_LEADS_SITE_BASE_URL: "", ...options.env },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk) => (stdout += chunk));
+      child.stderr.on("data", (chunk) => {
+        stderr += chunk;
+        options.onStderr?.(stderr, child);
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(options.input ?? "");
+    });
+  }
+
+  const runCount = async () => (await sql`select count(*)::int as n from pm_pipeline.runs`)[0].n as number;
+  const outputDir = (name: string) => join(work, name);
+  const csvRows = (path: string) => parse(readFileSync(path, "utf8"), { columns: true }) as Record<string, string>[];
+  const header = (path: string) => readFileSync(path, "utf8").split("\r\n")[0];
+  const status = async (id: string) => JSON.parse((await cli(["status", id, "--json"])).stdout);
+
+  it("has --help with examples on every command", async () => {
+    const commands = [
+      ["run"], ["status"], ["list"], ["export"], ["decide"], ["cancel"], ["workers"], ["detect"],
+      ["suppress", "add"], ["suppress", "remove"], ["suppress", "list"], ["suppress", "import"],
+    ];
+    const top = await cli(["--help"]);
+    expect(top.code).toBe(0);
+    for (const [name] of commands) expect(top.stdout).toContain(`  ${name} `);
+    const helps = await Promise.all([...commands, ["suppress"]].map(async (command) => [command, await cli([...command, "--help"])] as const));
+    for (const [command, help] of helps) {
+      expect(help, command.join(" ")).toMatchObject({ code: 0, stderr: "" });
+      expect(help.stdout).toContain(`Usage: pm-leads ${command.join(" ")}`);
+      expect(help.stdout).toContain("Examples:\n  $ pm-leads ");
+    }
+  });
+
+  it("refuses bad input with exit 2, names the field, and creates nothing", async () => {
+    const before = await runCount();
+    const dir = outputDir("refused");
+    const cases: [string[], RegExp][] = [
+      [["run", "--quantity", "3", "--output-dir", dir], /--criteria/],
+      [["run", "--criteria", "{bad", "--quantity", "3"], /--criteria.*not JSON/],
+      [["run", "--criteria", FILLS, "--quantity", "three"], /--quantity.*not a number/],
+      [["run", "--criteria", '{"state":"Texass"}', "--quantity", "3"], /criteria\.state: "Texass" is not a US state/],
+      [["run", "--criteria", '{"pms":"Buildum","state":"TX"}', "--quantity", "3"], /criteria\.pms.*did you mean "Buildium"/],
+      [["run", "--criteria", '{"state":"TX","colour":"red"}', "--quantity", "3"], /criteria\.colour: unknown field/],
+      [["run", "--criteria", FILLS, "--quantity", "0"], /quantity: must be at least 1/],
+      [["run", "--criteria", FILLS, "--quantity", "3", "--contacts-min", "4", "--contacts-max", "2"], /contacts_min/],
+      [["run", "--criteria", FILLS, "--quantity", "3", "--budget", "-5"], /budget_usd/],
+      [["run", "--criteria", FILLS, "--quantity", "3", "--frobnicate"], /unknown option '--frobnicate'/],
+      [["status", "00000000-0000-0000-0000-000000000000"], /no run 00000000-0000-0000-0000-000000000000/],
+      [["export", "not-a-run", "--output-dir", dir], /no run not-a-run/],
+      [["list", "--status", "sleeping"], /--status.*sleeping/],
+      [["decide", "00000000-0000-0000-0000-000000000000", "accept-partial"], /no run/],
+      [["nonsense"], /unknown command 'nonsense'/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const result = results[i];
+      expect(result.code, `${args.join(" ")}\n${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/^pm-leads: /);
+      expect(result.stderr).toMatch(message);
+      expect(result.stdout).toBe("");
+    }
+    expect(await runCount()).toBe(before);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("run waits for completion, writes both CSVs and reports progress on stderr", async () => {
+    const dir = outputDir("completed");
+    const result = await cli(["run", "--criteria", FILLS, "--quantity", "3", "--output-dir", dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const id = UUID.exec(result.stderr)![0];
+    // stdout: the outcome and the two files; stderr: the progress, as timestamped lines (no TTY here)
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^companies_${id.slice(0, 8)}_\\d{8}_\\d{6}\\.csv$`)),
+      expect.stringMatching(new RegExp(`^contacts_${id.slice(0, 8)}_\\d{8}_\\d{6}\\.csv$`))]);
+    for (const file of files) expect(result.stdout).toContain(`wrote ${join(dir, file)}`);
+    expect(result.stderr).toMatch(new RegExp(`run ${id} created`));
+    expect(result.stderr).toMatch(/^\d\d:\d\d:\d\d active company_discovery: found \d+, researched \d+, accepted \d+\/3/m);
+    expect(result.stderr).toMatch(/^\d\d:\d\d:\d\d completed done: .*accepted 3\/3/m);
+    expect(result.stderr).not.toMatch(/\u001b\[/); // no terminal control codes in a log
+
+    const [companies, contacts] = files.map((f) => join(dir, f));
+    expect(header(companies)).toBe(COMPANY_COLUMNS.join(","));
+    expect(header(contacts)).toBe(CONTACT_COLUMNS.join(","));
+    const companyRows = csvRows(companies);
+    expect(companyRows).toHaveLength(3);
+    expect(new Set(companyRows.map((c) => c.pms))).toEqual(new Set(["Buildium"]));
+    const contactRows = csvRows(contacts);
+    expect(contactRows.length).toBeGreaterThanOrEqual(3);
+    expect(contactRows.length).toBeLessThanOrEqual(9);
+    expect(new Set(contactRows.map((c) => c.company_domain))).toEqual(new Set(companyRows.map((c) => c.domain)));
+
+    // export writes the same data again, on its own
+    const again = await cli(["export", id, "--output-dir", outputDir("exported")]);
+    expect(again.code).toBe(0);
+    const paths = again.stdout.trim().split("\n");
+    expect(paths).toHaveLength(2);
+    expect(csvRows(paths[0])).toEqual(companyRows);
+  });
+
+  it("--json prints one JSON document and nothing else on stdout", async () => {
+    const dir = outputDir("json");
+    const result = await cli(["run", "--criteria", FILLS, "--quantity", "2", "--json", "--output-dir", dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const run = JSON.parse(result.stdout);
+    expect(run).toMatchObject({ status: "completed", quantity: 2, progress: { companies_accepted: 2 } });
+    expect(run.files.map((f: string) => existsSync(f))).toEqual([true, true]);
+
+    const list = await cli(["list", "--status", "completed", "--limit", "5", "--json"]);
+    expect(JSON.parse(list.stdout).map((r: { id: string }) => r.id)).toContain(run.id);
+    const shown = await cli(["status", run.id, "--json"]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: run.id, status: "completed", events: expect.any(Array) });
+  });
+
+  it("--no-wait returns the id at once; the same --idempotency-key returns the same run", async () => {
+    const key = `cli-test-${Date.now()}`;
+    const first = await cli(["run", "--criteria", FILLS, "--quantity", "2", "--no-wait", "--idempotency-key", key]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`^${UUID.source}\n$`));
+    const second = await cli(["run", "--criteria", FILLS, "--quantity", "2", "--no-wait", "--idempotency-key", key]);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toMatch(/already exists for this idempotency key/);
+    const conflicting = await cli(["run", "--criteria", FILLS, "--quantity", "5", "--no-wait", "--idempotency-key", key]);
+    expect(conflicting.code).toBe(2);
+  });
+
+  it("a run that cannot be filled exits 3 with the decide commands; expand-location resumes it", async () => {
+    const dir = outputDir("decided");
+    const result = await cli(["run", "--criteria", UNFILLABLE, "--quantity", "25", "--output-dir", dir]);
+    expect(result.code, result.stderr).toBe(3);
+    const id = UUID.exec(result.stdout)![0];
+    expect(result.stdout).toMatch(new RegExp(`run ${id} needs a decision: found \\d+ of 25 companies`));
+    for (const command of ["accept-partial", "expand-location --no-city", "loosen-pms --any"]) {
+      expect(result.stdout).toContain(`pm-leads decide ${id} ${command}`);
+    }
+    expect(result.stdout).not.toContain("set-budget"); // the run has no budget to raise
+    const waiting = await status(id);
+    expect(waiting).toMatchObject({ status: "needs_user_decision", decision: { options: expect.arrayContaining(["expand_location"]) } });
+
+    // flags of another decision, or none where one is needed, are refused before the API is asked
+    expect((await cli(["decide", id, "loosen-pms"])).code).toBe(2);
+    expect((await cli(["decide", id, "accept-partial", "--city", "Austin"])).code).toBe(2);
+    expect((await cli(["decide", id, "expand-location"])).code).toBe(2);
+    expect((await status(id)).status).toBe("needs_user_decision");
+
+    const decided = await cli(["decide", id, "expand-location", "--no-city", "--output-dir", dir]);
+    expect([0, 3], decided.stderr).toContain(decided.code);
+    expect(decided.stderr).toContain(`run ${id}: expand-location recorded, run is active`);
+    const after = await status(id);
+    expect(after.criteria).toEqual({ pms: "Buildium", state: "TX", units_min: 100, units_max: 2000 });
+    expect(after.events.map((e: { kind: string }) => e.kind)).toContain("decision");
+    expect(after.events.map((e: { message: string }) => e.message)).toContainEqual(expect.stringMatching(/^resumed by expand_location/));
+    expect(after.progress.discovery_batches).toBeGreaterThan(waiting.progress.discovery_batches);
+    expect(after.progress.companies_researched).toBeGreaterThan(waiting.progress.companies_researched);
+    if (decided.code === 0) expect(readdirSync(dir)).toHaveLength(2);
+
+    // a decision the run's status no longer allows: 409, bad input
+    const late = await cli(["decide", id, "expand-location", "--no-city"]);
+    expect(late.code).toBe(2);
+    expect(late.stderr).toMatch(/expand_location applies only to a run that is needs_user_decision/);
+  });
+
+  it("cancel stops a run; waiting on a cancelled run is an error", async () => {
+    const created = await cli(["run", "--criteria", JSON.stringify({ pms: "AppFolio", state: "FL" }), "--quantity", "300", "--no-wait"]);
+    const id = created.stdout.trim();
+    const cancelled = await cli(["cancel", id]);
+    expect(cancelled, cancelled.stderr).toMatchObject({ code: 0, stdout: `run ${id} is cancelled\n` });
+    expect((await cli(["cancel", id])).code).toBe(0); // again: no change
+    const waited = await cli(["status", id, "--wait"]);
+    expect(waited.code).toBe(1);
+    expect(waited.stderr).toMatch(new RegExp(`pm-leads: run ${id} ended cancelled`));
+  });
+
+  it("Ctrl-C stops the waiting, says how to watch again, and leaves the run going", async () => {
+    let id = "";
+    const result = await cli(["run", "--criteria", JSON.stringify({ pms: "AppFolio", state: "GA" }), "--quantity", "100"], {
+      onStderr: (text, child) => {
+        const match = /run (\S+) created/.exec(text);
+        if (match && !id && /\d\d:\d\d:\d\d active/.test(text)) {
+          id = match[1];
+          child.kill("SIGINT");
+        }
+      },
+    });
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stderr).toContain(`Watch it again with: pm-leads status ${id} --wait`);
+    expect(result.stdout).toBe("");
+    expect(["active", "completed"]).toContain((await status(id)).status);
+    await cli(["cancel", id]);
+  });
+
+  it("shows the waiting as a bar per stage on a terminal", async () => {
+    // script(1) gives the command a pseudo-terminal, as a person's shell would
+    const command = [process.execPath, BIN, "run", "--criteria", `'${FILLS}'`, "--quantity", "2", "--output-dir", outputDir("tty")].join(" ");
+    const result = await new Promise<Result>((resolve) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: work, env: { ...process.env, ...api } });
+      let out = "";
+      child.stdout.on("data", (chunk) => (out += chunk));
+      child.on("close", (code) => resolve({ code, stdout: out, stderr: "" }));
+    });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/discovery +[█░]+ \d+ found for 2 wanted/);
+    expect(result.stdout).toMatch(/research +[█░]+ 2\/2 accepted/);
+    expect(result.stdout).toMatch(/contacts +[█░]+ \d+\/2 contacts ready/);
+    expect(result.stdout).toMatch(/completed: 2 companies/);
+  });
+
+  it("suppress add, list, import and remove round-trip, normalising domains", async () => {
+    const tag = Date.now().toString(36);
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((x) => `${x}-${tag}.example`);
+    const added = await cli(["suppress", "add", a, `https://WWW.${b}/about`, "--reason", "cli test"]);
+    expect(added, added.stderr).toMatchObject({ code: 0 });
+    expect(added.stdout).toContain("2 new, 0 already suppressed");
+    expect(added.stdout).toContain(`  ${b}\n`);
+
+    const file = join(work, "suppress.csv");
+    writeFileSync(file, `name,website\nC Co,https://${c}/\n`);
+    expect((await cli(["suppress", "import", file, "--json"])).stdout).toMatch(new RegExp(`"${c}"`));
+    const piped = await cli(["suppress", "import", "-", "--reason", "piped"], { input: `domain\n${d}\n${a}\n` });
+    expect(piped.stdout).toContain("1 new, 1 already suppressed");
+
+    const listed = JSON.parse((await cli(["suppress", "list", "--json", "--limit", "1000"])).stdout);
+    const mine = listed.domains.filter((x: { domain: string }) => x.domain.endsWith(`-${tag}.example`));
+    expect(mine.map((x: { domain: string }) => x.domain).sort()).toEqual([a, b, c, d]);
+    expect(mine.find((x: { domain: string }) => x.domain === d)).toMatchObject({ reason: "piped" });
+    const table = await cli(["suppress", "list", "--limit", "1000"]);
+    expect(table.stdout).toMatch(/^DOMAIN +REASON +SOURCE +ADDED$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${a} +cli test +cli `, "m"));
+
+    const bad = await cli(["suppress", "add", "not a domain"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/pm-leads: domains\.0: "not a domain"/);
+    expect((await cli(["suppress", "import", join(work, "missing.csv")])).code).toBe(2);
+
+    const removed = await cli(["suppress", "remove", a, b, c, d]);
+    expect(removed.stdout).toBe("removed 4 of 4 domain(s)\n");
+    const left = JSON.parse((await cli(["suppress", "list", "--json", "--limit", "1000"])).stdout);
+    expect(left.domains.filter((x: { domain: string }) => x.domain.endsWith(`-${tag}.example`))).toEqual([]);
+  });
+
+  it("workers shows the stats per kind and the workers", async () => {
+    const human = await cli(["workers", "--all"]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^KIND +TOTAL +ACTIVE +IDLE +PROCESSING +DEAD +STOPPED$/m);
+    expect(human.stdout).toMatch(/^lead_list +\d+/m);
+    expect(human.stdout).toMatch(new RegExp(`^${host.name}-lead_list\\S* +lead_list +`, "m"));
+    const json = JSON.parse((await cli(["workers", "--json"])).stdout);
+    expect(json.stats.map((s: { worker_type: string }) => s.worker_type)).toEqual(expect.arrayContaining(["lead_list", "company_research", "contact_research"]));
+    expect(json.workers.length).toBeGreaterThan(0);
+  });
+
+  describe("detect", () => {
+    let sites: SiteServer;
+    beforeAll(async () => {
+      sites = await startSiteServer(loadFixtureSites());
+    });
+    afterAll(() => sites.close());
+    const local = () => ({ env: { PM_LEADS_SITE_BASE_URL: `http://127.0.0.1:${sites.port}` } });
+
+    it("prints the vendor, the confidence and the evidence of a company's site", async () => {
+      const result = await cli(["detect", "https://www.buildium-portal.example/"], local());
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^buildium-portal\.example: Buildium \(confidence high\)$/m);
+      expect(result.stdout).toMatch(/^evidence:\n {2}https:\/\/\S+\.managebuilding\.com\//m);
+      const json = JSON.parse((await cli(["detect", "appfolio-portal.example", "--json"], local())).stdout);
+      expect(json).toMatchObject({ domain: "appfolio-portal.example", pms: "AppFolio", confidence: "high", evidence_urls: expect.arrayContaining([expect.stringMatching(/appfolio/i)]) });
+      expect(sites.requests.filter((r) => r.foreign)).toEqual([]);
+    });
+
+    it("exits 2 for what is not a company's domain, 1 when the site cannot be read", async () => {
+      expect((await cli(["detect", "localhost"], local())).code).toBe(2);
+      expect((await cli(["detect", "tenant.managebuilding.com"], local())).code).toBe(2);
+      const failed = await cli(["detect", "homepage-fails.example"], local());
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/pm-leads: could not read homepage-fails\.example/);
+    });
+  });
+
+  it("exits 1 with a clear message when the API cannot be reached or refuses the key", async () => {
+    const port = await freePort(); // nothing listens there
+    const unreachable = await cli(["list"], { env: { SUPABASE_URL: `http://127.0.0.1:${port}` } });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toBe(`pm-leads: cannot reach the run API at http://127.0.0.1:${port}: ECONNREFUSED\n`);
+    const denied = await cli(["list"], { env: { SUPABASE_SERVICE_ROLE_KEY: "not-the-key" } });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^pm-leads: the run API at \S+ refused the key \(401\)/);
+    const before = await runCount();
+    expect((await cli(["run", "--criteria", FILLS, "--quantity", "2"], { env: { SUPABASE_SERVICE_ROLE_KEY: "not-the-key" } })).code).toBe(1);
+    expect(await runCount()).toBe(before);
+  });
+});
