@@ -67,7 +67,7 @@ function networkReason(error: Error & { cause?: Error & { code?: string } }): st
 
 export interface RequestOptions {
   method?: "GET" | "POST" | "DELETE";
-  body?: unknown;
+  body?: Record<string, unknown>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -96,8 +96,8 @@ export class Api {
   }
 
   get = <T>(path: string, signal?: AbortSignal) => this.request<T>(path, { signal }).then((r) => r.data);
-  post = <T>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>(path, { method: "POST", body, headers });
-  delete = <T>(path: string, body: unknown) => this.request<T>(path, { method: "DELETE", body }).then((r) => r.data);
+  post = <T>(path: string, body?: Record<string, unknown>, headers?: Record<string, string>) => this.request<T>(path, { method: "POST", body, headers });
+  delete = <T>(path: string, body: Record<string, unknown>) => this.request<T>(path, { method: "DELETE", body }).then((r) => r.data);
 
   private async httpError(path: string, response: Response): Promise<CliError> {
     const text = await response.text().catch(() => "");

@@ -19,6 +19,12 @@ const program = new Command("pm-leads")
 Exit codes: 0 done, 1 error, 2 bad input, 3 the run needs a decision, 130 stopped watching (Ctrl-C).
 Run \`pm-leads <command> --help\` for a command's options and examples.`);
 
+// `pm-leads list | head`: a reader that has gone is no error
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(EXIT.ok);
+  throw error;
+});
+
 // subcommands copy the settings above, so register them after
 registerRunCommands(program);
 registerSuppressCommands(program);

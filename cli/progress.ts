@@ -48,7 +48,8 @@ class Bars extends ProgressView {
   private readonly bars = new Map<string, SingleBar>();
 
   update(run: Run) {
-    for (const e of this.newEvents(run)) this.multibar.log(`${clock(new Date(e.at))} ${e.message}\n`);
+    // each line erased first: a log line written over a taller bar block would keep the bar's tail
+    for (const e of this.newEvents(run)) this.multibar.log(`\u001b[2K${clock(new Date(e.at))} ${e.message}\n`);
     const p = run.progress;
     const values: Record<string, [number, number, string]> = {
       company_discovery: [companiesFound(p), p.companies_target,

@@ -12,7 +12,7 @@ interface Workers {
     status: string;
     alive: boolean;
     last_heartbeat_at: string | null;
-    seconds_since_heartbeat: number | null;
+    seconds_since_heartbeat: number | string | null; // a numeric column: may come as a string
     current_task: { id: string | number; kind: string; run_id: string | null } | null;
   }[];
 }
@@ -33,9 +33,10 @@ export function registerWorkersCommand(program: Command): void {
       const shown = o.all ? data.workers : data.workers.filter((w) => w.status !== "stopped");
       console.log();
       if (shown.length === 0) return console.log("no running workers (--all lists stopped ones)");
-      console.log(table(["WORKER", "KIND", "STATUS", "ALIVE", "HEARTBEAT", "TASK"], shown.map((w) => [
-        w.worker_id, w.worker_type, w.status, w.alive ? "yes" : "DEAD",
-        w.seconds_since_heartbeat === null ? null : `${Math.round(w.seconds_since_heartbeat)}s ago`,
+      console.log(table(["WORKER", "KIND", "STATUS", "HEARTBEAT", "TASK"], shown.map((w) => [
+        // a silent worker still shows its last status: that it is dead is what matters
+        w.worker_id, w.worker_type, w.status === "stopped" || w.alive ? w.status : "DEAD",
+        w.seconds_since_heartbeat === null ? null : `${Math.round(Number(w.seconds_since_heartbeat))}s ago`,
         w.current_task ? `${w.current_task.kind} ${w.current_task.id}` : null,
       ])));
     });
