@@ -112,7 +112,10 @@ export class Api {
     if (typeof error === "object" && error !== null) return new ApiError(describe(error, response.status), response.status, error);
     // no error object of ours: the function itself is missing or crashed
     const detail = typeof error === "string" ? error : text.slice(0, 200) || response.statusText;
-    if (response.status === 404) return new CliError(`the run API is not deployed at ${this.config.url} (${path}: ${detail})`);
+    if (response.status === 404) {
+      return new CliError(`the run API is not deployed at ${this.config.url} (${path}: ${detail}); ` +
+        "on the local stack, restart its functions host: npm run stack:stop && npm run stack:start");
+    }
     return new CliError(`the run API answered ${response.status} for ${path}: ${detail}`);
   }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run demo: the main job on the local stack with the offline provider. Starts the stack
-# (PostgreSQL, migrations, functions host), asks for 10 Buildium companies in Texas with 1-3
-# decision makers each, waits for the workers and writes the two CSVs to ./exports.
+# (PostgreSQL, migrations, functions host), then the pm-leads CLI asks the run API (the `runs`
+# function) for 10 Buildium companies in Texas with 1-3 decision makers each, waits for the
+# workers and writes the two CSVs to ./exports.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PM_LEADS_PROVIDER="${PM_LEADS_PROVIDER:-offline}"   # the demo needs no key and no network
