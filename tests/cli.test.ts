@@ -215,6 +215,25 @@ describe("pm-leads CLI", () => {
     expect(late.stderr).toMatch(/expand_location applies only to a run that is needs_user_decision/);
   });
 
+  it("status --wait exits 3 for a run that waits; set-budget keeps it waiting, accept-partial completes it with its CSVs", async () => {
+    const id = (await cli(["run", "--criteria", UNFILLABLE, "--quantity", "25", "--no-wait"])).stdout.trim();
+    const waited = await cli(["status", id, "--wait"]);
+    expect(waited.code, waited.stderr).toBe(3);
+    expect(waited.stdout).toContain(`pm-leads decide ${id} accept-partial`);
+
+    const budgeted = await cli(["decide", id, "set-budget", "5", "--json"]);
+    expect(budgeted.code, budgeted.stderr).toBe(3); // a budget is not what it waits for
+    expect(JSON.parse(budgeted.stdout)).toMatchObject({ budget_usd: 5, status: "needs_user_decision" });
+    expect((await cli(["status", id])).stdout).toContain(`pm-leads decide ${id} set-budget 10`);
+
+    const dir = outputDir("partial");
+    const accepted = await cli(["decide", id, "accept-partial", "--json", "--output-dir", dir]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const run = JSON.parse(accepted.stdout);
+    expect(run).toMatchObject({ status: "completed", notes: expect.stringMatching(/^accepted partial/) });
+    expect(csvRows(run.files[0])).toHaveLength(run.progress.companies_accepted);
+  });
+
   it("cancel stops a run; waiting on a cancelled run is an error", async () => {
     const created = await cli(["run", "--criteria", JSON.stringify({ pms: "AppFolio", state: "FL" }), "--quantity", "300", "--no-wait"]);
     const id = created.stdout.trim();
@@ -313,34 +332,45 @@ describe("pm-leads CLI", () => {
     const local = () => ({ env: { PM_LEADS_SITE_BASE_URL: `http://127.0.0.1:${sites.port}` } });
 
     it("prints the vendor, the confidence and the evidence of a company's site", async () => {
-      const result = await cli(["detect", "https://www.buildium-portal.example/"], local());
+      const [result, json] = await Promise.all([
+        cli(["detect", "https://www.buildium-portal.example/"], local()),
+        cli(["detect", "rentvine-portal.example", "--json"], local()),
+      ]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^buildium-portal\.example: Buildium \(confidence high\)$/m);
       expect(result.stdout).toMatch(/^evidence:\n {2}https:\/\/\S+\.managebuilding\.com\//m);
-      const json = JSON.parse((await cli(["detect", "appfolio-portal.example", "--json"], local())).stdout);
-      expect(json).toMatchObject({ domain: "appfolio-portal.example", pms: "AppFolio", confidence: "high", evidence_urls: expect.arrayContaining([expect.stringMatching(/appfolio/i)]) });
+      expect(JSON.parse(json.stdout)).toMatchObject({ domain: "rentvine-portal.example", pms: "Rentvine", confidence: "high", evidence_urls: expect.arrayContaining([expect.stringMatching(/\.rentvine\.com\//)]) });
       expect(sites.requests.filter((r) => r.foreign)).toEqual([]);
     });
 
     it("exits 2 for what is not a company's domain, 1 when the site cannot be read", async () => {
-      expect((await cli(["detect", "localhost"], local())).code).toBe(2);
-      expect((await cli(["detect", "tenant.managebuilding.com"], local())).code).toBe(2);
-      const failed = await cli(["detect", "homepage-fails.example"], local());
+      const [notADomain, vendorHost, failed] = await Promise.all(
+        ["localhost", "tenant.managebuilding.com", "homepage-fails.example"].map((site) => cli(["detect", site], local())),
+      );
+      expect(notADomain.code).toBe(2);
+      expect(vendorHost.code).toBe(2);
       expect(failed.code).toBe(1);
       expect(failed.stderr).toMatch(/pm-leads: could not read homepage-fails\.example/);
     });
   });
 
-  it("exits 1 with a clear message when the API cannot be reached or refuses the key", async () => {
+  it("exits 1 with a clear message when the API cannot be reached or refuses the key; SUPABASE_SECRET_KEY works", async () => {
     const port = await freePort(); // nothing listens there
-    const unreachable = await cli(["list"], { env: { SUPABASE_URL: `http://127.0.0.1:${port}` } });
+    const wrongKey = { env: { SUPABASE_SERVICE_ROLE_KEY: "not-the-key" } };
+    const before = await runCount();
+    const [unreachable, denied, notCreated, secretKey] = await Promise.all([
+      cli(["list"], { env: { SUPABASE_URL: `http://127.0.0.1:${port}` } }),
+      cli(["list"], wrongKey),
+      cli(["run", "--criteria", FILLS, "--quantity", "2"], wrongKey),
+      // the new-style name of the key works too
+      cli(["list", "--limit", "1"], { env: { SUPABASE_SERVICE_ROLE_KEY: "", SUPABASE_SECRET_KEY: stack.SUPABASE_SERVICE_ROLE_KEY } }),
+    ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toBe(`pm-leads: cannot reach the run API at http://127.0.0.1:${port}: ECONNREFUSED\n`);
-    const denied = await cli(["list"], { env: { SUPABASE_SERVICE_ROLE_KEY: "not-the-key" } });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/^pm-leads: the run API at \S+ refused the key \(401\)/);
-    const before = await runCount();
-    expect((await cli(["run", "--criteria", FILLS, "--quantity", "2"], { env: { SUPABASE_SERVICE_ROLE_KEY: "not-the-key" } })).code).toBe(1);
+    expect(notCreated.code).toBe(1);
     expect(await runCount()).toBe(before);
+    expect(secretKey, secretKey.stderr).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ID +STATUS/) });
   });
 });
