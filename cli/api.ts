@@ -29,7 +29,7 @@ export function apiConfig(env: Record<string, string | undefined> = process.env)
 /** The API client of the configured project (environment or local stack). */
 export const connect = () => new Api(apiConfig());
 
-/** One of the API's error codes (see supabase/functions/runs). */
+/** The error object of every non-2xx answer of the run API (docs/api.md). */
 interface ApiErrorBody {
   code?: string;
   message?: string;
