@@ -200,6 +200,19 @@ describe("run API", () => {
       expect(done.events.map((e: { kind: string }) => e.kind)).toEqual(expect.arrayContaining(["run_created", "stage_changed", "status_changed"]));
     });
 
+    it("ten simultaneous creates with one Idempotency-Key make one run: one 201, nine 200", async () => {
+      const key = `${tag}-race`;
+      const body = { criteria: { pms: "AppFolio", state: "CO" }, quantity: 1 };
+      const answers = await Promise.all(Array.from({ length: 10 }, () =>
+        call(api, "runs", { method: "POST", body, headers: { "Idempotency-Key": key } })));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+      expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+      const [{ runs }] = await sql`select count(*)::int as runs from pm_pipeline.runs where idempotency_key = ${key}`;
+      expect(runs).toBe(1);
+      const [{ tasks }] = await sql`select count(*)::int as tasks from pm_pipeline.tasks where run_id = ${answers[0].body.id} and kind = 'lead_list'`;
+      expect(tasks).toBe(1);
+    });
+
     it("accepts a PMS it cannot verify as free text, with a warning", async () => {
       const answer = await call(api, "runs", { method: "POST", body: { criteria: { pms: "Acme Property Suite", state: "OK" }, quantity: 1 } });
       expect(answer.status).toBe(201);
