@@ -51,7 +51,7 @@ describe("run API", () => {
       const url = `${host.url}/runs`;
       const none = await fetch(url);
       expect(none.status).toBe(401);
-      expect((await none.json()).error).toMatchObject({ code: "unauthorized", message: expect.stringMatching(/missing API key/) });
+      expect(((await none.json()) as { error: unknown }).error).toMatchObject({ code: "unauthorized", message: expect.stringMatching(/missing API key/) });
 
       const wrong = await call(apiClient(host.url, "not-the-key"), "runs");
       expect(wrong.status).toBe(401);
@@ -102,7 +102,7 @@ describe("run API", () => {
         method: "POST", body: "{criteria:", headers: { authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}`, "content-type": "application/json" },
       });
       expect(notJson.status).toBe(400);
-      expect((await notJson.json()).error.code).toBe("invalid_json");
+      expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
 
       const form = await fetch(`${host.url}/runs`, {
         method: "POST", body: "quantity=1", headers: { authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}`, "content-type": "application/x-www-form-urlencoded" },
