@@ -307,6 +307,30 @@ describe("run API", () => {
       expect(accepted.body).toMatchObject({ status: "completed", stage: "done", notes: expect.stringMatching(/^accepted partial: \d+ of 40 companies/) });
     });
 
+    it("accept_partial on an active run: tasks still in flight finish, but the run's companies and contacts stay as they were", async () => {
+      const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 80 } });
+      const id = created.body.id as string;
+      // decide while research is in flight
+      for (let inFlight = 0; inFlight === 0;) {
+        await sleep(50);
+        [{ inFlight }] = await sql`select count(*)::int as "inFlight" from pm_pipeline.tasks
+                                    where run_id = ${id} and kind <> 'lead_list' and state = 'running'`;
+      }
+      const accepted = await call(api, `runs/${id}/decision`, { method: "POST", body: { decision: "accept_partial" } });
+      expect(accepted.status).toBe(200);
+      const snapshot = () => sql`select c.id, c.status, (select count(*)::int from pm_pipeline.contacts t where t.company_id = c.id) as contacts
+                                   from pm_pipeline.companies c where c.run_id = ${id} order by c.id`;
+      const atDecision = await snapshot();
+      for (let running = 1; running > 0;) {
+        await sleep(100);
+        [{ running }] = await sql`select count(*)::int as running from pm_pipeline.tasks where run_id = ${id} and state in ('running', 'queued')`;
+      }
+      const [{ finishedLate }] = await sql`select count(*)::int as "finishedLate" from pm_pipeline.tasks
+                                            where run_id = ${id} and state = 'succeeded' and finished_at > ${accepted.body.finished_at}`;
+      expect(finishedLate).toBeGreaterThan(0); // the race happened: tasks completed after the decision
+      expect(await snapshot()).toEqual(atDecision);
+    });
+
     it("set_budget: a run stopped by its budget resumes when the budget is raised", async () => {
       // the offline provider costs nothing: the spending is recorded here, then a budget below it is set
       const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 60 } });
