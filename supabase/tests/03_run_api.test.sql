@@ -1,0 +1,206 @@
+-- pgTAP: the run API's SQL functions (migration *_run_api.sql): submit_run and begin_run, the
+-- run_summary / run_details / list_runs documents, cancel_run, decide_run, the suppression list
+-- (domain_problem, add_suppression, remove_suppression) and the v_workers view. Who may call them
+-- is checked for every function of the schema by 01_rls.test.sql.
+--
+-- Runs in one transaction that is rolled back: it leaves nothing behind. It uses a task kind,
+-- runs, workers and domains of its own (pgtap*), so it neither sees nor counts anybody else's rows.
+-- now() is constant inside the transaction: "newest first" is staged by moving created_at.
+begin;
+create extension if not exists pgtap with schema extensions;
+set local search_path = extensions, public;
+
+select plan(44);
+
+-- ---------------------------------------------------------------------------------------------
+-- Fixtures and helpers
+-- ---------------------------------------------------------------------------------------------
+insert into pm_pipeline.task_kinds (kind, description, max_attempts, lease_seconds)
+values ('pgtap_api', 'pgTAP: run API', 3, 30);
+
+-- runs by name, the requests that made them, and snapshots of them
+create temp table fx (name text primary key, uid uuid) on commit drop;
+create temp table req (name text primary key, body jsonb not null) on commit drop;
+create temp table snap (name text primary key, j jsonb) on commit drop;
+create function pg_temp.uid(p_name text) returns uuid language sql stable as $$ select uid from pg_temp.fx where name = p_name $$;
+create function pg_temp.req(p_name text) returns jsonb language sql stable as $$ select body from pg_temp.req where name = p_name $$;
+-- an idempotency key no other transaction uses
+create function pg_temp.key(p_name text) returns text language sql stable as $$ select 'pgtap-api-' || p_name || '-' || txid_current() $$;
+
+-- submit_run as the API calls it; the run is remembered under p_name (when given)
+create function pg_temp.submit(p_name text, p_request jsonb, p_key text default null) returns jsonb language plpgsql as $$
+declare
+  v_answer jsonb := pm_pipeline.submit_run(p_request, p_key);
+begin
+  if p_name is not null then
+    insert into pg_temp.fx (name, uid) values (p_name, (v_answer->>'run_id')::uuid);
+  end if;
+  return v_answer;
+end
+$$;
+create function pg_temp.run(p_name text, p_criteria jsonb default '{"state": "TX"}', p_quantity integer default 5) returns uuid language sql as $$
+  select (pg_temp.submit(p_name, jsonb_build_object('criteria', p_criteria, 'quantity', p_quantity))->>'run_id')::uuid
+$$;
+-- a started run whose discovery is over and that now waits for a decision (p_message says why)
+create function pg_temp.waiting_run(p_name text, p_criteria jsonb, p_message text default 'found 0 of 5 companies') returns uuid language plpgsql as $$
+declare
+  v_id uuid := pg_temp.run(p_name, p_criteria);
+begin
+  update pm_pipeline.tasks set state = 'succeeded', finished_at = now() where run_id = v_id and state = 'queued';
+  update pm_pipeline.runs set discovery_exhausted = true where id = v_id;
+  perform pm_pipeline.advance_run_stage(v_id, 'contact_discovery');
+  perform pm_pipeline.set_run_status(v_id, 'needs_user_decision', p_message);
+  return v_id;
+end
+$$;
+-- the criteria a decision leaves on a fresh waiting run with p_criteria
+create function pg_temp.criteria_after(p_criteria jsonb, p_decision jsonb) returns jsonb language plpgsql as $$
+declare
+  v_id uuid := pg_temp.waiting_run(null, p_criteria);
+begin
+  perform pm_pipeline.decide_run(v_id, p_decision);
+  return (select criteria from pm_pipeline.runs where id = v_id);
+end
+$$;
+
+-- the SQLSTATE a statement raises (its effects then rolled back), or null when it succeeds
+create function pg_temp.err(p_sql text) returns text language plpgsql as $fn$
+begin
+  execute p_sql;
+  return null;
+exception when others then
+  return sqlstate;
+end
+$fn$;
+create function pg_temp.decide_err(p_run uuid, p_decision jsonb) returns text language sql as $$
+  select pg_temp.err(format('select pm_pipeline.decide_run(%L, %L)', p_run, p_decision))
+$$;
+
+-- a run with its tasks and events, to prove that a call changed nothing
+create function pg_temp.state_of(p_run uuid) returns jsonb language sql stable as $$
+  select jsonb_build_object(
+    'run', (select to_jsonb(r) from pm_pipeline.runs r where r.id = p_run),
+    'tasks', (select jsonb_agg(to_jsonb(t) order by t.id) from pm_pipeline.tasks t where t.run_id = p_run),
+    'events', (select jsonb_agg(to_jsonb(e) order by e.id) from pm_pipeline.events e where e.run_id = p_run))
+$$;
+create function pg_temp.remember(p_name text) returns void language sql as $$
+  insert into pg_temp.snap (name, j) values (p_name, pg_temp.state_of(pg_temp.uid(p_name)))
+  on conflict (name) do update set j = excluded.j
+$$;
+create function pg_temp.unchanged(p_name text) returns boolean language sql stable as $$
+  select pg_temp.state_of(pg_temp.uid(p_name)) = (select j from pg_temp.snap where name = p_name)
+$$;
+
+-- compact views of a run: its tasks ("kind:state, ...") and its events ("kind, ...") in order
+create function pg_temp.tasks_of(p_run uuid) returns text language sql stable as $$
+  select string_agg(kind || ':' || state, ', ' order by id) from pm_pipeline.tasks where run_id = p_run
+$$;
+create function pg_temp.events_of(p_run uuid) returns text language sql stable as $$
+  select string_agg(kind, ', ' order by id) from pm_pipeline.events where run_id = p_run
+$$;
+create function pg_temp.last_event(p_run uuid, p_kind text) returns pm_pipeline.events language sql stable as $$
+  select * from pm_pipeline.events where run_id = p_run and kind = p_kind order by id desc limit 1
+$$;
+-- the run ids of a list_runs answer, in order
+create function pg_temp.ids(p_runs jsonb) returns uuid[] language sql immutable as $$
+  select array(select (e->>'id')::uuid from jsonb_array_elements(p_runs) with ordinality x(e, i) order by i)
+$$;
+
+-- =============================================================================================
+-- submit_run: creates and starts a run with its budget; idempotent by key; validates (22023)
+-- =============================================================================================
+insert into req (name, body) values
+  ('s1', '{"criteria": {"pms": "Buildium", "state": "TX"}, "quantity": 25, "contacts_min": 2, "contacts_max": 4, "budget_usd": 12.5}'),
+  ('s2', '{"criteria": {"state": "CA"}, "quantity": 3}');
+
+select is(pg_temp.submit('S1', pg_temp.req('s1'), pg_temp.key('s1'))->'created', 'true'::jsonb, 'submit_run creates a run: created true');
+select results_eq(format($$ select criteria, target_quantity, contacts_min, contacts_max, budget_usd, status::text, stage::text,
+                                   started_at = now(), discovery_batches, idempotency_key
+                              from pm_pipeline.runs where id = %L $$, pg_temp.uid('S1')),
+  format($$ values ('{"pms": "Buildium", "state": "TX"}'::jsonb, 25, 2, 4, 12.5::numeric, 'active', 'company_discovery', true, 1, %L) $$, pg_temp.key('s1')),
+  'the run is stored with its budget, active and started');
+select results_eq(format($$ select kind, state::text, payload from pm_pipeline.tasks where run_id = %L $$, pg_temp.uid('S1')),
+  $$ values ('lead_list'::text, 'queued'::text, '{"count": 10, "batch": 1}'::jsonb) $$,
+  'starting it queued one lead_list task, for a batch of 10');
+select is(pg_temp.events_of(pg_temp.uid('S1')), 'run_created', 'one event: run_created');
+
+select pg_temp.remember('S1');
+select is(pg_temp.submit(null, pg_temp.req('s1'), pg_temp.key('s1')), jsonb_build_object('run_id', pg_temp.uid('S1'), 'created', false),
+  'the same key with the same request returns the same run, created false');
+select ok(pg_temp.unchanged('S1'), 'and changes nothing: no second task, no event');
+select is((select count(*)::int from pm_pipeline.runs where idempotency_key = pg_temp.key('s1')), 1, 'the key made one run');
+
+select is(pg_temp.submit('S2', pg_temp.req('s2'), pg_temp.key('s2'))->'created', 'true'::jsonb, 'a request without contacts or budget creates a run');
+select results_eq(format($$ select contacts_min, contacts_max, budget_usd from pm_pipeline.runs where id = %L $$, pg_temp.uid('S2')),
+  $$ values (1, 3, null::numeric) $$, 'with 1-3 contacts and no budget');
+select is(pg_temp.submit(null, pg_temp.req('s2') || '{"contacts_min": 1, "contacts_max": 3, "budget_usd": null}', pg_temp.key('s2'))->'created',
+  'false'::jsonb, 'the defaults given explicitly are the same request');
+
+select is(pg_temp.err(format('select pm_pipeline.submit_run(%L, %L)', pg_temp.req('s1') || c.change::jsonb, pg_temp.key('s1'))), 'PM409',
+  format('the same key with another %s raises PM409', c.what))
+  from (values ('quantity', '{"quantity": 26}'),
+               ('criteria', '{"criteria": {"pms": "Buildium", "state": "OK"}}'),
+               ('contacts_min', '{"contacts_min": 1}'),
+               ('contacts_max', '{"contacts_max": 5}'),
+               ('budget', '{"budget_usd": 12.51}'),
+               ('budget (none)', '{"budget_usd": null}')) as c(what, change);
+select throws_ok(format('select pm_pipeline.submit_run(%L, %L)', pg_temp.req('s1') || '{"quantity": 26}', pg_temp.key('s1')), 'PM409',
+  format('Idempotency-Key "%s" was used for a different request (run %s)', pg_temp.key('s1'), pg_temp.uid('S1')),
+  'the PM409 message names the key and the run');
+select ok(pg_temp.unchanged('S1'), 'the conflicting requests changed nothing');
+
+select is(pg_temp.err(format('select pm_pipeline.submit_run(%L, %L)', c.request, pg_temp.key('bad'))), '22023',
+  format('submit_run rejects %s with 22023', c.what))
+  from (values ('unknown criteria fields', '{"criteria": {"foo": 1}, "quantity": 5}'),
+               ('a request without criteria', '{"quantity": 5}'),
+               ('criteria that are not an object', '{"criteria": ["TX"], "quantity": 5}'),
+               ('units_min > units_max', '{"criteria": {"units_min": 9, "units_max": 1}, "quantity": 5}'),
+               ('quantity 0', '{"criteria": {}, "quantity": 0}'),
+               ('quantity 1001', '{"criteria": {}, "quantity": 1001}'),
+               ('a request without quantity', '{"criteria": {}}'),
+               ('contacts_min > contacts_max', '{"criteria": {}, "quantity": 5, "contacts_min": 4, "contacts_max": 3}'),
+               ('contacts_min -1', '{"criteria": {}, "quantity": 5, "contacts_min": -1}'),
+               ('contacts_max 0', '{"criteria": {}, "quantity": 5, "contacts_min": 0, "contacts_max": 0}'),
+               ('contacts_max 11', '{"criteria": {}, "quantity": 5, "contacts_max": 11}'),
+               ('a negative budget', '{"criteria": {}, "quantity": 5, "budget_usd": -0.01}')) as c(what, request);
+-- values of the wrong type fail their cast: another data exception (class 22), which the API answers with 400 too
+select is(left(pg_temp.err(format('select pm_pipeline.submit_run(%L, %L)', c.request, pg_temp.key('bad'))), 2), '22',
+  format('submit_run rejects %s with a data exception', c.what))
+  from (values ('a fractional quantity', '{"criteria": {}, "quantity": 2.5}'),
+               ('a budget that is not a number', '{"criteria": {}, "quantity": 5, "budget_usd": "lots"}')) as c(what, request);
+select is(pg_temp.err(format('select pm_pipeline.submit_run(%L, %L)', pg_temp.req('s2'), repeat('k', 201))), '22023',
+  'submit_run rejects an idempotency key of 201 characters');
+select is(pg_temp.err(format('select pm_pipeline.submit_run(%L, %L)', pg_temp.req('s1') || '{"budget_usd": -1}', pg_temp.key('s1'))), '22023',
+  'a negative budget with a used key is 22023, not a conflict');
+select is_empty(format($$ select id from pm_pipeline.runs where idempotency_key = %L $$, pg_temp.key('bad')),
+  'the rejected requests wrote no run');
+
+-- =============================================================================================
+-- begin_run and start_run
+-- =============================================================================================
+update pm_pipeline.runs set started_at = now() - interval '1 hour' where id = pg_temp.uid('S1');
+select pg_temp.remember('S1');
+select lives_ok(format('select pm_pipeline.begin_run(%L)', pg_temp.uid('S1')), 'begin_run of a started run succeeds');
+select ok(pg_temp.unchanged('S1'), 'and does nothing: started_at, tasks and events as they were');
+
+insert into fx (name, uid) select 'C1', id from pm_pipeline.create_run('{"state": "AZ"}', 3);
+select is(pg_temp.tasks_of(pg_temp.uid('C1')), null, 'create_run alone starts nothing');
+select lives_ok(format('select pm_pipeline.begin_run(%L)', pg_temp.uid('C1')), 'begin_run of a created run');
+select results_eq(format($$ select started_at = now(), pg_temp.tasks_of(id) from pm_pipeline.runs where id = %L $$, pg_temp.uid('C1')),
+  $$ values (true, 'lead_list:queued') $$, 'starts it: started_at set, one lead_list task');
+
+select is((select string_agg(p.oid::regprocedure::text || ' returns ' || pg_get_function_result(p.oid), '; ')
+             from pg_proc p where p.pronamespace = 'pm_pipeline'::regnamespace and p.proname = 'start_run'),
+  'pm_pipeline.start_run(jsonb,integer,integer,integer,text,text) returns pm_pipeline.runs', 'start_run keeps its one signature');
+insert into fx (name, uid) select 'ST', id from pm_pipeline.start_run('{"state": "NV"}', 4, p_idempotency_key => pg_temp.key('st'), p_notes => 'via start_run');
+select results_eq(format($$ select started_at = now(), notes, budget_usd, pg_temp.tasks_of(id), (select payload from pm_pipeline.tasks where run_id = %L)
+                              from pm_pipeline.runs where id = %L $$, pg_temp.uid('ST'), pg_temp.uid('ST')),
+  $$ values (true, 'via start_run', null::numeric, 'lead_list:queued', '{"count": 4, "batch": 1}'::jsonb) $$,
+  'start_run creates and starts a run: one lead_list task for 4 companies');
+select pg_temp.remember('ST');
+select is((pm_pipeline.start_run('{"state": "NV"}', 4, p_idempotency_key => pg_temp.key('st'))).id, pg_temp.uid('ST'),
+  'start_run with its key again returns the run');
+select ok(pg_temp.unchanged('ST'), 'and starts nothing more');
+
+select * from finish();
+rollback;
