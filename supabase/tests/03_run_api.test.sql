@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(44);
+select plan(79);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -201,6 +201,106 @@ select pg_temp.remember('ST');
 select is((pm_pipeline.start_run('{"state": "NV"}', 4, p_idempotency_key => pg_temp.key('st'))).id, pg_temp.uid('ST'),
   'start_run with its key again returns the run');
 select ok(pg_temp.unchanged('ST'), 'and starts nothing more');
+
+-- =============================================================================================
+-- run_summary and run_details
+-- =============================================================================================
+-- run R: 3 accepted (one with enough contacts), 5 rejected for 3 reasons, 2 candidates, 1 in
+-- review; 2 failed tasks, provider usage and a few events of its own
+select isnt(pg_temp.run('R', '{"pms": "AppFolio", "state": "TX"}', 10), null, 'run R');
+update pm_pipeline.runs set contacts_min = 2, contacts_max = 3, budget_usd = 7.5 where id = pg_temp.uid('R');
+insert into pm_pipeline.companies (run_id, name, domain, status, rejection_reason)
+select pg_temp.uid('R'), c.name, c.name || '.pgtap-api.example', c.status::pm_pipeline.company_status, c.reason
+  from (values ('acc1', 'accepted', null), ('acc2', 'accepted', null), ('acc3', 'accepted', null),
+               ('rej1', 'rejected', 'wrong PMS'), ('rej2', 'rejected', 'wrong PMS'), ('rej3', 'rejected', 'wrong PMS'),
+               ('rej4', 'rejected', 'too small'), ('rej5', 'rejected', 'no website'),
+               ('cand1', 'candidate', null), ('cand2', 'candidate', null), ('rev1', 'review', 'weak PMS evidence')) as c(name, status, reason);
+-- contacts: acc1 3 (ready), acc2 1 (too few); those of rejected and candidate companies do not count
+insert into pm_pipeline.contacts (company_id, run_id, full_name)
+select c.id, c.run_id, c.name || ' contact ' || i
+  from pm_pipeline.companies c
+  join (values ('acc1', 3), ('acc2', 1), ('rej1', 2), ('cand1', 1)) as k(name, n) on k.name = c.name
+ cross join lateral generate_series(1, k.n) i
+ where c.run_id = pg_temp.uid('R');
+select is((select count(*)::int from pm_pipeline.enqueue_tasks('pgtap_api', pg_temp.uid('R'), '[{"key": "pgtap-api-f1"}, {"key": "pgtap-api-f2"}]')), 2,
+  'two tasks for run R');
+update pm_pipeline.tasks set state = 'failed', attempts = 1, last_error = 'error of ' || key,
+       finished_at = now() - case key when 'pgtap-api-f1' then interval '2 minutes' else interval '1 minute' end
+ where run_id = pg_temp.uid('R') and kind = 'pgtap_api';
+insert into pm_pipeline.provider_usage (run_id, kind, provider, calls, input_tokens, output_tokens, web_searches, cost_usd)
+values (pg_temp.uid('R'), 'company_research', 'pgtap', 1, 1000, 200, 2, 0.5),
+       (pg_temp.uid('R'), 'contact_research', 'pgtap', 2, 500, 100, 1, 0.25);
+select pm_pipeline.log_event(pg_temp.uid('R'), 'pgtap', 'note ' || i, jsonb_build_object('i', i)) from generate_series(1, 4) i;
+
+select is(pm_pipeline.run_summary(gen_random_uuid()), null, 'run_summary of an unknown run is null');
+select is(pm_pipeline.run_details(gen_random_uuid()), null, 'run_details of an unknown run is null');
+select is(array(select jsonb_object_keys(pm_pipeline.run_summary(pg_temp.uid('R'))) order by 1),
+  array['budget_usd', 'contacts_max', 'contacts_min', 'cost', 'created_at', 'criteria', 'decision', 'finished_at', 'id', 'notes',
+        'progress', 'quantity', 'stage', 'started_at', 'status', 'updated_at'],
+  'run_summary has the documented keys');
+select is(pm_pipeline.run_summary(pg_temp.uid('R')) - array['progress', 'cost', 'created_at', 'started_at', 'updated_at', 'finished_at'],
+  jsonb_build_object('id', pg_temp.uid('R'), 'status', 'active', 'stage', 'company_discovery', 'criteria', '{"pms": "AppFolio", "state": "TX"}'::jsonb,
+    'quantity', 10, 'contacts_min', 2, 'contacts_max', 3, 'budget_usd', 7.5, 'notes', null, 'decision', null),
+  'run_summary: the run as stored; no decision for an active run');
+select ok((select (s->>'created_at')::timestamptz = now() and (s->>'started_at')::timestamptz = now() and s->'finished_at' = 'null'
+             from pm_pipeline.run_summary(pg_temp.uid('R')) s),
+  'run_summary: created and started now, not finished');
+select is(pm_pipeline.run_summary(pg_temp.uid('R'))->'progress',
+  '{"companies_target": 10, "companies_accepted": 3, "companies_ready": 1, "companies_researched": 9, "companies_in_research": 2,
+    "companies_rejected": 5, "companies_in_review": 1, "contacts_ready": 4, "contacts_needed": 20, "tasks_in_flight": 1,
+    "tasks_failed": 2, "discovery_batches": 1, "discovery_exhausted": false}'::jsonb,
+  'run_summary: progress counts companies by status, contacts of accepted companies only, tasks in flight and failed');
+select is(pm_pipeline.run_summary(pg_temp.uid('R'))->'cost',
+  '{"usd": 0.75, "calls": 3, "input_tokens": 1500, "output_tokens": 300, "web_searches": 3}'::jsonb,
+  'run_summary: cost sums the provider usage');
+
+select is(pm_pipeline.run_details(pg_temp.uid('R')) - array['rejected', 'failed_tasks', 'events'], pm_pipeline.run_summary(pg_temp.uid('R')),
+  'run_details is run_summary plus rejected, failed_tasks and events');
+select is(pm_pipeline.run_details(pg_temp.uid('R'))->'rejected',
+  '[{"reason": "wrong PMS", "count": 3}, {"reason": "no website", "count": 1}, {"reason": "too small", "count": 1}]'::jsonb,
+  'run_details: rejected companies grouped by reason, most frequent first (then by reason)');
+select is(pm_pipeline.run_details(pg_temp.uid('R'))->'failed_tasks',
+  (select jsonb_agg(jsonb_build_object('id', t.id::text, 'kind', 'pgtap_api', 'attempts', 1, 'error', 'error of ' || t.key, 'at', t.finished_at)
+                    order by t.key desc)
+     from pm_pipeline.tasks t where t.run_id = pg_temp.uid('R') and t.kind = 'pgtap_api'),
+  'run_details: failed tasks with their errors, the latest first');
+select is((select array_agg(e->>'message' order by i) from jsonb_array_elements(pm_pipeline.run_details(pg_temp.uid('R'), 3)->'events') with ordinality x(e, i)),
+  array['note 2', 'note 3', 'note 4'], 'run_details(p_events 3): the 3 latest events, oldest first');
+select is((pm_pipeline.run_details(pg_temp.uid('R'), 3)->'events'->(-1)) - array['at', 'id'],
+  '{"kind": "pgtap", "message": "note 4", "data": {"i": 4}}'::jsonb, 'an event has its kind, message and data');
+select is(jsonb_array_length(pm_pipeline.run_details(pg_temp.uid('R'))->'events'),
+  (select count(*)::int from pm_pipeline.events where run_id = pg_temp.uid('R')), 'run_details: by default every event of a short run');
+select is(pm_pipeline.run_details(pg_temp.uid('R'), 0)->'events', '[]'::jsonb, 'run_details(p_events 0): no events');
+select is(pm_pipeline.run_details(pg_temp.uid('C1'))->'rejected' || (pm_pipeline.run_details(pg_temp.uid('C1'))->'failed_tasks'), '[]'::jsonb,
+  'run_details: empty lists for a run with no rejections and no failures');
+
+select isnt(pg_temp.waiting_run('W0', '{"state": "TX"}', 'found 0 of 5 companies. Options: accept_partial, expand_location, loosen_pms.'), null,
+  'run W0 waits for a decision');
+select is(pm_pipeline.run_summary(pg_temp.uid('W0'))->'decision',
+  '{"reason": "found 0 of 5 companies. Options: accept_partial, expand_location, loosen_pms.",
+    "options": ["accept_partial", "expand_location", "loosen_pms", "set_budget"]}'::jsonb,
+  'run_summary: a run that needs a decision says why and what the options are');
+
+-- =============================================================================================
+-- list_runs
+-- =============================================================================================
+-- three runs, the newest of the database (created in the future)
+select isnt(pg_temp.run(n), null, 'run ' || n) from unnest(array['L1', 'L2', 'L3']) n;
+update pm_pipeline.runs r set created_at = now() + make_interval(days => 1, hours => x.h)
+  from (values ('L1', 1), ('L2', 2), ('L3', 3)) as x(name, h) where r.id = pg_temp.uid(x.name);
+select ok(pm_pipeline.set_run_status(pg_temp.uid('L2'), 'cancelled', 'pgtap'), 'L2 cancelled');
+
+select is(pg_temp.ids(pm_pipeline.list_runs(null, 3)), array[pg_temp.uid('L3'), pg_temp.uid('L2'), pg_temp.uid('L1')], 'list_runs: newest first');
+select is(pm_pipeline.list_runs(null, 1)->0, pm_pipeline.run_summary(pg_temp.uid('L3')), 'list_runs lists run_summary documents');
+select is(pg_temp.ids(pm_pipeline.list_runs('active', 2)), array[pg_temp.uid('L3'), pg_temp.uid('L1')], 'list_runs(active): only active runs');
+select ok((select bool_and(e->>'status' = 'cancelled') and bool_or(e->>'id' = pg_temp.uid('L2')::text)
+             from jsonb_array_elements(pm_pipeline.list_runs('cancelled', 200)) e),
+  'list_runs(cancelled): only cancelled runs, L2 among them');
+
+-- limits: at least 201 runs make the cap of 200 visible
+select is((select count(distinct (pm_pipeline.create_run('{}', 1)).id)::int from generate_series(1, 201)), 201, '201 more runs');
+select is(jsonb_array_length(pm_pipeline.list_runs(null, c.lim)), c.n, format('list_runs(limit %s) lists %s runs', coalesce(c.lim::text, 'null'), c.n))
+  from (values (0, 1), (-5, 1), (null, 20), (7, 7), (200, 200), (201, 200), (100000, 200)) as c(lim, n);
 
 select * from finish();
 rollback;
