@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(79);
+select plan(173);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -50,6 +50,19 @@ begin
   update pm_pipeline.runs set discovery_exhausted = true where id = v_id;
   perform pm_pipeline.advance_run_stage(v_id, 'contact_discovery');
   perform pm_pipeline.set_run_status(v_id, 'needs_user_decision', p_message);
+  return v_id;
+end
+$$;
+-- a started run stopped by its budget: its discovery task still waits in the queue
+create function pg_temp.budget_stopped_run(p_name text, p_spent numeric) returns uuid language plpgsql as $$
+declare
+  v_id uuid := pg_temp.run(p_name);
+begin
+  update pm_pipeline.runs set budget_usd = p_spent where id = v_id;
+  insert into pm_pipeline.provider_usage (run_id, kind, provider, calls, cost_usd) values (v_id, 'lead_list', 'pgtap', 1, p_spent);
+  if pm_pipeline.budget_allows(v_id) then
+    raise exception 'run % should have been stopped by its budget', v_id;
+  end if;
   return v_id;
 end
 $$;
@@ -301,6 +314,175 @@ select ok((select bool_and(e->>'status' = 'cancelled') and bool_or(e->>'id' = pg
 select is((select count(distinct (pm_pipeline.create_run('{}', 1)).id)::int from generate_series(1, 201)), 201, '201 more runs');
 select is(jsonb_array_length(pm_pipeline.list_runs(null, c.lim)), c.n, format('list_runs(limit %s) lists %s runs', coalesce(c.lim::text, 'null'), c.n))
   from (values (0, 1), (-5, 1), (null, 20), (7, 7), (200, 200), (201, 200), (100000, 200)) as c(lim, n);
+
+-- =============================================================================================
+-- cancel_run
+-- =============================================================================================
+select isnt(pg_temp.run('K'), null, 'run K, active with a queued lead_list task');
+select lives_ok(format('select pm_pipeline.cancel_run(%L)', pg_temp.uid('K')), 'cancel_run of an active run');
+select results_eq(format($$ select status::text, finished_at = now(), pg_temp.tasks_of(id) from pm_pipeline.runs where id = %L $$, pg_temp.uid('K')),
+  $$ values ('cancelled', true, 'lead_list:cancelled') $$, 'the run is cancelled, and so is its queued task');
+select results_eq(format($$ select message, data from pg_temp.last_event(%L, 'status_changed') $$, pg_temp.uid('K')),
+  $$ values ('cancelled by the user', '{"from": "active", "to": "cancelled"}'::jsonb) $$, 'the cancellation is logged');
+select pg_temp.remember('K');
+select lives_ok(format('select pm_pipeline.cancel_run(%L)', pg_temp.uid('K')), 'cancel_run of a cancelled run succeeds');
+select ok(pg_temp.unchanged('K'), 'and changes nothing: no second event');
+
+select isnt(pg_temp.waiting_run('KW', '{"state": "TX"}'), null, 'run KW waits for a decision');
+select lives_ok(format('select pm_pipeline.cancel_run(%L)', pg_temp.uid('KW')), 'cancel_run of a run waiting for a decision');
+select is((select status::text from pm_pipeline.runs where id = pg_temp.uid('KW')), 'cancelled', 'cancels it');
+
+select isnt(pg_temp.run(n), null, 'run ' || n) from unnest(array['DONE', 'ERR']) n;
+select ok(pm_pipeline.set_run_status(pg_temp.uid('DONE'), 'completed', 'pgtap: done'), 'run DONE completed');
+select ok(pm_pipeline.set_run_status(pg_temp.uid('ERR'), 'error', 'pgtap: broken'), 'run ERR failed');
+select pg_temp.remember('DONE');
+select throws_ok(format('select pm_pipeline.cancel_run(%L)', pg_temp.uid('DONE')), 'PM409',
+  format('run %s is completed: cancel applies only to a run that is active or needs_user_decision or cancelled', pg_temp.uid('DONE')),
+  'cancel_run of a completed run raises PM409');
+select ok(pg_temp.unchanged('DONE'), 'and changes nothing');
+select throws_ok(format('select pm_pipeline.cancel_run(%L)', pg_temp.uid('ERR')), 'PM409', null, 'cancel_run of a failed run raises PM409');
+select throws_ok(format('select pm_pipeline.cancel_run(%L)', gen_random_uuid()), 'P0002', null, 'cancel_run of an unknown run raises P0002');
+
+-- =============================================================================================
+-- decide_run: what is refused (and changes nothing)
+-- =============================================================================================
+select isnt(pg_temp.waiting_run('W', '{"pms": "Buildium", "state": "TX", "city": "Austin"}'), null, 'run W waits for a decision');
+select pg_temp.remember('W');
+select is(pg_temp.decide_err(pg_temp.uid('W'), c.decision::jsonb), '22023', format('decide_run(%s) raises 22023', c.decision))
+  from (values ('{"decision": "widen_everything"}'), ('{}'), ('{"decision": null}'), ('"accept_partial"'),
+               -- expand_location: nothing, both state and states, invalid or unchanged criteria
+               ('{"decision": "expand_location"}'),
+               ('{"decision": "expand_location", "state": "OK", "states": ["OK", "TX"]}'),
+               ('{"decision": "expand_location", "state": 5}'),
+               ('{"decision": "expand_location", "state": null}'),
+               ('{"decision": "expand_location", "city": ""}'),
+               ('{"decision": "expand_location", "states": "OK"}'),
+               ('{"decision": "expand_location", "city": "Austin"}'),
+               ('{"decision": "expand_location", "state": "TX"}'),
+               -- loosen_pms: no pms, an invalid or unchanged one
+               ('{"decision": "loosen_pms"}'),
+               ('{"decision": "loosen_pms", "pms": 5}'),
+               ('{"decision": "loosen_pms", "pms": ["Buildium", ""]}'),
+               ('{"decision": "loosen_pms", "pms": "Buildium"}'),
+               -- set_budget: no budget, or not a number of dollars
+               ('{"decision": "set_budget"}'),
+               ('{"decision": "set_budget", "budget_usd": "5"}'),
+               ('{"decision": "set_budget", "budget_usd": true}'),
+               ('{"decision": "set_budget", "budget_usd": -1}')) as c(decision);
+select throws_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "expand_location", "city": "Austin"}') $$, pg_temp.uid('W')), '22023',
+  'expand_location changes nothing: the criteria are already {"pms": "Buildium", "city": "Austin", "state": "TX"}',
+  'an unchanged expand_location says so');
+select ok(pg_temp.unchanged('W'), 'the refused decisions changed nothing');
+
+select isnt(pg_temp.run('A'), null, 'run A, active');
+insert into fx (name, uid) values ('nobody', gen_random_uuid());
+select is(pg_temp.decide_err(pg_temp.uid(c.run), c.decision::jsonb), c.code, format('decide_run(%s) for a run that is %s raises %s', c.decision, c.what, c.code))
+  from (values ('A', 'active', '{"decision": "expand_location", "state": "OK"}', 'PM409'),
+               ('A', 'active', '{"decision": "loosen_pms", "pms": null}', 'PM409'),
+               ('DONE', 'completed', '{"decision": "accept_partial"}', 'PM409'),
+               ('DONE', 'completed', '{"decision": "set_budget", "budget_usd": 5}', 'PM409'),
+               ('DONE', 'completed', '{"decision": "expand_location", "state": "OK"}', 'PM409'),
+               ('K', 'cancelled', '{"decision": "accept_partial"}', 'PM409'),
+               ('K', 'cancelled', '{"decision": "loosen_pms", "pms": null}', 'PM409'),
+               ('nobody', 'unknown', '{"decision": "accept_partial"}', 'P0002'),
+               ('nobody', 'unknown', '{"decision": "set_budget", "budget_usd": 5}', 'P0002'),
+               ('nobody', 'unknown', '{"decision": "expand_location", "state": "OK"}', 'P0002'),
+               ('nobody', 'unknown', '{"decision": "whatever"}', '22023')) as c(run, what, decision, code);
+select throws_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "loosen_pms", "pms": null}') $$, pg_temp.uid('A')), 'PM409',
+  format('run %s is active: loosen_pms applies only to a run that is needs_user_decision', pg_temp.uid('A')),
+  'the PM409 message says which status the decision needs');
+select ok(pg_temp.unchanged('DONE'), 'the completed run is unchanged');
+
+-- =============================================================================================
+-- decide_run: accept_partial
+-- =============================================================================================
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "accept_partial"}') $$, pg_temp.uid('R')),
+  'accept_partial for an active run (R)');
+select results_eq(format($$ select status::text, stage::text, notes, pg_temp.tasks_of(id) from pm_pipeline.runs where id = %L $$, pg_temp.uid('R')),
+  $$ values ('completed', 'done', 'accepted partial: 3 of 10 companies, 1 with at least 2 contact(s)',
+             'lead_list:cancelled, pgtap_api:failed, pgtap_api:failed') $$,
+  'completes it with what it has (its queued task cancelled)');
+
+select results_eq(format($$ select kind, message, data from pm_pipeline.events where run_id = %L order by id desc limit 2 $$, pg_temp.uid('R')),
+  $$ values ('status_changed', 'accepted partial: 3 of 10 companies, 1 with at least 2 contact(s)', '{"from": "active", "to": "completed"}'::jsonb),
+            ('decision', 'decision: accept_partial', '{"decision": "accept_partial"}') $$,
+  'the decision and the completion are logged');
+select is(pm_pipeline.run_summary(pg_temp.uid('R'))->'decision', 'null'::jsonb, 'a completed run waits for no decision');
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "accept_partial"}') $$, pg_temp.uid('W0')),
+  'accept_partial for a run waiting for a decision (W0)');
+select results_eq(format($$ select status::text, stage::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('W0')),
+  $$ values ('completed', 'done', 'accepted partial: 0 of 5 companies, 0 with at least 1 contact(s)') $$, 'completes it');
+
+-- =============================================================================================
+-- decide_run: expand_location and loosen_pms change the criteria and resume discovery
+-- =============================================================================================
+select is(pg_temp.criteria_after(c.before::jsonb, c.decision::jsonb), c.after::jsonb, format('%s on %s gives %s', c.decision, c.before, c.after))
+  from (values ('{"state": "TX", "city": "Austin"}', '{"decision": "expand_location", "city": null}', '{"state": "TX"}'),
+               ('{"state": "TX", "city": "Austin"}', '{"decision": "expand_location", "city": "Dallas"}', '{"state": "TX", "city": "Dallas"}'),
+               ('{"state": "TX"}', '{"decision": "expand_location", "city": "Dallas"}', '{"state": "TX", "city": "Dallas"}'),
+               ('{"states": ["TX", "OK"], "city": "Austin"}', '{"decision": "expand_location", "state": "CA"}', '{"state": "CA", "city": "Austin"}'),
+               ('{"state": "TX", "city": "Austin"}', '{"decision": "expand_location", "states": ["TX", "OK"]}', '{"states": ["TX", "OK"], "city": "Austin"}'),
+               ('{"pms": "Yardi", "state": "TX", "city": "Austin"}', '{"decision": "expand_location", "city": null, "states": ["TX", "OK"]}',
+                '{"pms": "Yardi", "states": ["TX", "OK"]}'),
+               ('{"pms": "Buildium", "state": "TX"}', '{"decision": "loosen_pms", "pms": null}', '{"state": "TX"}'),
+               ('{"pms": "Buildium"}', '{"decision": "loosen_pms", "pms": ["Buildium", "AppFolio"]}', '{"pms": ["Buildium", "AppFolio"]}'),
+               ('{"pms": ["Buildium", "AppFolio"]}', '{"decision": "loosen_pms", "pms": "Yardi"}', '{"pms": "Yardi"}'),
+               ('{"state": "TX"}', '{"decision": "loosen_pms", "pms": "Yardi"}', '{"state": "TX", "pms": "Yardi"}')) as c(before, decision, after);
+
+-- the whole effect, on W (waiting at contact_discovery, discovery exhausted, its discovery task done)
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "expand_location", "city": null}') $$, pg_temp.uid('W')),
+  'expand_location for W');
+select results_eq(format($$ select criteria, status::text, stage::text, discovery_exhausted, discovery_batches, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('W')),
+  $$ values ('{"pms": "Buildium", "state": "TX"}'::jsonb, 'active', 'company_discovery', false, 2,
+             'resumed by expand_location: criteria now {"pms": "Buildium", "state": "TX"}') $$,
+  'W: new criteria, active again at company_discovery, discovery no longer exhausted');
+select results_eq(format($$ select state::text, payload from pm_pipeline.tasks where run_id = %L and kind = 'lead_list' order by id $$, pg_temp.uid('W')),
+  $$ values ('succeeded', '{"count": 5, "batch": 1}'::jsonb), ('queued', '{"count": 5, "batch": 2}') $$,
+  'W: a new lead_list task is queued (batch 2)');
+select is(pg_temp.events_of(pg_temp.uid('W')), 'run_created, stage_changed, status_changed, decision, run_resumed',
+  'W: the decision and the resumption are logged');
+select is((pg_temp.last_event(pg_temp.uid('W'), 'decision')).data,
+  '{"decision": "expand_location", "criteria_before": {"pms": "Buildium", "state": "TX", "city": "Austin"}, "criteria_after": {"pms": "Buildium", "state": "TX"}}'::jsonb,
+  'W: the decision event has the criteria before and after');
+select is((pg_temp.last_event(pg_temp.uid('W'), 'run_resumed')).data, '{"stage": "company_discovery"}'::jsonb, 'W: resumed at company_discovery');
+select is(pg_temp.decide_err(pg_temp.uid('W'), '{"decision": "loosen_pms", "pms": null}'), 'PM409', 'W is active now: loosen_pms raises PM409');
+
+-- =============================================================================================
+-- decide_run: set_budget
+-- =============================================================================================
+select isnt(pg_temp.budget_stopped_run('B', 1), null, 'run B stopped by its budget after one call of $1');
+select results_eq(format($$ select status::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('B')),
+  $$ values ('needs_user_decision', 'budget reached: spent $1.0000 of $1.0000 (about $1.0000 a call); raise the budget to go on') $$,
+  'B waits for a decision: budget reached');
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": 5}') $$, pg_temp.uid('B')),
+  'set_budget 5 for B');
+select results_eq(format($$ select budget_usd, status::text, stage::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('B')),
+  $$ values (5::numeric, 'active', 'company_discovery', 'budget raised to $5') $$,
+  'B: the budget is set and the run resumes where it stopped');
+select is(pg_temp.tasks_of(pg_temp.uid('B')), 'lead_list:queued', 'B: its discovery task still waits, nothing new');
+select is(pg_temp.events_of(pg_temp.uid('B')), 'run_created, status_changed, decision, budget_changed, run_resumed',
+  'B: the decision, the new budget and the resumption are logged');
+select is((pg_temp.last_event(pg_temp.uid('B'), 'decision')).data, '{"decision": "set_budget", "budget_usd": 5}'::jsonb, 'B: the decision event has the decision');
+
+select isnt(pg_temp.budget_stopped_run('B2', 2), null, 'run B2 stopped by its budget after one call of $2');
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": 3}') $$, pg_temp.uid('B2')),
+  'set_budget 3 for B2: not enough for another call of $2');
+select results_eq(format($$ select budget_usd, status::text, notes like 'budget reached: spent $2.0000 of $3%%' from pm_pipeline.runs where id = %L $$, pg_temp.uid('B2')),
+  $$ values (3::numeric, 'needs_user_decision', true) $$, 'B2 keeps waiting: budget reached again');
+
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": 9.5}') $$, pg_temp.uid('A')),
+  'set_budget 9.5 for the active run A');
+select results_eq(format($$ select budget_usd, status::text from pm_pipeline.runs where id = %L $$, pg_temp.uid('A')),
+  $$ values (9.5::numeric, 'active') $$, 'A: budget 9.5, still active');
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": null}') $$, pg_temp.uid('A')),
+  'set_budget null for A');
+select is((select budget_usd from pm_pipeline.runs where id = pg_temp.uid('A')), null, 'A: no budget');
+
+select isnt(pg_temp.waiting_run('B3', '{"state": "TX"}', 'found 0 of 5 companies'), null, 'run B3 waits for a decision, not for money');
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": 4}') $$, pg_temp.uid('B3')),
+  'set_budget 4 for B3');
+select results_eq(format($$ select budget_usd, status::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('B3')),
+  $$ values (4::numeric, 'needs_user_decision', 'found 0 of 5 companies') $$, 'B3: the budget is set, the run still waits');
 
 select * from finish();
 rollback;
