@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(173);
+select plan(207);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -483,6 +483,79 @@ select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_b
   'set_budget 4 for B3');
 select results_eq(format($$ select budget_usd, status::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('B3')),
   $$ values (4::numeric, 'needs_user_decision', 'found 0 of 5 companies') $$, 'B3: the budget is set, the run still waits');
+
+-- =============================================================================================
+-- Suppression list: domain_problem, add_suppression, remove_suppression
+-- =============================================================================================
+select is(pm_pipeline.domain_problem(c.input), c.problem, format('domain_problem(%s)', coalesce(quote_literal(c.input), 'null')))
+  from (values ('example.com', null),
+               ('HTTPS://www.Example.com/about?x=1', null),
+               ('sub.example.co.uk', null),
+               ('xn--80ak6aa92e.com', null),
+               (null, 'empty'),
+               ('', 'empty'),
+               ('https://www.', 'empty'),
+               (repeat('a.', 130) || 'com', 'longer than 253 characters'),
+               ('localhost', 'not a domain name (letters, digits and hyphens, with a dot)'),
+               ('exa mple.com', 'not a domain name (letters, digits and hyphens, with a dot)'),
+               ('-example.com', 'not a domain name (letters, digits and hyphens, with a dot)'),
+               ('under_score.com', 'not a domain name (letters, digits and hyphens, with a dot)'),
+               ('192.168.0.1', 'not a domain name (letters, digits and hyphens, with a dot)'),
+               ('example.c', 'not a domain name (letters, digits and hyphens, with a dot)')) as c(input, problem);
+
+create function pg_temp.suppressed() returns table (domain text, reason text, source text) language sql stable as $$
+  select domain, reason, source from pm_pipeline.suppression where domain like 'pgtap-api-%' order by domain
+$$;
+select is(pm_pipeline.add_suppression(array['HTTPS://www.PGTAP-API-one.example/path?x=1', 'pgtap-api-one.example', 'pgtap-api-two.example.'], 'customer', 'pgtap'),
+  '{"added": 2, "already": 0, "domains": ["pgtap-api-one.example", "pgtap-api-two.example"]}'::jsonb,
+  'add_suppression normalises (scheme, www, path, case, trailing dot) and counts a domain given twice once');
+select is(pm_pipeline.add_suppression(array['pgtap-api-two.example', 'http://pgtap-api-three.example'], 'contacted', 'pgtap 2'),
+  '{"added": 1, "already": 1, "domains": ["pgtap-api-three.example", "pgtap-api-two.example"]}'::jsonb,
+  'add_suppression counts new domains and those already on the list');
+select results_eq($$ select * from pg_temp.suppressed() $$,
+  $$ values ('pgtap-api-one.example'::text, 'customer'::text, 'pgtap'::text), ('pgtap-api-three.example', 'contacted', 'pgtap 2'),
+            ('pgtap-api-two.example', 'customer', 'pgtap') $$,
+  'the list has each domain once, with the reason and source it was first added with');
+select throws_ok($$ select pm_pipeline.add_suppression(array['pgtap-api-four.example', 'localhost', 'pgtap-api-five.example']) $$, '22023',
+  'invalid domain "localhost": not a domain name (letters, digits and hyphens, with a dot)',
+  'one invalid domain rejects the call with 22023, naming it');
+select throws_ok($$ select pm_pipeline.add_suppression(array['pgtap-api-four.example', '']) $$, '22023', 'invalid domain "": empty',
+  'so does an empty one');
+select is((select count(*)::int from pg_temp.suppressed()), 3, 'all or nothing: the valid domains of a rejected call were not added');
+select is(pm_pipeline.add_suppression('{}'), '{"added": 0, "already": 0, "domains": []}'::jsonb, 'add_suppression of no domains adds nothing');
+
+select is(pm_pipeline.remove_suppression(array['https://WWW.pgtap-api-one.example/contact', 'pgtap-api-one.example', 'pgtap-api-nine.example']), 1,
+  'remove_suppression takes any URL form and returns how many domains were on the list');
+select results_eq($$ select domain from pg_temp.suppressed() $$, $$ values ('pgtap-api-three.example'::text), ('pgtap-api-two.example') $$,
+  'the domain is gone, the others stay');
+select is(pm_pipeline.remove_suppression(array['pgtap-api-one.example']), 0, 'removing it again returns 0');
+
+-- =============================================================================================
+-- v_workers: alive or not, and the task a worker holds
+-- =============================================================================================
+select lives_ok($$ select pm_pipeline.upsert_worker_heartbeat(w, 'pgtap_api', 'idle') from unnest(array['pgtap-api-fresh', 'pgtap-api-border',
+                   'pgtap-api-old', 'pgtap-api-stopped', 'pgtap-api-dead']) w $$, 'five workers heartbeat');
+update pm_pipeline.worker_heartbeats set last_heartbeat_at = now() - pm_pipeline.dead_worker_after() + interval '1 second' where worker_id = 'pgtap-api-border';
+update pm_pipeline.worker_heartbeats set last_heartbeat_at = now() - pm_pipeline.dead_worker_after() - interval '1 second' where worker_id = 'pgtap-api-old';
+update pm_pipeline.worker_heartbeats set status = 'dead' where worker_id = 'pgtap-api-dead';
+select is(pm_pipeline.stop_worker('pgtap-api-stopped'), 0, 'pgtap-api-stopped stopped');
+select is((select count(*)::int from pm_pipeline.enqueue_tasks('pgtap_api', pg_temp.uid('A'), '[{"key": "pgtap-api-w1"}]')), 1, 'a task for run A');
+create temp table claimed on commit drop as select * from pm_pipeline.claim_tasks('pgtap-api-busy', array['pgtap_api'], 1);
+select is((select key from claimed), 'pgtap-api-w1', 'pgtap-api-busy claims it');
+
+select results_eq($$ select worker_id, status, alive from pm_pipeline.v_workers where worker_id like 'pgtap-api-%' order by worker_id $$,
+  $$ values ('pgtap-api-border'::text, 'idle'::text, true), ('pgtap-api-busy', 'processing', true), ('pgtap-api-dead', 'dead', false),
+            ('pgtap-api-fresh', 'idle', true), ('pgtap-api-old', 'idle', false), ('pgtap-api-stopped', 'stopped', false) $$,
+  'v_workers: alive only with a heartbeat inside the dead-worker threshold and not stopped or dead');
+select is((select seconds_since_heartbeat from pm_pipeline.v_workers where worker_id = 'pgtap-api-old'),
+  extract(epoch from pm_pipeline.dead_worker_after())::numeric + 1, 'v_workers: seconds since the last heartbeat');
+select is((select current_task from pm_pipeline.v_workers where worker_id = 'pgtap-api-busy'),
+  (select jsonb_build_object('id', c.id::text, 'kind', 'pgtap_api', 'run_id', pg_temp.uid('A'), 'lease_expires_at', now() + interval '30 seconds') from claimed c),
+  'v_workers: the task a worker holds, with its run and lease');
+select is_empty($$ select worker_id from pm_pipeline.v_workers where worker_id like 'pgtap-api-%' and worker_id <> 'pgtap-api-busy' and current_task is not null $$,
+  'v_workers: the others hold no task');
+select ok((select pm_pipeline.complete_task(id, lease_token) from claimed), 'pgtap-api-busy completes its task');
+select is((select current_task from pm_pipeline.v_workers where worker_id = 'pgtap-api-busy'), null, 'v_workers: then it holds none');
 
 select * from finish();
 rollback;
