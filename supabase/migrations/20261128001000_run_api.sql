@@ -43,6 +43,9 @@ begin
 end
 $$;
 
+alter table pm_pipeline.runs add column request jsonb;
+comment on column pm_pipeline.runs.request is 'The create request as the run API received it (criteria, quantity, contacts, budget): a retry with the same Idempotency-Key is compared with this, not with the run as decisions have changed it.';
+
 -- p_request: {criteria, quantity, contacts_min, contacts_max, budget_usd}. A key seen before returns
 -- that run (created: false) if the request is the same, and raises PM409 if it is not: a client that
 -- reuses a key for another request has a bug, and silently answering with the old run would hide it.
@@ -52,26 +55,27 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_budget numeric := (p_request->>'budget_usd')::numeric;
+  v_budget numeric := round((p_request->>'budget_usd')::numeric, 4);  -- as runs.budget_usd stores it
+  v_request jsonb;
   v_run pm_pipeline.runs;
 begin
-  if v_budget is not null and v_budget < 0 then
-    raise exception 'budget_usd must be at least 0 (got %)', v_budget using errcode = 'invalid_parameter_value';
+  if v_budget is not null and v_budget not between 0 and 99999999 then
+    raise exception 'budget_usd must be from 0 to 99999999 (got %)', v_budget using errcode = 'invalid_parameter_value';
   end if;
-  v_run := pm_pipeline.create_run(p_request->'criteria', (p_request->>'quantity')::integer,
-    coalesce((p_request->>'contacts_min')::integer, 1), coalesce((p_request->>'contacts_max')::integer, 3), p_idempotency_key);
+  v_request := jsonb_build_object('criteria', p_request->'criteria', 'quantity', p_request->'quantity',
+    'contacts_min', coalesce(p_request->'contacts_min', '1'), 'contacts_max', coalesce(p_request->'contacts_max', '3'),
+    'budget_usd', v_budget);
+  v_run := pm_pipeline.create_run(v_request->'criteria', (v_request->>'quantity')::integer,
+    (v_request->>'contacts_min')::integer, (v_request->>'contacts_max')::integer, p_idempotency_key);
   if v_run.started_at is not null then
-    if v_run.criteria <> p_request->'criteria' or v_run.target_quantity <> (p_request->>'quantity')::integer
-       or v_run.contacts_min <> coalesce((p_request->>'contacts_min')::integer, 1)
-       or v_run.contacts_max <> coalesce((p_request->>'contacts_max')::integer, 3)
-       or v_run.budget_usd is distinct from v_budget then
+    if v_run.request is distinct from v_request then
       raise exception 'Idempotency-Key "%" was used for a different request (run %)', p_idempotency_key, v_run.id
         using errcode = 'PM409';
     end if;
     return jsonb_build_object('run_id', v_run.id, 'created', false);
   end if;
   -- the budget is in place before any worker can see the run (same transaction)
-  update pm_pipeline.runs set budget_usd = v_budget where id = v_run.id;
+  update pm_pipeline.runs set budget_usd = v_budget, request = v_request where id = v_run.id;
   perform pm_pipeline.begin_run(v_run.id);
   return jsonb_build_object('run_id', v_run.id, 'created', true);
 end
@@ -136,7 +140,7 @@ as $$
                order by t.finished_at desc limit 20) t), '[]'),
     'events', coalesce((
       select jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'message', e.message, 'data', e.data, 'at', e.created_at) order by e.id)
-        from (select * from pm_pipeline.events e where e.run_id = p_run_id order by e.id desc limit greatest(p_events, 0)) e), '[]'))
+        from (select * from pm_pipeline.events e where e.run_id = p_run_id order by e.id desc limit greatest(coalesce(p_events, 50), 0)) e), '[]'))
    where exists (select from pm_pipeline.runs where id = p_run_id)
 $$;
 comment on function pm_pipeline.run_details(uuid, integer) is 'run_summary plus rejection reasons, failed tasks with their errors and the latest events (oldest first): GET /runs/:id.';

@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(212);
+select plan(214);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -561,26 +561,27 @@ select ok((select pm_pipeline.complete_task(id, lease_token) from claimed), 'pgt
 select is((select current_task from pm_pipeline.v_workers where worker_id = 'pgtap-api-busy'), null, 'v_workers: then it holds none');
 
 -- =============================================================================================
--- Known bugs, as todo tests: they fail now and report "TODO passed" once the migration is fixed.
+-- Retries are compared with the request as it was received (regressions of two bugs)
 -- =============================================================================================
 insert into req (name, body) values
   ('bug1', '{"criteria": {"state": "UT"}, "quantity": 2, "budget_usd": 10.12345}'),
   ('bug2', '{"criteria": {"state": "UT"}, "quantity": 2, "budget_usd": 5}');
 
--- 1. runs.budget_usd is numeric(12,4): 10.12345 is stored as 10.1235, and a retry compares the
---    stored budget with the request's unrounded one, so the very same request raises PM409 (409).
+-- 1. runs.budget_usd is numeric(12,4): 10.12345 is stored as 10.1235; the same request again must
+--    still be the same request.
 select is(pg_temp.submit('BUG1', pg_temp.req('bug1'), pg_temp.key('bug1'))->'created', 'true'::jsonb, 'bug 1 fixture: a run with a budget of 5 decimals');
-select todo('submit_run compares the stored (rounded to 4 decimals) budget with the unrounded request', 1);
 select is(pg_temp.submit_err(pg_temp.req('bug1'), pg_temp.key('bug1')), null, 'the same request with a budget of 5 decimals again returns the run (created false), not PM409');
 
--- 2. submit_run compares a retry with the run as it is now, not with the request that made it: once
---    a decision changed the budget (or the criteria), the original request, sent again with its key,
---    is answered 409 "was used for a different request".
+-- 2. a retry is compared with the request that made the run, not with the run as a decision (here
+--    a new budget) has changed it since.
 select is(pg_temp.submit('BUG2', pg_temp.req('bug2'), pg_temp.key('bug2'))->'created', 'true'::jsonb, 'bug 2 fixture: a run with a budget of 5');
 select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": 8}') $$, pg_temp.uid('BUG2')),
   'bug 2 fixture: the user raises its budget to 8');
-select todo('submit_run compares a retry with the run''s current budget and criteria, which decisions change', 1);
 select is(pg_temp.submit_err(pg_temp.req('bug2'), pg_temp.key('bug2')), null, 'the original request sent again after a set_budget decision returns the run, not PM409');
+
+select throws_ok($$ select pm_pipeline.submit_run('{"criteria": {"state": "UT"}, "quantity": 1, "budget_usd": 100000000}') $$,
+  '22023', null, 'a budget of 1e8 or more is refused as invalid, not as a numeric overflow');
+select ok(jsonb_array_length(pm_pipeline.run_details(pg_temp.uid('BUG2'), null)->'events') > 0, 'run_details with p_events null gives the default number of events');
 
 select * from finish();
 rollback;
