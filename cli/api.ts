@@ -1,6 +1,7 @@
 // The run API (the `runs` Edge Function) through supabase-js functions.invoke: the CLI's only way
 // to the data. Failures become CliErrors whose exit code says whose fault they were.
 import { createClient, FunctionsFetchError, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import type { WebSocketLikeConstructor } from "@supabase/realtime-js";
 import ws from "ws";
 import { loadStackEnv, stackEnvFile } from "../scripts/lib/stack-env.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -77,7 +78,10 @@ export class Api {
 
   constructor(readonly config: ApiConfig) {
     // Node 20 has no global WebSocket: supabase-js wants one for realtime, which the CLI never opens
-    this.client = createClient(config.url, config.key, { auth: { persistSession: false }, realtime: { transport: ws } });
+    // (ws's types differ from realtime-js's structural ones in details realtime does not use)
+    this.client = createClient(config.url, config.key, {
+      auth: { persistSession: false }, realtime: { transport: ws as unknown as WebSocketLikeConstructor },
+    });
   }
 
   /** `path` is below the function's name, query string included: "runs/<id>", "runs?status=active". */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test: starts the local stack if it is not running, runs every test, stops what it started.
-#   scripts/test.sh        all: schema lint, pgTAP, deno check, vitest
+#   scripts/test.sh        all: schema lint, pgTAP, deno check, tsc, vitest
 #   scripts/test.sh db     only the database: lint and pgTAP
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +32,9 @@ pg_prove --dbname postgres --host "$PGHOST" --port "$PGPORT" --username "$PGUSER
 
 echo "== deno check (the pinned Deno of the Edge Runtime): shared/, every function, the functions host"
 "$BIN/deno" check --quiet shared/ supabase/functions/*/index.ts scripts/functions-host.ts
+
+echo "== tsc (Node's side: tests, the CLI, benchmarks)"
+"$BIN/tsc" -p tsconfig.json
 
 echo "== vitest"
 "$BIN/vitest" run

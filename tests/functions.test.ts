@@ -2,12 +2,11 @@
 // functions.invoke, guarded by the worker secret, dispatched by NOTIFY from the queue, and giving
 // their lease back when the platform shuts them down (beforeunload).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient } from "@supabase/supabase-js";
-import ws from "ws";
 import type { Sql } from "postgres";
 import { loadStackEnv } from "../scripts/lib/stack-env.ts";
 import { connect, createKind, dropKind, sleep } from "./helpers/db.ts";
 import { startHost, type Host } from "./helpers/functions-host.ts";
+import { apiClient } from "./helpers/api.ts";
 
 describe("edge functions on the local host", () => {
   let sql: Sql;
@@ -24,9 +23,7 @@ describe("edge functions on the local host", () => {
     await sql.end();
   });
 
-  const client = (key: string) =>
-    // Node 20 has no global WebSocket; supabase-js documents passing one for its realtime client
-    createClient(host.url.replace(/\/functions\/v1$/, ""), key, { auth: { persistSession: false }, realtime: { transport: ws } });
+  const client = (key: string) => apiClient(host.url, key);
 
   it("answers supabase-js functions.invoke with the worker secret, and 401 without it", async () => {
     const { data, error } = await client(env.SUPABASE_SERVICE_ROLE_KEY).functions.invoke("monitor", {

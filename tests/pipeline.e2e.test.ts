@@ -2,7 +2,8 @@
 // functions host running the real Edge Function files under the pinned Deno, NOTIFY dispatch and
 // HTTP between them, the offline provider. Workers are killed, paused and fed faults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Sql } from "postgres";
+import type { JSONValue, Sql } from "postgres";
+import type { Criteria } from "../shared/pipeline/schemas.ts";
 import { connect, sleep } from "./helpers/db.ts";
 import { startHost, type Host } from "./helpers/functions-host.ts";
 
@@ -47,8 +48,8 @@ describe("pipeline end to end", () => {
     return started;
   }
 
-  async function startRun(criteria: object, quantity: number): Promise<string> {
-    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(criteria)}, ${quantity})`;
+  async function startRun(criteria: Criteria, quantity: number): Promise<string> {
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(criteria as JSONValue)}, ${quantity})`;
     return run.id;
   }
 

@@ -2,7 +2,7 @@
 // non-retryable errors fail at once, and exhausted attempts end as failed with the reason kept.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue, type Task } from "../shared/queue/client.ts";
+import { queue, type Task, type TaskRow } from "../shared/queue/client.ts";
 import { connect, createKind, createRun, dropKind, sleep, workerId, type KindOptions } from "./helpers/db.ts";
 
 describe("retries", () => {
@@ -16,7 +16,7 @@ describe("retries", () => {
   });
   afterAll(() => sql.end());
 
-  async function freshTask(options: KindOptions, runId: string | null = null): Promise<{ kind: string; task: Task }> {
+  async function freshTask(options: KindOptions, runId: string | null = null): Promise<{ kind: string; task: TaskRow }> {
     const kind = await createKind(sql, options);
     kinds.push(kind);
     const [task] = await queue(sql).enqueue(kind, runId, [{ payload: { n: 1 } }]);

@@ -1,7 +1,7 @@
 // Typed access to the queue's SQL API (supabase/migrations/*_task_queue.sql). The SQL functions are
 // the contract; this file only names their arguments and results. No Deno or Node APIs here: the
 // Edge Functions, the CLI, the tests and the benchmarks all use it with a postgres.js client.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 
 export type TaskState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
@@ -46,7 +46,7 @@ export interface FailOptions {
 }
 
 /** The SQL API of the queue, bound to one postgres.js client (or transaction). */
-export function queue(sql: Sql) {
+export function queue(sql: Sql | TransactionSql) {
   return {
     enqueue<P = Record<string, unknown>>(kind: string, runId: string | null, items: EnqueueItem<P>[]): Promise<TaskRow<P>[]> {
       return sql<TaskRow<P>[]>`

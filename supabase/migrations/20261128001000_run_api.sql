@@ -43,6 +43,9 @@ begin
 end
 $$;
 
+alter table pm_pipeline.runs add column request jsonb;
+comment on column pm_pipeline.runs.request is 'The create request as the run API received it (criteria, quantity, contacts, budget): a retry with the same Idempotency-Key is compared with this, not with the run as decisions have changed it.';
+
 -- p_request: {criteria, quantity, contacts_min, contacts_max, budget_usd}. A key seen before returns
 -- that run (created: false) if the request is the same, and raises PM409 if it is not: a client that
 -- reuses a key for another request has a bug, and silently answering with the old run would hide it.
@@ -52,26 +55,27 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_budget numeric := (p_request->>'budget_usd')::numeric;
+  v_budget numeric := round((p_request->>'budget_usd')::numeric, 4);  -- as runs.budget_usd stores it
+  v_request jsonb;
   v_run pm_pipeline.runs;
 begin
-  if v_budget is not null and v_budget < 0 then
-    raise exception 'budget_usd must be at least 0 (got %)', v_budget using errcode = 'invalid_parameter_value';
+  if v_budget is not null and v_budget not between 0 and 99999999 then
+    raise exception 'budget_usd must be from 0 to 99999999 (got %)', v_budget using errcode = 'invalid_parameter_value';
   end if;
-  v_run := pm_pipeline.create_run(p_request->'criteria', (p_request->>'quantity')::integer,
-    coalesce((p_request->>'contacts_min')::integer, 1), coalesce((p_request->>'contacts_max')::integer, 3), p_idempotency_key);
+  v_request := jsonb_build_object('criteria', p_request->'criteria', 'quantity', p_request->'quantity',
+    'contacts_min', coalesce(p_request->'contacts_min', '1'), 'contacts_max', coalesce(p_request->'contacts_max', '3'),
+    'budget_usd', v_budget);
+  v_run := pm_pipeline.create_run(v_request->'criteria', (v_request->>'quantity')::integer,
+    (v_request->>'contacts_min')::integer, (v_request->>'contacts_max')::integer, p_idempotency_key);
   if v_run.started_at is not null then
-    if v_run.criteria <> p_request->'criteria' or v_run.target_quantity <> (p_request->>'quantity')::integer
-       or v_run.contacts_min <> coalesce((p_request->>'contacts_min')::integer, 1)
-       or v_run.contacts_max <> coalesce((p_request->>'contacts_max')::integer, 3)
-       or v_run.budget_usd is distinct from v_budget then
+    if v_run.request is distinct from v_request then
       raise exception 'Idempotency-Key "%" was used for a different request (run %)', p_idempotency_key, v_run.id
         using errcode = 'PM409';
     end if;
     return jsonb_build_object('run_id', v_run.id, 'created', false);
   end if;
   -- the budget is in place before any worker can see the run (same transaction)
-  update pm_pipeline.runs set budget_usd = v_budget where id = v_run.id;
+  update pm_pipeline.runs set budget_usd = v_budget, request = v_request where id = v_run.id;
   perform pm_pipeline.begin_run(v_run.id);
   return jsonb_build_object('run_id', v_run.id, 'created', true);
 end
@@ -136,7 +140,7 @@ as $$
                order by t.finished_at desc limit 20) t), '[]'),
     'events', coalesce((
       select jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'message', e.message, 'data', e.data, 'at', e.created_at) order by e.id)
-        from (select * from pm_pipeline.events e where e.run_id = p_run_id order by e.id desc limit greatest(p_events, 0)) e), '[]'))
+        from (select * from pm_pipeline.events e where e.run_id = p_run_id order by e.id desc limit greatest(coalesce(p_events, 50), 0)) e), '[]'))
    where exists (select from pm_pipeline.runs where id = p_run_id)
 $$;
 comment on function pm_pipeline.run_details(uuid, integer) is 'run_summary plus rejection reasons, failed tasks with their errors and the latest events (oldest first): GET /runs/:id.';
@@ -348,5 +352,96 @@ select w.worker_id, w.worker_type, w.status,
          order by t.locked_at desc limit 1) as current_task
   from pm_pipeline.worker_heartbeats w;
 comment on view pm_pipeline.v_workers is 'Every known worker with whether it is alive and the task it holds now (GET /workers).';
+
+revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;
+
+-- ---------------------------------------------------------------------------------------------
+-- A run that ended (accept_partial, cancel) keeps what it had: a research task still in flight at
+-- that moment completes, and its research is kept, but it no longer accepts, rejects or adds
+-- contacts, so an export does not change after the run ended.
+-- ---------------------------------------------------------------------------------------------
+create function pm_pipeline.run_is_open(p_run_id uuid)
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce((select status in ('active', 'needs_user_decision') from pm_pipeline.runs where id = p_run_id), false)
+$$;
+comment on function pm_pipeline.run_is_open(uuid) is 'True while a run may still change its companies and contacts (active or waiting for a decision).';
+
+create or replace function pm_pipeline.complete_company_research(p_task_id bigint, p_lease_token uuid, p_research jsonb, p_decision jsonb)
+returns pm_pipeline.company_status
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
+  v_company_id uuid := (v_task.payload->>'company_id')::uuid;
+  v_status pm_pipeline.company_status := (p_decision->>'status')::pm_pipeline.company_status;
+  v_research pm_pipeline.company_research := jsonb_populate_record(null::pm_pipeline.company_research, p_research);
+begin
+  if v_status not in ('accepted', 'rejected', 'review') then
+    raise exception 'decision must be accepted, rejected or review' using errcode = 'invalid_parameter_value';
+  end if;
+  -- lock order everywhere: the task (require_lease), then its run; completions of one run queue here
+  perform from pm_pipeline.runs where id = v_task.run_id for update;
+  insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence, pms_evidence_urls, units, units_estimated,
+         units_quote, units_source_url, single_family_focus, property_mix, employees, icp_fit, icp_score, icp_tier,
+         disqualifiers, agent_summary, source_urls, researched_by_task)
+  values (v_company_id, v_task.run_id, v_research.pms, v_research.pms_confidence, coalesce(v_research.pms_evidence_urls, '{}'),
+         v_research.units, coalesce(v_research.units_estimated, true), v_research.units_quote, v_research.units_source_url,
+         v_research.single_family_focus, v_research.property_mix, v_research.employees, v_research.icp_fit, v_research.icp_score,
+         v_research.icp_tier, coalesce(v_research.disqualifiers, '{}'), v_research.agent_summary, coalesce(v_research.source_urls, '{}'),
+         p_task_id)
+  on conflict (company_id) do nothing;
+
+  if pm_pipeline.run_is_open(v_task.run_id) then
+    update pm_pipeline.companies
+       set status = v_status,
+           pms = coalesce(v_research.pms, pms),
+           rejection_reason = case when v_status = 'accepted' then null else coalesce(p_decision->>'reason', 'no reason given') end,
+           updated_at = now()
+     where id = v_company_id and status = 'candidate';
+    if v_status = 'accepted' then
+      perform pm_pipeline.enqueue_tasks('contact_research', v_task.run_id,
+        jsonb_build_array(jsonb_build_object('key', 'contacts:' || v_company_id, 'payload', jsonb_build_object('company_id', v_company_id))));
+    end if;
+  end if;
+  perform pm_pipeline.complete_task(p_task_id, p_lease_token, p_decision);
+  perform pm_pipeline.reconcile_run(v_task.run_id);
+  return v_status;
+end
+$$;
+
+create or replace function pm_pipeline.complete_contact_research(p_task_id bigint, p_lease_token uuid, p_result jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
+  v_company_id uuid := (v_task.payload->>'company_id')::uuid;
+  v_run pm_pipeline.runs;
+  v_have integer;
+begin
+  select * into v_run from pm_pipeline.runs where id = v_task.run_id for update;
+  if pm_pipeline.run_is_open(v_run.id) then
+    select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
+    perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
+      greatest(v_run.contacts_max - v_have, 0));
+  end if;
+  select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
+  if v_have < v_run.contacts_min and pm_pipeline.run_is_open(v_run.id) then
+    update pm_pipeline.companies
+       set status = 'rejected', updated_at = now(),
+           rejection_reason = format('found %s decision maker(s), need at least %s', v_have, v_run.contacts_min)
+     where id = v_company_id and status = 'accepted';
+  end if;
+  perform pm_pipeline.complete_task(p_task_id, p_lease_token, (p_result - 'contacts') || jsonb_build_object('contacts', v_have));
+  perform pm_pipeline.reconcile_run(v_task.run_id);
+  return v_have;
+end
+$$;
 
 revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;

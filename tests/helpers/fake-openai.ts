@@ -25,7 +25,9 @@ export interface FakeReply {
   hang?: boolean;
 }
 
-export type Answer = FakeReply | ((request: RecordedRequest) => FakeReply);
+/** a reply computed from the request */
+export type Responder = (request: RecordedRequest) => FakeReply;
+export type Answer = FakeReply | Responder;
 
 export interface UsageNumbers {
   input_tokens: number;
@@ -125,16 +127,16 @@ function errorReply(status: number, error: { message: string; type: string; code
 /** Scripted answers. */
 export const replies = {
   /** a completed response whose answer is `json` */
-  json: (json: unknown, options?: AnswerOptions): Answer => (request) => ({ body: responseObject(request, JSON.stringify(json), options) }),
+  json: (json: unknown, options?: AnswerOptions): Responder => (request) => ({ body: responseObject(request, JSON.stringify(json), options) }),
   /** a completed response whose output text is `text` as it is (e.g. malformed JSON) */
-  text: (text: string, options?: AnswerOptions): Answer => (request) => ({ body: responseObject(request, text, options) }),
+  text: (text: string, options?: AnswerOptions): Responder => (request) => ({ body: responseObject(request, text, options) }),
   /** valid JSON of the wrong shape for every schema */
   wrongShape: (): Answer => replies.json({ companies: "three", contacts: [{ name: "J. Smith" }], exhausted: "no" }),
-  incomplete: (reason = "max_output_tokens"): Answer => (request) =>
+  incomplete: (reason = "max_output_tokens"): Responder => (request) =>
     ({ body: responseObject(request, '{"companies": [{"name": "Hill Country Prop', { status: "incomplete", incompleteReason: reason }) }),
-  refusal: (text = "I'm sorry, but I can't help with that request."): Answer => (request) =>
+  refusal: (text = "I'm sorry, but I can't help with that request."): Responder => (request) =>
     ({ body: responseObject(request, "", { content: [{ type: "refusal", refusal: text }] }) }),
-  failed: (code = "server_error", message = "The server had an error processing your request."): Answer => (request) =>
+  failed: (code = "server_error", message = "The server had an error processing your request."): Responder => (request) =>
     ({ body: responseObject(request, "", { status: "failed", error: { code, message } }) }),
   rateLimited: (wait: { retryAfterMs?: number; retryAfter?: string } = {}): FakeReply => errorReply(429, {
     message: "Rate limit reached for gpt-5-mini in organization org-fake on tokens per min (TPM): Limit 200000, Used 198500, Requested 6000. Please try again in 1.35s.",

@@ -1,0 +1,44 @@
+// A supabase-js client for the run API on a local functions host, and a call that always gives the
+// HTTP status and body (supabase-js puts the body of a non-2xx answer in error.context).
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { WebSocketLikeConstructor } from "@supabase/realtime-js";
+import ws from "ws";
+
+// bodies are checked with expect(): typing them would only add casts
+export interface ApiAnswer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** hostUrl: the host's .../functions/v1 URL. */
+export function apiClient(hostUrl: string, key: string): SupabaseClient {
+  // Node 20 has no global WebSocket; supabase-js documents passing one for its realtime client (ws's
+  // types differ from realtime-js's structural ones in details realtime does not use)
+  return createClient(hostUrl.replace(/\/functions\/v1$/, ""), key, {
+    auth: { persistSession: false }, realtime: { transport: ws as unknown as WebSocketLikeConstructor },
+  });
+}
+
+export async function call(
+  client: SupabaseClient,
+  path: string,
+  options: { method?: "GET" | "POST" | "DELETE"; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer> {
+  const { data, error, response } = await client.functions.invoke(path, {
+    method: options.method ?? "GET",
+    body: options.body as never,
+    headers: options.headers,
+  });
+  const answer = (error as { context?: Response } | null)?.context ?? response;
+  if (!answer) throw error ?? new Error(`no answer from ${path}`);
+  if (!error) return { status: answer.status, body: data, headers: answer.headers };
+  const text = await answer.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: kept as text, which the test will report
+  }
+  return { status: answer.status, body, headers: answer.headers };
+}
