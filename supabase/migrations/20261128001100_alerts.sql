@@ -103,6 +103,7 @@ begin
       'last_heartbeat_at', new.last_heartbeat_at,
       'current_task', new.current_task,
       'current_run_id', new.current_run_id,
+      -- the leases it still holds (one that expired first was already taken back; current_task tells)
       'held_tasks', (select coalesce(jsonb_agg(jsonb_build_object('task_id', t.id, 'kind', t.kind, 'run_id', t.run_id) order by t.id), '[]')
                        from pm_pipeline.tasks t where t.state = 'running' and t.locked_by = new.worker_id),
       'at', now()))));
