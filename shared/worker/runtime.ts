@@ -207,9 +207,13 @@ export class Worker<Tools = ResearchTools> {
 
   private async process(task: Task, deadline: number): Promise<void> {
     this.summary.claimed++;
-    if (task.run_id && !(await this.budgetAllows(task))) return;
+    // current before the first await: a shutdown from now on aborts this task and gives its lease back
     const controller = new AbortController();
     this.current = { task, controller };
+    if (task.run_id && !(await this.budgetAllows(task))) {
+      this.current = null;
+      return;
+    }
     const attempts: AttemptRecord[] = [];
     const heartbeat = setInterval(async () => {
       try {
@@ -228,6 +232,7 @@ export class Worker<Tools = ResearchTools> {
       retry: (call) => withRetry(call, { policy: this.config.retry, signal: controller.signal, log: attempts }),
     };
     try {
+      controller.signal.throwIfAborted();
       const result = await this.kind.work(task, context);
       controller.signal.throwIfAborted();
       await this.kind.commit(this.sql, task, { ...result, attempts });
