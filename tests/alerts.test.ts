@@ -3,7 +3,7 @@
 // local e-mail API (node:http servers here). Other tests leave alerts too: every check looks only
 // at its own run or worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Sql } from "postgres";
+import type { JSONValue, Sql } from "postgres";
 import { loadStackEnv } from "../scripts/lib/stack-env.ts";
 import { connect, createKind, createRun, dropKind, sleep, waitFor } from "./helpers/db.ts";
 import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
@@ -45,7 +45,7 @@ const alertsOf = (text: string) => sql<AlertRow[]>`
 async function settledAlert(text: string, state = "succeeded"): Promise<AlertRow> {
   const [alert] = await waitFor(`an alert about ${text} in state ${state}`, async () => {
     const rows = await alertsOf(text);
-    return rows.length && rows.every((r) => r.state === state) ? rows : null;
+    return rows.length > 0 && rows.every((r) => r.state === state) ? rows : null;
   });
   return alert;
 }
@@ -82,7 +82,7 @@ describe("alerts to a webhook and an e-mail API", () => {
   }
 
   async function startRun(criteria: object, quantity: number): Promise<string> {
-    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(criteria)}, ${quantity})`;
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(criteria as JSONValue)}, ${quantity})`;
     return run.id;
   }
 
