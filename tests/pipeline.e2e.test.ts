@@ -5,15 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JSONValue, Sql } from "postgres";
 import type { Criteria } from "../shared/pipeline/schemas.ts";
 import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
+import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
 
 const KINDS = ["lead_list", "company_research", "contact_research"];
-// The production timings scaled down ~10x, so that a crashed worker's task comes back in seconds:
-// leases 2 s (30 s), heartbeats 0.5 s (10 s), dead after 3 s (30 s), the dispatch tick 1 s (10 s).
-const FAST = {
-  WORKER_HEARTBEAT_INTERVAL: "0.5", WORKER_RETRY_BASE_MS: "50", WORKER_RETRY_MAX_MS: "400", WORKER_POLL_MS: "100",
-  WORKER_IDLE_WAIT_SECONDS: "5", PM_LEADS_LOCAL_CRON_SECONDS: "1",
-};
+// With FAST_WORKERS: leases 2 s (30 s), dead after 3 s (30 s), so a crashed worker's task comes back in seconds.
 const LEASE_SECONDS = 2;
 
 interface Progress {
@@ -43,7 +38,7 @@ describe("pipeline end to end", () => {
   });
 
   async function host(name: string, env: Record<string, string> = {}) {
-    const started = await startHost(name, { ...FAST, ...env });
+    const started = await startHost(name, { ...FAST_WORKERS, ...env });
     hosts.push(started);
     return started;
   }

@@ -7,12 +7,31 @@ import { UsageMeter } from "../providers/openai/usage.ts";
 import { checkWorkerSecret, json } from "./http.ts";
 import { database, env, onShutdown, serve, waitUntil } from "./runtime.ts";
 
-/** LEAD_LIST_WORKER_ID etc. (the old system's names) prefix the worker ids when set. */
-const workerIdPrefix = (kind: string, vars: Record<string, string | undefined>, functionName: string) =>
-  vars[`${kind.toUpperCase()}_WORKER_ID`] || functionName;
+/**
+ * A worker id per invocation: LEAD_LIST_WORKER_ID etc. (the old system's names) or the function's
+ * name, then the execution and a random part.
+ */
+export function newWorkerId(kind: string, functionName: string, vars: Record<string, string | undefined>): string {
+  const execution = vars.SB_EXECUTION_ID || crypto.randomUUID();
+  return `${vars[`${kind.toUpperCase()}_WORKER_ID`] || functionName}-${execution.slice(0, 8)}-${crypto.randomUUID().slice(0, 4)}`;
+}
+
+/** One JSON line per worker event, for the function's logs. */
+export const logFor = (workerId: string) => (e: WorkerEvent) => console.log(JSON.stringify({ worker: workerId, ...e }));
+
+/** Runs the worker after the response; when the platform shuts the isolate down, it gives its lease back. */
+export function runInBackground<Tools>(worker: Worker<Tools>): void {
+  const removeListener = onShutdown((reason) => void worker.shutdown(reason));
+  waitUntil(
+    worker.run()
+      .then((summary) => console.log(JSON.stringify(summary)))
+      .catch((error) => console.error(JSON.stringify({ worker: worker.workerId, error: String(error) })))
+      .finally(removeListener),
+  );
+}
 
 export function serveWorker(functionName: string, kind: WorkerKind): void {
-  serve(async (request) => {
+  serve((request) => {
     const vars = env();
     const denied = checkWorkerSecret(request, vars.PM_LEADS_WORKER_SECRET);
     if (denied) return denied;
@@ -20,27 +39,20 @@ export function serveWorker(functionName: string, kind: WorkerKind): void {
 
     let worker: Worker;
     try {
-      const execution = vars.SB_EXECUTION_ID || crypto.randomUUID();
-      const workerId = `${workerIdPrefix(kind.kind, vars, functionName)}-${execution.slice(0, 8)}-${crypto.randomUUID().slice(0, 4)}`;
-      const log = (e: WorkerEvent) => console.log(JSON.stringify({ worker: workerId, ...e }));
+      const workerId = newWorkerId(kind.kind, functionName, vars);
       // every billed call's usage, taken per task by the worker (tasks are sequential in a worker)
       const meter = new UsageMeter();
       let model: string | null = null;
       const provider = providerFromEnv(vars, { onUsage: (usage, call) => (meter.add(usage), (model = call.model)) });
-      const usage = { take: () => ({ ...meter.take(), model }) };
+      const usage = { take: () => ({ ...meter.take(), provider: provider.name, model }) };
       worker = new Worker({
-        sql: database(), kind, provider, verifier: pmsVerifierFor(provider, vars), config: workerConfig(vars), workerId, log, usage,
+        sql: database(), kind, tools: { provider, verifier: pmsVerifierFor(provider, vars) }, config: workerConfig(vars),
+        workerId, log: logFor(workerId), usage, metadata: { provider: provider.name },
       });
     } catch (error) {
       return json(500, { error: (error as Error).message });
     }
-    const removeListener = onShutdown((reason) => void worker.shutdown(reason));
-    waitUntil(
-      worker.run()
-        .then((summary) => console.log(JSON.stringify(summary)))
-        .catch((error) => console.error(JSON.stringify({ worker: worker.workerId, error: String(error) })))
-        .finally(removeListener),
-    );
+    runInBackground(worker);
     return json(202, { worker_id: worker.workerId, kind: kind.kind });
   });
 }

@@ -11,23 +11,45 @@ import type { PmsVerifier } from "../pms/verifier.ts";
 import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
 
-export interface WorkContext {
-  /** for reads only: every write goes through the kind's commit */
+/** What the research kinds work with. A kind that needs none of it (alerts) has Tools = object. */
+export interface ResearchTools {
+  provider: ResearchProvider;
+  /** checks a company's PMS in code (its own site), whatever the provider claimed */
+  verifier: PmsVerifier;
+}
+
+export type WorkContext<Tools = ResearchTools> = Tools & {
+  /** for reads only: every write goes through the kind's commit (or a lease-fenced SQL function) */
   sql: Sql;
   signal: AbortSignal;
-  provider: ResearchProvider;
-  verifier: PmsVerifier;
   config: WorkerConfig;
   /** runs a provider call with the in-invocation retry policy, recording every failed attempt */
   retry<T>(call: () => Promise<T>): Promise<T>;
+};
+
+/** How a failed attempt ends: back to the queue after the SQL backoff (at least retryAfterSeconds), or failed for good. */
+export interface Failure {
+  retryable: boolean;
+  retryAfterSeconds?: number;
 }
 
-export interface WorkerKind {
+/** The research kinds' errors: a provider's permanent errors fail for good; a malformed answer may be better next time. */
+export function classifyProviderError(error: unknown): Failure {
+  if (!(error instanceof ProviderError)) return { retryable: true };
+  return {
+    retryable: error.transient || error.kind === "invalid_output",
+    retryAfterSeconds: error.retryAfterMs ? error.retryAfterMs / 1000 : undefined,
+  };
+}
+
+export interface WorkerKind<Tools = ResearchTools> {
   kind: string;
   /** does one task's work without writing anything; returns what commit writes */
-  work(task: Task, context: WorkContext): Promise<Record<string, unknown>>;
+  work(task: Task, context: WorkContext<Tools>): Promise<Record<string, unknown>>;
   /** writes the result and completes the task in one transaction (raises PM001 if the lease is lost) */
   commit(sql: Sql, task: Task, result: Record<string, unknown>): Promise<unknown>;
+  /** how an error of work() ends the attempt; classifyProviderError when absent */
+  classify?(error: unknown): Failure;
 }
 
 export interface WorkerSummary {
@@ -43,24 +65,25 @@ export interface WorkerSummary {
 
 export type WorkerEvent = { event: string; task?: string; detail?: string };
 
-/** What the provider used since the last take (tokens, searches, cost): recorded per task. */
+/** What the provider used since the last take (provider, tokens, searches, cost): recorded per task. */
 export interface UsageSource {
   take(): { calls: number } & Record<string, unknown>;
 }
 
-export interface WorkerDeps {
+export interface WorkerDeps<Tools> {
   sql: Sql;
-  kind: WorkerKind;
-  provider: ResearchProvider;
-  /** checks a company's PMS in code (its own site), whatever the provider claimed */
-  verifier: PmsVerifier;
+  kind: WorkerKind<Tools>;
+  tools: Tools;
   config: WorkerConfig;
   workerId: string;
   log?: (event: WorkerEvent) => void;
   usage?: UsageSource;
+  /** stored with the worker's row (e.g. which provider it uses) */
+  metadata?: Record<string, unknown>;
 }
 
-class LeaseLost extends Error {
+/** The task's lease went to another worker: nothing more may be written for it. */
+export class LeaseLost extends Error {
   constructor(id: string) {
     super(`lease of task ${id} lost`);
   }
@@ -75,7 +98,7 @@ function describe(error: unknown, attempts: AttemptRecord[]): string {
   return attempts.length > 1 ? `${message} (after ${attempts.length} tries: ${attempts.map((a) => a.kind).join(", ")})` : message;
 }
 
-export class Worker {
+export class Worker<Tools = ResearchTools> {
   private stopping: Shutdown | null = null;
   private current: { task: Task; controller: AbortController } | null = null;
   private wakeUp: (() => void) | null = null;
@@ -84,17 +107,17 @@ export class Worker {
   readonly summary: WorkerSummary;
 
   private readonly sql: Sql;
-  private readonly kind: WorkerKind;
-  private readonly provider: ResearchProvider;
-  private readonly verifier: PmsVerifier;
+  private readonly kind: WorkerKind<Tools>;
+  private readonly tools: Tools;
   private readonly config: WorkerConfig;
   private readonly log: (event: WorkerEvent) => void;
   private readonly usage?: UsageSource;
+  private readonly metadata: Record<string, unknown>;
   readonly workerId: string;
 
-  constructor(deps: WorkerDeps) {
-    ({ sql: this.sql, kind: this.kind, provider: this.provider, verifier: this.verifier, config: this.config,
-       workerId: this.workerId, usage: this.usage } = deps);
+  constructor(deps: WorkerDeps<Tools>) {
+    ({ sql: this.sql, kind: this.kind, tools: this.tools, config: this.config, workerId: this.workerId, usage: this.usage } = deps);
+    this.metadata = deps.metadata ?? {};
     this.log = deps.log ?? (() => {});
     this.q = queue(this.sql);
     this.summary = { workerId: this.workerId, kind: this.kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
@@ -104,7 +127,7 @@ export class Worker {
   async run(): Promise<WorkerSummary> {
     const deadline = Date.now() + this.config.timeBudgetSeconds * 1000;
     const [registered] = await this.sql`
-      select pm_pipeline.register_worker(${this.workerId}, ${this.kind.kind}, ${this.sql.json({ provider: this.provider.name })}) as ok`;
+      select pm_pipeline.register_worker(${this.workerId}, ${this.kind.kind}, ${this.sql.json(this.metadata as never)}) as ok`;
     if (!registered.ok) {
       this.summary.stoppedBecause = "concurrency limit";
       return this.summary;
@@ -184,9 +207,13 @@ export class Worker {
 
   private async process(task: Task, deadline: number): Promise<void> {
     this.summary.claimed++;
-    if (task.run_id && !(await this.budgetAllows(task))) return;
+    // current before the first await: a shutdown from now on aborts this task and gives its lease back
     const controller = new AbortController();
     this.current = { task, controller };
+    if (task.run_id && !(await this.budgetAllows(task))) {
+      this.current = null;
+      return;
+    }
     const attempts: AttemptRecord[] = [];
     const heartbeat = setInterval(async () => {
       try {
@@ -197,15 +224,15 @@ export class Worker {
     }, this.config.heartbeatSeconds * 1000);
     // the time budget ends the work, not the wall clock of the platform
     const budget = setTimeout(() => controller.abort(new Shutdown("time budget spent")), Math.max(0, deadline - Date.now()));
-    const context: WorkContext = {
+    const context: WorkContext<Tools> = {
+      ...this.tools,
       sql: this.sql,
       signal: controller.signal,
-      provider: this.provider,
-      verifier: this.verifier,
       config: this.config,
       retry: (call) => withRetry(call, { policy: this.config.retry, signal: controller.signal, log: attempts }),
     };
     try {
+      controller.signal.throwIfAborted();
       const result = await this.kind.work(task, context);
       controller.signal.throwIfAborted();
       await this.kind.commit(this.sql, task, { ...result, attempts });
@@ -226,7 +253,7 @@ export class Worker {
     const used = this.usage?.take();
     if (!used || used.calls === 0) return;
     try {
-      await this.sql`select pm_pipeline.record_usage(${task.id}, ${this.sql.json({ provider: this.provider.name, ...used } as never)})`;
+      await this.sql`select pm_pipeline.record_usage(${task.id}, ${this.sql.json(used as never)})`;
     } catch (error) {
       this.log({ event: "usage not recorded", task: task.id, detail: String(error) });
     }
@@ -253,11 +280,7 @@ export class Worker {
       if (state) this.summary.released++;
       return;
     }
-    const permanent = error instanceof ProviderError && !error.transient && error.kind !== "invalid_output";
-    const state = await this.q.fail(task, describe(error, attempts), {
-      retryable: !permanent,
-      retryAfterSeconds: error instanceof ProviderError && error.retryAfterMs ? error.retryAfterMs / 1000 : undefined,
-    });
+    const state = await this.q.fail(task, describe(error, attempts), (this.kind.classify ?? classifyProviderError)(error));
     if (state === null) this.summary.lost++;
     else this.summary.failed++;
     this.log({ event: "failed", task: task.id, detail: describe(error, attempts) });

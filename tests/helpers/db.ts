@@ -41,6 +41,18 @@ export const workerId = (label = "w") => `${label}-${randomUUID().slice(0, 8)}`;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `check` until it returns something truthy, and returns that; fails naming `what` after `timeoutMs`. */
+type Falsy = null | undefined | false;
+export async function waitFor<T>(what: string, check: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** A connection and a task kind of its own for the tests of a describe block (made and dropped around them). */
 export function useKind(options: KindOptions = {}): { sql: Sql; kind: string } {
   const context = {} as { sql: Sql; kind: string };

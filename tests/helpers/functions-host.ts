@@ -24,7 +24,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A host whose workers are named `<name>-lead_list-...` etc. */
+/**
+ * Worker settings for tests: the production timings scaled down ~10x (heartbeats 0.5 s instead of
+ * 10 s, the dispatch tick 1 s instead of 10 s), fast in-invocation retries, short idle polling.
+ */
+export const FAST_WORKERS = {
+  WORKER_HEARTBEAT_INTERVAL: "0.5", WORKER_RETRY_BASE_MS: "50", WORKER_RETRY_MAX_MS: "400", WORKER_POLL_MS: "100",
+  WORKER_IDLE_WAIT_SECONDS: "5", PM_LEADS_LOCAL_CRON_SECONDS: "1",
+};
+
+/** A host whose workers are named `<name>-lead_list-...` etc. (`<name>-alert-...` for the monitor's); `env` adds to or overrides its environment. */
 export async function startHost(name: string, env: Record<string, string> = {}): Promise<Host> {
   const stack = loadStackEnv();
   const port = await freePort();
@@ -39,6 +48,9 @@ export async function startHost(name: string, env: Record<string, string> = {}):
       LEAD_LIST_WORKER_ID: `${name}-lead_list`,
       COMPANY_RESEARCH_WORKER_ID: `${name}-company_research`,
       CONTACT_RESEARCH_WORKER_ID: `${name}-contact_research`,
+      ALERT_WORKER_ID: `${name}-alert`,
+      // never a real receiver from a test, whatever the shell has (empty counts as unset)
+      ALERT_WEBHOOK_URL: "", ALERT_EMAIL_API_URL: "", ALERT_EMAIL_API_KEY: "", ALERT_EMAIL_FROM: "", ALERT_EMAIL_TO: "",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
