@@ -27,6 +27,13 @@ export function apiConfig(env: Record<string, string | undefined> = process.env)
   return { url: url.replace(/\/+$/, ""), key };
 }
 
+/** A supabase-js client for Node (`url` is the project URL, without /functions/v1). */
+export function supabaseClient(url: string, key: string): SupabaseClient {
+  // Node 20 has no global WebSocket: supabase-js wants one for realtime, which is never opened here
+  // (ws's types differ from realtime-js's structural ones in details realtime does not use)
+  return createClient(url, key, { auth: { persistSession: false }, realtime: { transport: ws as unknown as WebSocketLikeConstructor } });
+}
+
 /** The API client of the configured project (environment or local stack). */
 export const connect = () => new Api(apiConfig());
 
@@ -77,11 +84,7 @@ export class Api {
   private readonly client: SupabaseClient;
 
   constructor(readonly config: ApiConfig) {
-    // Node 20 has no global WebSocket: supabase-js wants one for realtime, which the CLI never opens
-    // (ws's types differ from realtime-js's structural ones in details realtime does not use)
-    this.client = createClient(config.url, config.key, {
-      auth: { persistSession: false }, realtime: { transport: ws as unknown as WebSocketLikeConstructor },
-    });
+    this.client = supabaseClient(config.url, config.key);
   }
 
   /** `path` is below the function's name, query string included: "runs/<id>", "runs?status=active". */

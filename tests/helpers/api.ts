@@ -1,8 +1,7 @@
 // A supabase-js client for the run API on a local functions host, and a call that always gives the
 // HTTP status and body (supabase-js puts the body of a non-2xx answer in error.context).
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import type { WebSocketLikeConstructor } from "@supabase/realtime-js";
-import ws from "ws";
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { supabaseClient } from "../../cli/api.ts";
 
 // bodies are checked with expect(): typing them would only add casts
 export interface ApiAnswer<T = any> {
@@ -11,14 +10,8 @@ export interface ApiAnswer<T = any> {
   headers: Headers;
 }
 
-/** hostUrl: the host's .../functions/v1 URL. */
-export function apiClient(hostUrl: string, key: string): SupabaseClient {
-  // Node 20 has no global WebSocket; supabase-js documents passing one for its realtime client (ws's
-  // types differ from realtime-js's structural ones in details realtime does not use)
-  return createClient(hostUrl.replace(/\/functions\/v1$/, ""), key, {
-    auth: { persistSession: false }, realtime: { transport: ws as unknown as WebSocketLikeConstructor },
-  });
-}
+/** hostUrl: the host's .../functions/v1 URL; the client is the CLI's. */
+export const apiClient = (hostUrl: string, key: string): SupabaseClient => supabaseClient(hostUrl.replace(/\/functions\/v1$/, ""), key);
 
 export async function call(
   client: SupabaseClient,
