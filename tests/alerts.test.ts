@@ -231,7 +231,7 @@ describe("alerts without receivers", () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({
       error: "e-mail alerts are half configured: ALERT_EMAIL_API_KEY, ALERT_EMAIL_FROM are missing " +
-        "(set ALERT_EMAIL_API_KEY, ALERT_EMAIL_FROM, ALERT_EMAIL_TO, or none of the ALERT_EMAIL_* settings)",
+        "(set ALERT_EMAIL_API_KEY, ALERT_EMAIL_FROM and ALERT_EMAIL_TO, or none of these settings)",
     });
   });
 });

@@ -47,6 +47,8 @@ export interface Delivered {
 
 export interface Receiver {
   name: "webhook" | "email";
+  /** false when this receiver has no one for this kind of alert (e-mail recipients are per kind) */
+  takes(alert: Alert): boolean;
   /** `key` is the alert's idempotency key, sent as Idempotency-Key so that a resend can be dropped */
   send(alert: Alert, key: string, signal: AbortSignal): Promise<Delivered>;
 }
@@ -86,6 +88,7 @@ export function alertReceivers(config: AlertConfig): Receiver[] {
   if (webhook) {
     receivers.push({
       name: "webhook",
+      takes: () => true,
       send(alert, key, signal) {
         const { subject, text } = formatAlert(alert);
         // Slack shows `text`; other receivers read the structured `alert`
@@ -94,12 +97,14 @@ export function alertReceivers(config: AlertConfig): Receiver[] {
     });
   }
   if (email) {
+    const recipients = (alert: Alert) => (alert.type === "worker_dead" ? email.to.worker : email.to.run);
     receivers.push({
       name: "email",
+      takes: (alert) => recipients(alert).length > 0,
       send(alert, key, signal) {
         const { subject, text } = formatAlert(alert);
         return post("email", email.apiUrl, { authorization: `Bearer ${email.apiKey}`, "idempotency-key": key },
-          { from: email.from, to: email.to, subject, text }, signal);
+          { from: email.from, to: recipients(alert), subject, text }, signal);
       },
     });
   }

@@ -31,6 +31,10 @@ export function alertWorker(receivers: Receiver[]): WorkerKind<object> {
           answers[receiver.name] = "delivered in an earlier attempt";
           continue;
         }
+        if (!receiver.takes(alert)) {
+          answers[receiver.name] = `no recipients for ${alert.type} alerts`;
+          continue;
+        }
         // a fresh lease (30 s) right before sending outlasts the request (10 s), so the record of a
         // 2xx lands while this worker still holds the task
         if (!(await queue(sql).heartbeat(task))) throw new LeaseLost(task.id);

@@ -50,7 +50,7 @@ export async function startHost(name: string, env: Record<string, string> = {}):
       CONTACT_RESEARCH_WORKER_ID: `${name}-contact_research`,
       ALERT_WORKER_ID: `${name}-alert`,
       // never a real receiver from a test, whatever the shell has (empty counts as unset)
-      ALERT_WEBHOOK_URL: "", ALERT_EMAIL_API_URL: "", ALERT_EMAIL_API_KEY: "", ALERT_EMAIL_FROM: "", ALERT_EMAIL_TO: "",
+      ALERT_WEBHOOK_URL: "", ALERT_EMAIL_API_URL: "", ALERT_EMAIL_API_KEY: "", ALERT_EMAIL_FROM: "", ALERT_EMAIL_TO: "", HEARTBEAT_MONITOR_ALERT_EMAIL: "", NOTIFICATION_EMAIL: "",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -18,13 +18,31 @@ describe("alert settings", () => {
   it("a webhook, e-mail with the Resend URL by default, or both", () => {
     expect(alertConfig({ ALERT_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/x" })).toEqual({ webhook: { url: "https://hooks.slack.com/services/T/B/x" } });
     expect(alertConfig(EMAIL)).toEqual({
-      email: { apiUrl: DEFAULT_EMAIL_API_URL, apiKey: "re_x", from: "pm-leads <alerts@example.com>", to: ["a@example.com", "b@example.com"] },
+      email: { apiUrl: DEFAULT_EMAIL_API_URL, apiKey: "re_x", from: "pm-leads <alerts@example.com>",
+        to: { worker: ["a@example.com", "b@example.com"], run: ["a@example.com", "b@example.com"] } },
     });
     expect(Object.keys(alertConfig({ ...EMAIL, ALERT_WEBHOOK_URL: "http://127.0.0.1:9/x" }))).toEqual(["webhook", "email"]);
   });
 
+  it("the old system's names: HEARTBEAT_MONITOR_ALERT_EMAIL gets dead workers, NOTIFICATION_EMAIL runs, ALERT_EMAIL_TO both", () => {
+    const { ALERT_EMAIL_TO: _, ...sender } = EMAIL;
+    const config = alertConfig({ ...sender, HEARTBEAT_MONITOR_ALERT_EMAIL: "ops@example.com", NOTIFICATION_EMAIL: "sales@example.com, ops@example.com" });
+    expect(config.email?.to).toEqual({ worker: ["ops@example.com"], run: ["sales@example.com", "ops@example.com"] });
+    expect(alertConfig({ ...EMAIL, HEARTBEAT_MONITOR_ALERT_EMAIL: "a@example.com, ops@example.com" }).email?.to.worker)
+      .toEqual(["a@example.com", "b@example.com", "ops@example.com"]);
+
+    // only dead-worker recipients: the e-mail receiver takes worker alerts, not run alerts
+    const [email] = alertReceivers(alertConfig({ ...sender, HEARTBEAT_MONITOR_ALERT_EMAIL: "ops@example.com" }));
+    const worker = Alert.parse({ type: "worker_dead", worker_id: "w-1", worker_type: "lead_list", last_heartbeat_at: "2026-11-28T05:00:00Z", current_task: null, current_run_id: null, held_tasks: [], at: "2026-11-28T05:01:00Z" });
+    const run = Alert.parse({ type: "run_completed", run_id: "6a20a632-5b89-49f3-877c-34e177bae5a9", status: "completed", message: "done", criteria: "Buildium; TX",
+      counts: { target: 1, ready: 1, accepted: 1, rejected: 0, review: 0, contacts: 1, tasks_failed: 0 }, event_id: 1, at: "2026-11-28T05:01:00Z" });
+    expect([email.takes(worker), email.takes(run)]).toEqual([true, false]);
+  });
+
   it.each([
     [{ ALERT_EMAIL_TO: "a@example.com" }, /half configured: ALERT_EMAIL_API_KEY, ALERT_EMAIL_FROM are missing/],
+    [{ ALERT_EMAIL_API_KEY: "re_x", ALERT_EMAIL_FROM: "a@example.com" }, /half configured: ALERT_EMAIL_TO \(or HEARTBEAT_MONITOR_ALERT_EMAIL \/ NOTIFICATION_EMAIL\) is missing/],
+    [{ NOTIFICATION_EMAIL: "a@example.com" }, /half configured: ALERT_EMAIL_API_KEY, ALERT_EMAIL_FROM are missing/],
     [{ ...EMAIL, ALERT_EMAIL_API_KEY: "" }, /half configured: ALERT_EMAIL_API_KEY is missing/],
     [{ ALERT_EMAIL_API_URL: "https://api.resend.com/emails" }, /half configured/],
     [{ ALERT_WEBHOOK_URL: "hooks.slack.com/x" }, /bad alert setting ALERT_WEBHOOK_URL/],
