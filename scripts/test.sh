@@ -8,16 +8,26 @@ cd "$ROOT"
 BIN="$ROOT/node_modules/.bin"
 
 started=0
-# The end-to-end tests start functions hosts of their own (with faults, short leases, to kill):
-# a stack this script starts runs without one. A stack already running keeps its own.
+host_paused=0
+# The end-to-end tests start functions hosts of their own (with faults, short leases, to kill), and
+# expect theirs to be the only ones working the queue: a stack this script starts runs without a
+# host, and the host of a stack already running is stopped for the tests and started again after.
 if ! bash scripts/stack.sh status -q >/dev/null 2>&1; then
   bash scripts/stack.sh start --db-only
   started=1
 else
-  bash scripts/stack.sh start --db-only   # applies any new migration; a running functions host stays
+  if [ -f .local/functions.pid ] && kill -0 "$(cat .local/functions.pid)" 2>/dev/null; then
+    echo "[test] stopping the running stack's functions host for the tests (it is started again afterwards)"
+    bash scripts/stack.sh stop
+    host_paused=1
+  fi
+  bash scripts/stack.sh start --db-only   # applies any new migration
 fi
-stop_started() { if [ "$started" = 1 ]; then bash scripts/stack.sh stop; fi; }
-trap stop_started EXIT
+restore_stack() {
+  if [ "$started" = 1 ]; then bash scripts/stack.sh stop; fi
+  if [ "$host_paused" = 1 ]; then bash scripts/stack.sh start; fi
+}
+trap restore_stack EXIT
 
 # shellcheck disable=SC1091
 set -a; . "$ROOT/.local/stack.env"; set +a
