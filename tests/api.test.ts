@@ -307,6 +307,32 @@ describe("run API", () => {
       expect(accepted.body).toMatchObject({ status: "completed", stage: "done", notes: expect.stringMatching(/^accepted partial: \d+ of 40 companies/) });
     });
 
+    it("loosen_pms judges the companies already researched again, from their stored research, besides new discovery", async () => {
+      // Austin's small market has companies that a Buildium search surfaces but that use another PMS
+      const created = await call(api, "runs", { method: "POST", body: { criteria: { ...SMALL_MARKET, city: "Austin" }, quantity: 40 } });
+      const id = created.body.id as string;
+      expect((await waitWhileActive(id)).status).toBe("needs_user_decision");
+      const pmsReason = "^(uses |no PMS evidence|PMS unknown|only |[a-z]+ evidence of )";
+      const before = await sql`select id from pm_pipeline.companies where run_id = ${id} and status in ('rejected', 'review')
+                                 and rejection_reason ~ ${pmsReason}`;
+      expect(before.length).toBeGreaterThan(0); // the small market has companies on other PMSs
+      // every researched company that was turned down is judged again; a contacts shortfall is not a criteria matter
+      const [{ rejudgeable }] = await sql`select count(*)::int as rejudgeable from pm_pipeline.companies c
+        where c.run_id = ${id} and c.status in ('rejected', 'review') and c.rejection_reason not like 'found % decision maker(s)%'
+          and exists (select from pm_pipeline.company_research r where r.company_id = c.id)`;
+
+      const loosened = await call(api, `runs/${id}/decision`, { method: "POST", body: { decision: "loosen_pms", pms: null } });
+      expect(loosened.status).toBe(200);
+      expect(loosened.body.criteria).not.toHaveProperty("pms");
+      await waitWhileActive(id);
+      const after = await sql`select status, rejection_reason from pm_pipeline.companies where id in ${sql(before.map((c) => c.id))}`;
+      expect(after.filter((c) => new RegExp(pmsReason).test(c.rejection_reason ?? ""))).toEqual([]);
+      expect(after.some((c) => c.status === "accepted")).toBe(true);
+      const rejudged = await sql`select result from pm_pipeline.tasks where run_id = ${id} and kind = 'company_research' and payload->>'requalify' = 'true'`;
+      expect(rejudged).toHaveLength(rejudgeable);
+      expect(rejudged.every((t) => t.result.requalified === true)).toBe(true);
+    });
+
     it("accept_partial on an active run: tasks still in flight finish, but the run's companies and contacts stay as they were", async () => {
       const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 80 } });
       const id = created.body.id as string;

@@ -67,6 +67,17 @@ export const companyResearchWorker: WorkerKind = {
   async work(task, { sql, signal, provider, verifier, retry }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
+    if (task.payload.requalify === true) {
+      // a decision changed the criteria (loosen_pms): judged again from what research found before,
+      // without calling the provider or reading the site again
+      const [stored] = await sql`
+        select pms, pms_confidence, pms_evidence_urls, units, units_estimated, units_quote, units_source_url, single_family_focus,
+               property_mix, employees, icp_fit, icp_score, icp_tier, disqualifiers, agent_summary, source_urls
+          from pm_pipeline.company_research where company_id = ${company.id}`;
+      const research = CompanyResearch.safeParse(stored);
+      if (research.success) return { research: research.data, decision: qualify(criteria, research.data), requalified: true };
+      // nothing usable stored: researched afresh below
+    }
     const claimed = parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research");
     // the PMS is what the company's own site shows, not what the provider says
     const pms = await verifier.verify({ domain: company.domain, criteria, signal });

@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(214);
+select plan(218);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -449,6 +449,28 @@ select is((pg_temp.last_event(pg_temp.uid('W'), 'decision')).data,
   'W: the decision event has the criteria before and after');
 select is((pg_temp.last_event(pg_temp.uid('W'), 'run_resumed')).data, '{"stage": "company_discovery"}'::jsonb, 'W: resumed at company_discovery');
 select is(pg_temp.decide_err(pg_temp.uid('W'), '{"decision": "loosen_pms", "pms": null}'), 'PM409', 'W is active now: loosen_pms raises PM409');
+
+-- =============================================================================================
+-- decide_run: loosen_pms judges the companies already researched again
+-- =============================================================================================
+select isnt(pg_temp.waiting_run('L', '{"pms": "Buildium", "state": "TX"}'), null, 'run L waits for a decision');
+insert into pm_pipeline.companies (run_id, name, domain, status, rejection_reason) values
+  (pg_temp.uid('L'), 'Other PMS', 'other-pms.example', 'rejected', 'uses AppFolio, not Buildium'),
+  (pg_temp.uid('L'), 'Weak evidence', 'weak.example', 'review', 'only medium evidence of Buildium'),
+  (pg_temp.uid('L'), 'Few people', 'few-people.example', 'rejected', 'found 0 decision maker(s), need at least 1'),
+  (pg_temp.uid('L'), 'Never researched', 'never.example', 'rejected', 'no reason given');
+insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence)
+select id, run_id, 'AppFolio', 'high' from pm_pipeline.companies where run_id = pg_temp.uid('L') and domain <> 'never.example';
+select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "loosen_pms", "pms": null}') $$, pg_temp.uid('L')), 'loosen_pms for L');
+select results_eq(format($$ select domain, status::text, rejection_reason from pm_pipeline.companies where run_id = %L order by domain $$, pg_temp.uid('L')),
+  $$ values ('few-people.example', 'rejected', 'found 0 decision maker(s), need at least 1'), ('never.example', 'rejected', 'no reason given'),
+            ('other-pms.example', 'candidate', null), ('weak.example', 'candidate', null) $$,
+  'L: researched companies turned down on the criteria are candidates again; a contacts shortfall and an unresearched one stay');
+select results_eq(format($$ select c.domain, t.key like 'requalify:%%', t.payload->>'requalify', t.state::text from pm_pipeline.tasks t
+                              join pm_pipeline.companies c on c.id = (t.payload->>'company_id')::uuid
+                             where t.run_id = %L and t.kind = 'company_research' order by c.domain $$, pg_temp.uid('L')),
+  $$ values ('other-pms.example', true, 'true', 'queued'), ('weak.example', true, 'true', 'queued') $$,
+  'L: one re-judging research task each, marked requalify');
 
 -- =============================================================================================
 -- decide_run: set_budget
