@@ -1,15 +1,9 @@
 // What the run API answers (supabase/functions/runs), as far as the CLI reads it.
+import type { Criteria } from "../shared/pipeline/schemas.ts";
 export type RunStatus = "active" | "needs_user_decision" | "completed" | "error" | "cancelled";
 export type Decision = "accept_partial" | "expand_location" | "loosen_pms" | "set_budget";
 
-export interface Criteria {
-  pms?: string | string[] | null;
-  state?: string;
-  states?: string[];
-  city?: string;
-  units_min?: number;
-  units_max?: number;
-}
+export type { Criteria } from "../shared/pipeline/schemas.ts";
 
 export interface Progress {
   companies_target: number;

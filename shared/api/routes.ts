@@ -13,6 +13,7 @@
 // Handlers validate with zod before they touch the database, and every write is one SQL function
 // call: a rejected request has written nothing.
 import type { Sql } from "postgres";
+import type { ZodType } from "zod";
 import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../export/csv.ts";
 import { ApiError, CORS_HEADERS, fromDatabase, jsonResponse, parseWith, readJson } from "./http.ts";
 import {
@@ -46,8 +47,15 @@ async function db<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function query<T extends import("zod").ZodType>(schema: T, url: URL) {
+function query<T extends ZodType>(schema: T, url: URL) {
   return parseWith(schema, Object.fromEntries(url.searchParams), ["query"]);
+}
+
+/** The id of a run that exists, else 404 (anything that is not a UUID names no run: not a cast error). */
+async function knownRun(sql: Sql, id: string): Promise<string> {
+  const [row] = UUID.test(id) ? await db(() => sql`select exists (select from pm_pipeline.runs where id = ${id}) as known`) : [];
+  if (!row?.known) throw new ApiError("not_found", `no run ${id}`);
+  return id;
 }
 
 async function runOr404(sql: Sql, id: string): Promise<Record<string, unknown>> {
@@ -76,24 +84,24 @@ const listRuns: Handler = async ({ sql, url }) => {
 const getRun: Handler = async ({ sql, segments }) => jsonResponse(200, await runOr404(sql, segments[0]));
 
 const cancelRun: Handler = async ({ sql, segments }) => {
-  await runOr404(sql, segments[0]);
-  await db(() => sql`select pm_pipeline.cancel_run(${segments[0]})`);
-  return jsonResponse(200, await runOr404(sql, segments[0]));
+  const id = await knownRun(sql, segments[0]);
+  await db(() => sql`select pm_pipeline.cancel_run(${id})`);
+  return jsonResponse(200, await runOr404(sql, id));
 };
 
 const decide: Handler = async ({ sql, request, segments, maxBodyBytes }) => {
-  await runOr404(sql, segments[0]);
+  const id = await knownRun(sql, segments[0]);
   const decision = parseWith(Decision, await readJson(request, maxBodyBytes));
-  await db(() => sql`select pm_pipeline.decide_run(${segments[0]}, ${sql.json(decision as never)})`);
-  return jsonResponse(200, await runOr404(sql, segments[0]));
+  await db(() => sql`select pm_pipeline.decide_run(${id}, ${sql.json(decision as never)})`);
+  return jsonResponse(200, await runOr404(sql, id));
 };
 
 const exportCsv = (kind: "companies" | "contacts"): Handler => async ({ sql, url, segments }) => {
-  const run = await runOr404(sql, segments[0]);
+  const id = await knownRun(sql, segments[0]);
   const includeUnverified = query(ExportQuery, url).include_unverified_emails === "true";
   const rows = kind === "companies"
-    ? await db(() => sql`select * from pm_pipeline.v_companies_export where run_id = ${segments[0]} order by company_name, domain`)
-    : (await db(() => sql`select * from pm_pipeline.v_contacts_export where run_id = ${segments[0]} order by company_name, full_name`))
+    ? await db(() => sql`select * from pm_pipeline.v_companies_export where run_id = ${id} order by company_name, domain`)
+    : (await db(() => sql`select * from pm_pipeline.v_contacts_export where run_id = ${id} order by company_name, full_name`))
       .map((contact) => exportableContact(contact, includeUnverified));
   const csv = toCsv(kind === "companies" ? COMPANY_COLUMNS : CONTACT_COLUMNS, rows);
   return new Response(csv, {
@@ -101,7 +109,7 @@ const exportCsv = (kind: "companies" | "contacts"): Handler => async ({ sql, url
     headers: {
       ...CORS_HEADERS,
       "content-type": "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="${exportFileName(kind, String(run.id), new Date())}"`,
+      "content-disposition": `attachment; filename="${exportFileName(kind, id, new Date())}"`,
     },
   });
 };
