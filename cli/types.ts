@@ -19,6 +19,8 @@ export interface Progress {
   tasks_failed: number;
   discovery_batches: number;
   discovery_exhausted: boolean;
+  discovery_failures: number;
+  discovery_stopped: string | null;
 }
 
 export interface RunEvent {

@@ -43,14 +43,15 @@ export function isPersonName(name: string): boolean {
 
 export const leadListWorker: WorkerKind = {
   kind: "lead_list",
-  async work(task, { sql, signal, provider, config, retry }) {
+  async work(task, { sql, signal, provider, config, retry, once }) {
     const { count } = DiscoveryPayload.parse(task.payload);
     const criteria = await runCriteria(sql, task.run_id);
     const wanted = Math.min(count, config.leadListBatchSize);
     // only this run's candidates go to the provider; blocked domains are filtered in SQL afterwards
     const known = await sql`select domain from pm_pipeline.companies where run_id = ${task.run_id}`;
-    const answer = parseOutput(Discovery, await retry(() =>
-      provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal })), "discovery");
+    // a checked answer is kept under the lease (a malformed one is asked again next attempt)
+    const answer = await once("discovery", async () => parseOutput(Discovery, await retry(() =>
+      provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal })), "discovery"));
     // a portal host (x.managebuilding.com) is evidence, never the company: the domain is its own site
     const companies = answer.companies.filter((c) => !isVendorHost(c.domain));
     return {
@@ -64,7 +65,7 @@ export const leadListWorker: WorkerKind = {
 
 export const companyResearchWorker: WorkerKind = {
   kind: "company_research",
-  async work(task, { sql, signal, provider, verifier, retry }) {
+  async work(task, { sql, signal, provider, verifier, retry, once }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
     if (task.payload.requalify === true) {
@@ -78,7 +79,9 @@ export const companyResearchWorker: WorkerKind = {
       if (research.success) return { research: research.data, decision: qualify(criteria, research.data), requalified: true };
       // nothing usable stored: researched afresh below
     }
-    const claimed = parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research");
+    // kept under the lease: the PMS check after it may be cut short, and the next attempt starts here
+    const claimed = await once("research", async () =>
+      parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research"));
     // the PMS is what the company's own site shows, not what the provider says
     const pms = await verifier.verify({ domain: company.domain, criteria, signal });
     const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
@@ -91,7 +94,7 @@ export const companyResearchWorker: WorkerKind = {
 
 export const contactResearchWorker: WorkerKind = {
   kind: "contact_research",
-  async work(task, { sql, signal, provider, retry }) {
+  async work(task, { sql, signal, provider, retry, once }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
     const [run] = await sql`select contacts_max from pm_pipeline.runs where id = ${task.run_id}`;
@@ -99,8 +102,8 @@ export const contactResearchWorker: WorkerKind = {
       select full_name, email, linkedin_url from pm_pipeline.contacts where company_id = ${company.id}`;
     const count = run.contacts_max - existing.length;
     if (count <= 0) return { contacts: [], exhausted: false };
-    const found = parseOutput(ContactSearch, await retry(() =>
-      provider.findContacts({ criteria, company, count, existing, signal })), "contacts");
+    const found = await once("contacts", async () => parseOutput(ContactSearch, await retry(() =>
+      provider.findContacts({ criteria, company, count, existing, signal })), "contacts"));
     // people only: no generic inboxes as decision makers, no placeholder names
     const contacts = found.contacts.filter((c) => (c.email_class !== "generic_role" || c.linkedin_url) && isPersonName(c.full_name));
     return { contacts: contacts.slice(0, count), exhausted: found.exhausted };

@@ -19,6 +19,9 @@ export interface TaskRow<P = Record<string, unknown>> {
   lease_expires_at: Date | null;
   locked_by: string | null;
   last_error: string | null;
+  last_error_kind: string | null;
+  /** what earlier attempts saved under their lease (save_checkpoint), by name */
+  checkpoint: Record<string, unknown>;
 }
 
 /** A claimed task: it carries the lease token that every later call needs. */
@@ -43,6 +46,8 @@ export interface FailOptions {
   retryable?: boolean;
   /** a server's retry-after, in seconds: the next attempt waits at least this long. */
   retryAfterSeconds?: number;
+  /** the error's class (auth, quota, invalid_output, ...), stored with the task: the pipeline acts on it */
+  kind?: string;
 }
 
 /** The SQL API of the queue, bound to one postgres.js client (or transaction). */
@@ -82,11 +87,11 @@ export function queue(sql: Sql | TransactionSql) {
     async fail(lease: Lease, error: string, options: FailOptions = {}): Promise<TaskState | null> {
       const [row] = await sql`
         select pm_pipeline.fail_task(${lease.id}, ${lease.lease_token}, ${error},
-          ${options.retryable ?? true}, ${options.retryAfterSeconds ?? null}) as state`;
+          ${options.retryable ?? true}, ${options.retryAfterSeconds ?? null}, ${options.kind ?? null}) as state`;
       return row.state as TaskState | null;
     },
 
-    /** Gives the task back to the queue at once (the attempt counts); null when the lease was lost. */
+    /** Gives the task back to the queue at once (the attempt does not count); null when the lease was lost. */
     async release(lease: Lease, reason: string): Promise<TaskState | null> {
       const [row] = await sql`select pm_pipeline.release_task(${lease.id}, ${lease.lease_token}, ${reason}) as state`;
       return row.state as TaskState | null;

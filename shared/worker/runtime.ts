@@ -23,22 +23,29 @@ export type WorkContext<Tools = ResearchTools> = Tools & {
   sql: Sql;
   signal: AbortSignal;
   config: WorkerConfig;
-  /** runs a provider call with the in-invocation retry policy, recording every failed attempt */
+  /** runs a provider call with the in-invocation retry policy, recording every failed attempt and
+   * the usage of every billed response as soon as it arrives */
   retry<T>(call: () => Promise<T>): Promise<T>;
+  /** the value `name` had in an earlier attempt of this task (a paid answer), or call()'s, saved under
+   * the lease before it is used: an attempt cut short later does not pay for it again */
+  once<T>(name: string, call: () => Promise<T>): Promise<T>;
 };
 
 /** How a failed attempt ends: back to the queue after the SQL backoff (at least retryAfterSeconds), or failed for good. */
 export interface Failure {
   retryable: boolean;
   retryAfterSeconds?: number;
+  /** what kind of failure (a ProviderErrorKind, or "error"): the pipeline's SQL acts on auth and quota */
+  kind?: string;
 }
 
 /** The research kinds' errors: a provider's permanent errors fail for good; a malformed answer may be better next time. */
 export function classifyProviderError(error: unknown): Failure {
-  if (!(error instanceof ProviderError)) return { retryable: true };
+  if (!(error instanceof ProviderError)) return { retryable: true, kind: "error" };
   return {
     retryable: error.transient || error.kind === "invalid_output",
     retryAfterSeconds: error.retryAfterMs ? error.retryAfterMs / 1000 : undefined,
+    kind: error.kind,
   };
 }
 
@@ -210,7 +217,7 @@ export class Worker<Tools = ResearchTools> {
     // current before the first await: a shutdown from now on aborts this task and gives its lease back
     const controller = new AbortController();
     this.current = { task, controller };
-    if (task.run_id && !(await this.budgetAllows(task))) {
+    if (task.run_id && !(await this.reserveBudget(task))) {
       this.current = null;
       return;
     }
@@ -229,7 +236,14 @@ export class Worker<Tools = ResearchTools> {
       sql: this.sql,
       signal: controller.signal,
       config: this.config,
-      retry: (call) => withRetry(call, { policy: this.config.retry, signal: controller.signal, log: attempts }),
+      retry: (call) => withRetry(async () => {
+        try {
+          return await call();
+        } finally {
+          await this.recordUsage(task); // a billed answer is on record before anything else can go wrong
+        }
+      }, { policy: this.config.retry, signal: controller.signal, log: attempts }),
+      once: (name, call) => this.once(task, name, call),
     };
     try {
       controller.signal.throwIfAborted();
@@ -248,6 +262,19 @@ export class Worker<Tools = ResearchTools> {
     }
   }
 
+  private async once<T>(task: Task, name: string, call: () => Promise<T>): Promise<T> {
+    const saved = task.checkpoint?.[name];
+    if (saved !== undefined) {
+      this.log({ event: "checkpoint used", task: task.id, detail: name });
+      return saved as T;
+    }
+    const value = await call();
+    const [row] = await this.sql`
+      select pm_pipeline.save_checkpoint(${task.id}, ${task.lease_token}, ${name}, ${this.sql.json(value as never)}) as ok`;
+    if (!row.ok) throw new LeaseLost(task.id);
+    return value;
+  }
+
   /** The calls of this task were paid for whatever became of it: recorded even after a lost lease. */
   private async recordUsage(task: Task): Promise<void> {
     const used = this.usage?.take();
@@ -259,12 +286,11 @@ export class Worker<Tools = ResearchTools> {
     }
   }
 
-  /** A run over its budget stops for a decision; its task goes back untried (the attempt is not counted). */
-  private async budgetAllows(task: Task): Promise<boolean> {
-    const [budget] = await this.sql`select pm_pipeline.budget_allows(${task.run_id}) as ok`;
+  /** Reserves the next call within the run's budget; a run over it stops for a decision and the task goes back untried. */
+  private async reserveBudget(task: Task): Promise<boolean> {
+    const [budget] = await this.sql`select pm_pipeline.reserve_budget(${task.id}, ${task.lease_token}) as ok`;
     if (budget.ok) return true;
-    await this.sql`select pm_pipeline.defer_task(${task.id}, ${task.lease_token}, 'run stopped: budget reached')`;
-    this.log({ event: "deferred", task: task.id, detail: "budget reached" });
+    this.log({ event: "deferred", task: task.id, detail: budget.ok === false ? "budget reached" : "lease lost" });
     return false;
   }
 

@@ -60,7 +60,9 @@ create table pm_pipeline.tasks (
   locked_by text,
   locked_at timestamptz,
   last_error text,
+  last_error_kind text,
   errors jsonb not null default '[]',
+  checkpoint jsonb not null default '{}',
   result jsonb,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -79,7 +81,9 @@ alter table pm_pipeline.tasks set (autovacuum_vacuum_scale_factor = 0, autovacuu
 comment on table pm_pipeline.tasks is 'The task queue of all workers. Claim with claim_tasks; heartbeat, complete, fail and release with the lease token the claim returned.';
 comment on column pm_pipeline.tasks.key is 'Idempotency key, unique per kind: enqueueing the same key again returns the existing task.';
 comment on column pm_pipeline.tasks.fair_tag is 'Start tag for fair queueing across runs: claims take the lowest first.';
-comment on column pm_pipeline.tasks.errors is 'Every failed attempt: [{attempt, worker, at, error}].';
+comment on column pm_pipeline.tasks.errors is 'Every failed attempt: [{attempt, worker, at, error, kind, retryable, counted}].';
+comment on column pm_pipeline.tasks.last_error_kind is 'How the last attempt ended, as the worker classified it (auth, quota, invalid_input, invalid_output, rate_limit, server, timeout, error) or released / lease_expired.';
+comment on column pm_pipeline.tasks.checkpoint is 'What an attempt already has in hand (a paid provider answer), saved under the lease so that the next attempt does not pay for it again.';
 
 -- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
 -- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.
@@ -177,43 +181,54 @@ comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is
 
 -- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
 -- (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
--- failed for good with the reason kept, logged, and the task's run reconciled (so that a run whose
--- work failed asks for a decision instead of waiting forever). A task whose run has ended meanwhile
--- is cancelled, not queued again. Callers lock and check the rows first.
+-- failed for good with the reason and its kind kept, logged, and handed to the pipeline
+-- (handle_failed_task: the company or the run learns why). A task whose run has ended meanwhile
+-- is cancelled, not queued again. An attempt that was not really tried (p_count_attempt false: cut
+-- short by the time budget or a shutdown) does not count, up to max_attempts such releases: a task
+-- that always outlives its worker still ends failed, not in a loop. Callers lock and check the rows.
 create function pm_pipeline.settle_attempts(
   p_task_ids bigint[],
   p_error text,
   p_retryable boolean,
   p_backoff boolean,
-  p_min_delay interval default interval '0')
+  p_min_delay interval default interval '0',
+  p_error_kind text default null,
+  p_count_attempt boolean default true)
 returns setof pm_pipeline.tasks
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_ids bigint[];
-  v_failed_runs uuid[];
+  v_failed bigint[];
 begin
   with settled as (
     update pm_pipeline.tasks t
        set state = s.next_state,
+           attempts = case when s.uncounted then t.attempts - 1 else t.attempts end,
            run_after = case when s.next_state = 'queued'
                             then now() + greatest(p_min_delay,
                                    case when p_backoff then pm_pipeline.retry_delay(t.kind, t.attempts) else interval '0' end)
                             else t.run_after end,
            last_error = left(p_error, 2000),
+           last_error_kind = p_error_kind,
            errors = t.errors || jsonb_build_array(jsonb_build_object(
-             'attempt', t.attempts, 'worker', t.locked_by, 'at', now(), 'error', left(p_error, 2000), 'retryable', p_retryable)),
+             'attempt', t.attempts, 'worker', t.locked_by, 'at', now(), 'error', left(p_error, 2000),
+             'kind', p_error_kind, 'retryable', p_retryable, 'counted', not s.uncounted)),
            lease_token = null,
            lease_expires_at = null,
            finished_at = case when s.next_state in ('failed', 'cancelled') then now() end,
            updated_at = now()
-      from (select x.id,
+      from (select x.id, u.uncounted,
                    (case when r.status in ('completed', 'error', 'cancelled') then 'cancelled'
-                         when p_retryable and x.attempts < x.max_attempts then 'queued'
+                         when p_retryable and (x.attempts < x.max_attempts or u.uncounted) then 'queued'
                          else 'failed' end)::pm_pipeline.task_state as next_state
               from pm_pipeline.tasks x
               left join pm_pipeline.runs r on r.id = x.run_id
+             cross join lateral (
+               select not p_count_attempt
+                      and (select count(*) from jsonb_array_elements(x.errors) e where e->>'counted' = 'false') < x.max_attempts
+                      as uncounted) u
              where x.id = any(p_task_ids) and x.state = 'running') s
      where t.id = s.id
     returning t.*
@@ -222,18 +237,19 @@ begin
     insert into pm_pipeline.events (run_id, task_id, kind, message, data)
     select f.run_id, f.id, 'task_failed',
            format('%s task %s failed after %s attempt(s): %s', f.kind, f.id, f.attempts, f.last_error),
-           jsonb_build_object('kind', f.kind, 'attempts', f.attempts, 'error', f.last_error, 'payload', f.payload)
+           jsonb_build_object('kind', f.kind, 'attempts', f.attempts, 'error', f.last_error, 'error_kind', f.last_error_kind,
+                              'payload', f.payload)
       from settled f where f.state = 'failed'
   )
-  select array_agg(s.id), array_agg(distinct s.run_id) filter (where s.state = 'failed' and s.run_id is not null)
-    into v_ids, v_failed_runs
+  select array_agg(s.id), array_agg(s.id) filter (where s.state = 'failed' and s.run_id is not null)
+    into v_ids, v_failed
     from settled s;
 
-  perform pm_pipeline.reconcile_run(r) from unnest(v_failed_runs) r;
+  perform pm_pipeline.handle_failed_task(f) from unnest(v_failed) f;
   return query select * from pm_pipeline.tasks t where t.id = any(v_ids);
 end
 $$;
-comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable.';
+comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval, text, boolean) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable; an attempt not really tried may go uncounted.';
 
 -- Re-queues tasks whose lease expired (their worker stopped heartbeating). Idempotent; run by
 -- every claim (for its kinds) and by pg_cron (for all kinds).
@@ -255,7 +271,8 @@ begin
   if v_ids is null then
     return;
   end if;
-  return query select * from pm_pipeline.settle_attempts(v_ids, 'lease expired: the worker stopped heartbeating', true, false);
+  return query select * from pm_pipeline.settle_attempts(v_ids, 'lease expired: the worker stopped heartbeating', true, false,
+    interval '0', 'lease_expired');
 end
 $$;
 comment on function pm_pipeline.requeue_expired_leases(text[]) is 'Ends attempts whose lease expired: back to queued at once, or failed when out of attempts.';
@@ -403,13 +420,15 @@ comment on function pm_pipeline.lock_lease(bigint, uuid) is 'Returns and locks t
 
 -- Fails the current attempt. Retryable errors go back to the queue after a backoff (at least
 -- p_retry_after_seconds, for a server that said when); others, and the last attempt, fail for good.
+-- p_error_kind is the worker's classification (auth, quota, ...): the pipeline acts on it.
 -- Returns the task's new state, or null when the lease was lost (nothing changes).
 create function pm_pipeline.fail_task(
   p_task_id bigint,
   p_lease_token uuid,
   p_error text,
   p_retryable boolean default true,
-  p_retry_after_seconds float8 default null)
+  p_retry_after_seconds float8 default null,
+  p_error_kind text default null)
 returns pm_pipeline.task_state
 language plpgsql
 set search_path = ''
@@ -419,13 +438,14 @@ begin
     return null;
   end if;
   return (select s.state from pm_pipeline.settle_attempts(array[p_task_id], coalesce(p_error, 'unknown error'),
-    coalesce(p_retryable, true), true, make_interval(secs => greatest(coalesce(p_retry_after_seconds, 0), 0))) s);
+    coalesce(p_retryable, true), true, make_interval(secs => greatest(coalesce(p_retry_after_seconds, 0), 0)), p_error_kind) s);
 end
 $$;
-comment on function pm_pipeline.fail_task(bigint, uuid, text, boolean, float8) is 'Ends a claimed task''s attempt with an error: retry after backoff, or failed for good. Null for a stale token.';
+comment on function pm_pipeline.fail_task(bigint, uuid, text, boolean, float8, text) is 'Ends a claimed task''s attempt with a classified error: retry after backoff, or failed for good. Null for a stale token.';
 
 -- Gives a claimed task back (a worker out of time or shutting down): queued again at once. The
--- attempt still counts, so a task that always outlives its worker ends failed, not in a loop.
+-- attempt was not really tried, so it does not count (up to max_attempts such releases, see
+-- settle_attempts); what the attempt already had in hand stays in the task's checkpoint.
 create function pm_pipeline.release_task(p_task_id bigint, p_lease_token uuid, p_reason text default 'released by worker')
 returns pm_pipeline.task_state
 language plpgsql
@@ -435,10 +455,29 @@ begin
   if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
     return null;
   end if;
-  return (select s.state from pm_pipeline.settle_attempts(array[p_task_id], coalesce(p_reason, 'released by worker'), true, false) s);
+  return (select s.state from pm_pipeline.settle_attempts(array[p_task_id], coalesce(p_reason, 'released by worker'), true, false,
+    interval '0', 'released', false) s);
 end
 $$;
-comment on function pm_pipeline.release_task(bigint, uuid, text) is 'Gives a claimed task back to the queue at once (fenced by the token); the attempt counts.';
+comment on function pm_pipeline.release_task(bigint, uuid, text) is 'Gives a claimed task back to the queue at once (fenced by the token); the attempt does not count, up to max_attempts releases.';
+
+-- Saves what an attempt has in hand (a paid provider answer) under the lease: a later attempt of
+-- the same task starts from it instead of paying again. Merged by name; false for a stale token.
+create function pm_pipeline.save_checkpoint(p_task_id bigint, p_lease_token uuid, p_name text, p_value jsonb)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
+    return false;
+  end if;
+  update pm_pipeline.tasks set checkpoint = checkpoint || jsonb_build_object(p_name, p_value), updated_at = now()
+   where id = p_task_id;
+  return true;
+end
+$$;
+comment on function pm_pipeline.save_checkpoint(bigint, uuid, text, jsonb) is 'Fenced: keeps a named result of the current attempt (e.g. the provider''s answer) for the task''s later attempts.';
 
 create view pm_pipeline.v_queue_stats
 with (security_invoker = true)

@@ -98,7 +98,7 @@ begin
   if v_ids is null then
     return 0;
   end if;
-  return (select count(*) from pm_pipeline.settle_attempts(v_ids, p_reason, true, false));
+  return (select count(*) from pm_pipeline.settle_attempts(v_ids, p_reason, true, false, interval '0', 'released', false));
 end
 $$;
 comment on function pm_pipeline.stop_worker(text, text) is 'Marks a worker stopped (it can claim no more) and returns the number of leases it held that went back to the queue.';
@@ -150,7 +150,8 @@ begin
   if v_ids is not null then
     return query
     select t.id, t.kind, t.run_id, t.errors -> -1 ->> 'worker', t.state, t.last_error
-      from pm_pipeline.settle_attempts(v_ids, 'worker died: no heartbeat within the dead-worker threshold', true, false) t;
+      from pm_pipeline.settle_attempts(v_ids, 'worker died: no heartbeat within the dead-worker threshold', true, false,
+        interval '0', 'worker_died') t;
   end if;
 end
 $$;

@@ -11,13 +11,20 @@
 alter table pm_pipeline.runs
   add column started_at timestamptz,
   add column discovery_exhausted boolean not null default false,
-  add column discovery_batches integer not null default 0;
+  add column discovery_batches integer not null default 0,
+  add column discovery_failures integer not null default 0,
+  add column discovery_stopped text;
 comment on column pm_pipeline.runs.started_at is 'When start_run handed the run to the workers; runs without it are not driven by the pipeline.';
+comment on column pm_pipeline.runs.discovery_failures is 'Discovery batches that failed for good since the run started or a decision resumed it: each next batch waits a backoff, and max_failed_discovery_batches of them stop discovery.';
+comment on column pm_pipeline.runs.discovery_stopped is 'Why discovery stopped for good (a permanent provider error, too many failed batches): no batch is enqueued until a decision resumes the run.';
 comment on column pm_pipeline.runs.discovery_exhausted is 'Set when a discovery batch found nothing new: no more candidates will be looked for unless a decision resumes the run.';
 
 alter table pm_pipeline.settings
   add column lead_list_batch_size integer not null default 10 check (lead_list_batch_size between 1 and 100);
 comment on column pm_pipeline.settings.lead_list_batch_size is 'Companies asked for per discovery task (LEAD_LIST_BATCH_SIZE in the old system).';
+alter table pm_pipeline.settings
+  add column max_failed_discovery_batches integer not null default 3 check (max_failed_discovery_batches between 1 and 100);
+comment on column pm_pipeline.settings.max_failed_discovery_batches is 'Discovery batches of a run that may fail for good (each after its retries) before discovery stops and the run asks for a decision.';
 
 alter table pm_pipeline.task_kinds
   add column function_name text check (function_name ~ '^[a-z][a-z0-9-]*$');
@@ -78,6 +85,7 @@ declare
   v_batch_no integer;
   v_missing integer;
   v_message text;
+  v_searching boolean;
 begin
   select * into v_run from pm_pipeline.runs where id = p_run_id for update;
   if v_run.status is distinct from 'active' or v_run.started_at is null then
@@ -92,28 +100,34 @@ begin
   end if;
 
   -- discovery, one batch at a time per run: batches in parallel would be given the same exclusion
-  -- list and bring back the same companies
+  -- list and bring back the same companies. After a failed batch the next one waits a backoff
+  -- (the lead_list kind's retry_delay); a permanent failure stops discovery (handle_failed_task).
   v_missing := v_run.target_quantity - v_p.accepted - v_p.candidates;
-  if v_missing > 0 and not v_run.discovery_exhausted and v_p.discovery_in_flight = 0 then
+  v_searching := not v_run.discovery_exhausted and v_run.discovery_stopped is null;
+  if v_missing > 0 and v_searching and v_p.discovery_in_flight = 0 then
     select s.lead_list_batch_size into v_batch from pm_pipeline.settings s;
     update pm_pipeline.runs set discovery_batches = discovery_batches + 1 where id = p_run_id
     returning discovery_batches into v_batch_no;
     perform pm_pipeline.enqueue_tasks('lead_list', p_run_id, jsonb_build_array(jsonb_build_object(
       'key', format('discover:%s:%s', p_run_id, v_batch_no),
-      'payload', jsonb_build_object('count', least(v_batch, v_missing), 'batch', v_batch_no))));
+      'payload', jsonb_build_object('count', least(v_batch, v_missing), 'batch', v_batch_no),
+      'delay_seconds', case when v_run.discovery_failures > 0
+                            then extract(epoch from pm_pipeline.retry_delay('lead_list', v_run.discovery_failures)) else 0 end)));
     v_p.tasks_in_flight := v_p.tasks_in_flight + 1;
   end if;
 
   -- stage: the earliest stage with work left, never moving backwards
   perform pm_pipeline.advance_run_stage(p_run_id,
-    case when v_run.target_quantity - v_p.accepted - v_p.candidates > 0 and not v_run.discovery_exhausted then 'company_discovery'
+    case when v_missing > 0 and v_searching then 'company_discovery'
          when v_p.candidates > 0 then 'company_research'
          else 'contact_discovery' end::pm_pipeline.run_stage);
 
   -- nothing left in flight and the target not met: the user decides
   if v_p.tasks_in_flight = 0 then
     v_message := format('found %s of %s companies with at least %s contact(s)', v_p.ready, v_run.target_quantity, v_run.contacts_min);
-    if v_run.discovery_exhausted then
+    if v_run.discovery_stopped is not null then
+      v_message := v_message || '; discovery stopped: ' || v_run.discovery_stopped;
+    elsif v_run.discovery_exhausted then
       v_message := v_message || '; discovery found no more companies matching the criteria';
     end if;
     if v_p.rejected > 0 then
@@ -125,7 +139,7 @@ begin
     if v_p.review > 0 then
       v_message := v_message || format('; %s need review', v_p.review);
     end if;
-    if v_p.tasks_failed > 0 then
+    if v_p.tasks_failed > 0 and v_run.discovery_stopped is null then
       v_message := v_message || format('; %s task(s) failed, last: %s', v_p.tasks_failed, (
         select tk.last_error from pm_pipeline.tasks tk where tk.run_id = p_run_id and tk.state = 'failed'
          order by tk.finished_at desc limit 1));
@@ -138,6 +152,58 @@ begin
 end
 $$;
 comment on function pm_pipeline.reconcile_run(uuid) is 'Decides what a run needs next: more discovery, a later stage, completion, or a user decision. Called after every task outcome.';
+
+-- What a task that failed for good means for its run (called by settle_attempts, the queue's one
+-- place that fails tasks). A rejected key helps no decision: the run ends in error. Any other
+-- permanent refusal of the provider, or too many failed batches, stops discovery with the cause as
+-- the reason the user reads. A company whose research or contact task failed leaves "in flight" for
+-- review, with the error as its reason, so that the run no longer waits for it.
+create function pm_pipeline.handle_failed_task(p_task_id bigint)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks;
+  v_run pm_pipeline.runs;
+  v_limit integer;
+begin
+  select * into v_task from pm_pipeline.tasks where id = p_task_id and state = 'failed';
+  if v_task.run_id is null then
+    return;
+  end if;
+  select * into v_run from pm_pipeline.runs where id = v_task.run_id for update;
+  if v_run.status not in ('active', 'needs_user_decision') then
+    return;
+  end if;
+  if v_task.last_error_kind = 'auth' then
+    perform pm_pipeline.set_run_status(v_run.id, 'error',
+      format('%s; the run cannot go on: fix the key and start a new run', v_task.last_error));
+    return;
+  end if;
+
+  if v_task.kind = 'lead_list' then
+    select s.max_failed_discovery_batches into v_limit from pm_pipeline.settings s;
+    update pm_pipeline.runs
+       set discovery_failures = discovery_failures + 1,
+           discovery_stopped = coalesce(discovery_stopped, case
+             when v_task.last_error_kind in ('quota', 'invalid_input') then v_task.last_error
+             when discovery_failures + 1 >= v_limit
+               then format('%s discovery batches failed, last: %s', discovery_failures + 1, v_task.last_error) end)
+     where id = v_run.id;
+  elsif v_task.kind in ('company_research', 'contact_research') then
+    update pm_pipeline.companies
+       set status = 'review', updated_at = now(),
+           rejection_reason = left(format('%s failed: %s', replace(v_task.kind, '_', ' '), v_task.last_error), 1000)
+     where id = (v_task.payload->>'company_id')::uuid and status in ('candidate', 'accepted');
+    if v_task.last_error_kind = 'quota' then
+      update pm_pipeline.runs set discovery_stopped = coalesce(discovery_stopped, v_task.last_error) where id = v_run.id;
+    end if;
+  end if;
+  perform pm_pipeline.reconcile_run(v_run.id);
+end
+$$;
+comment on function pm_pipeline.handle_failed_task(bigint) is 'Internal: a task that failed for good ends its run (rejected key), stops its discovery (quota, bad request, too many failed batches) or sends its company to review; then reconciles the run.';
 
 -- Creates a run (see create_run) and enqueues its first discovery tasks.
 create function pm_pipeline.start_run(
@@ -372,7 +438,10 @@ begin
   select least(
            (select count(*) from (select from pm_pipeline.tasks t
                                    where t.kind = p_kind
+                                     -- what claim_tasks would hand out: a paused or ended run's tasks wake nobody
                                      and (t.state = 'queued' and t.run_after <= now()
+                                          and (t.run_id is null or exists (select from pm_pipeline.runs r
+                                                                            where r.id = t.run_id and r.status = 'active'))
                                           or t.state = 'running' and t.lease_expires_at <= now())  -- a crashed worker's
                                    limit v_kind.concurrency) ready),
            v_kind.concurrency - pm_pipeline.live_workers(p_kind))

@@ -7,6 +7,10 @@ alter table pm_pipeline.runs
   add column budget_usd numeric(12, 4) check (budget_usd >= 0);
 comment on column pm_pipeline.runs.budget_usd is 'Optional spending limit in USD for the provider calls of this run; null means none.';
 
+alter table pm_pipeline.tasks
+  add column budget_reserved_usd numeric(12, 6) not null default 0 check (budget_reserved_usd >= 0);
+comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
+
 create table pm_pipeline.provider_usage (
   id bigint generated always as identity primary key,
   run_id uuid references pm_pipeline.runs (id) on delete cascade,
@@ -35,11 +39,13 @@ select r.id as run_id, r.budget_usd,
        coalesce(sum(u.output_tokens), 0)::bigint as output_tokens,
        coalesce(sum(u.web_searches), 0)::int as web_searches,
        coalesce(sum(u.cost_usd), 0)::numeric(12, 6) as cost_usd,
-       case when count(u.id) > 0 then (sum(u.cost_usd) / greatest(sum(u.calls), 1))::numeric(12, 6) end as cost_per_call_usd
+       case when count(u.id) > 0 then (sum(u.cost_usd) / greatest(sum(u.calls), 1))::numeric(12, 6) end as cost_per_call_usd,
+       (select coalesce(sum(t.budget_reserved_usd), 0) from pm_pipeline.tasks t
+         where t.run_id = r.id and t.state = 'running')::numeric(12, 6) as reserved_usd
   from pm_pipeline.runs r
   left join pm_pipeline.provider_usage u on u.run_id = r.id
  group by r.id;
-comment on view pm_pipeline.v_run_costs is 'Per run: provider calls, tokens, web searches, cost in USD and the budget.';
+comment on view pm_pipeline.v_run_costs is 'Per run: provider calls, tokens, web searches, cost in USD, what running tasks have reserved, and the budget.';
 
 -- Records the usage of a task's provider calls. p_usage: {provider, model, calls, input_tokens,
 -- output_tokens, reasoning_tokens, web_searches, cost_usd}. Not fenced by the lease on purpose.
@@ -55,8 +61,10 @@ as $$
          coalesce((p_usage->>'output_tokens')::bigint, 0), coalesce((p_usage->>'reasoning_tokens')::bigint, 0),
          coalesce((p_usage->>'web_searches')::int, 0), coalesce((p_usage->>'cost_usd')::numeric, 0)
     from pm_pipeline.tasks t where t.id = p_task_id;
+  -- the call is paid for now: what it had reserved is spent, not reserved
+  update pm_pipeline.tasks set budget_reserved_usd = 0 where id = p_task_id and budget_reserved_usd > 0;
 $$;
-comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, web searches and cost of a task''s provider calls.';
+comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, web searches and cost of a task''s provider call(s), right after each billed response; clears the task''s budget reservation.';
 
 -- Before a task's provider call: may the run spend on? The next call is estimated at the run's
 -- average cost per call so far. When it would exceed the budget, the run stops in
@@ -81,6 +89,46 @@ end
 $$;
 comment on function pm_pipeline.budget_allows(uuid) is 'True when the run may make its next provider call; else stops the run for a decision ("budget reached").';
 
+-- Before a task's provider call: reserves the call's estimated cost (the run's average per call so
+-- far) under a lock on the run, counting what other running tasks have reserved, so that workers
+-- of one run together overshoot the budget by at most one call each. When the call would not fit,
+-- the run stops for a decision, the task goes back untried (defer_task) and this returns false.
+-- Null when the lease is lost.
+create function pm_pipeline.reserve_budget(p_task_id bigint, p_lease_token uuid)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.lock_lease(p_task_id, p_lease_token);
+  v_cost pm_pipeline.v_run_costs;
+  v_estimate numeric;
+begin
+  if v_task.id is null then
+    return null;
+  end if;
+  if v_task.run_id is null then
+    return true;
+  end if;
+  perform from pm_pipeline.runs where id = v_task.run_id for update;
+  select * into v_cost from pm_pipeline.v_run_costs where run_id = v_task.run_id;
+  if v_cost.budget_usd is null then
+    return true;
+  end if;
+  v_estimate := coalesce(v_cost.cost_per_call_usd, 0);
+  if v_cost.cost_usd + (v_cost.reserved_usd - v_task.budget_reserved_usd) + v_estimate <= v_cost.budget_usd then
+    update pm_pipeline.tasks set budget_reserved_usd = v_estimate where id = p_task_id;
+    return true;
+  end if;
+  perform pm_pipeline.set_run_status(v_task.run_id, 'needs_user_decision',
+    format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
+      round(v_cost.cost_usd, 4), v_cost.budget_usd, round(v_estimate, 4)), 'active');
+  perform pm_pipeline.defer_task(p_task_id, p_lease_token, 'run stopped: budget reached');
+  return false;
+end
+$$;
+comment on function pm_pipeline.reserve_budget(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget; false (run stopped for a decision, task deferred untried) when it does not fit.';
+
 -- Gives a claimed task back without counting the attempt: the work was not tried (its run is
 -- waiting for a decision). Fenced by the token.
 create function pm_pipeline.defer_task(p_task_id bigint, p_lease_token uuid, p_reason text)
@@ -93,7 +141,7 @@ begin
     return false;
   end if;
   update pm_pipeline.tasks
-     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null,
+     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null, budget_reserved_usd = 0,
          run_after = now(), last_error = p_reason, updated_at = now()
    where id = p_task_id;
   return true;

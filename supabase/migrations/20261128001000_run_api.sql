@@ -108,7 +108,9 @@ as $$
       'tasks_in_flight', p.tasks_in_flight,
       'tasks_failed', p.tasks_failed,
       'discovery_batches', r.discovery_batches,
-      'discovery_exhausted', r.discovery_exhausted),
+      'discovery_exhausted', r.discovery_exhausted,
+      'discovery_failures', r.discovery_failures,
+      'discovery_stopped', r.discovery_stopped),
     'cost', jsonb_build_object('usd', c.cost_usd, 'calls', c.calls, 'input_tokens', c.input_tokens,
       'output_tokens', c.output_tokens, 'web_searches', c.web_searches),
     'decision', case when r.status = 'needs_user_decision' then jsonb_build_object(
@@ -271,7 +273,8 @@ begin
     raise exception '% changes nothing: the criteria are already %', v_kind, v_run.criteria using errcode = 'invalid_parameter_value';
   end if;
 
-  update pm_pipeline.runs set criteria = v_criteria, discovery_exhausted = false where id = p_run_id;
+  update pm_pipeline.runs set criteria = v_criteria, discovery_exhausted = false, discovery_failures = 0, discovery_stopped = null
+   where id = p_run_id;
   perform pm_pipeline.log_event(p_run_id, 'decision', format('decision: %s', v_kind),
     jsonb_build_object('decision', v_kind, 'criteria_before', v_run.criteria, 'criteria_after', v_criteria));
   if v_kind = 'loosen_pms' then

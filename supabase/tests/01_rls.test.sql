@@ -94,7 +94,7 @@ select is_empty($$ select signature from pgtap_functions
                     where has_function_privilege('anon', oid, 'execute')
                       and signature in ('pm_pipeline.claim_tasks(text,text[],integer)', 'pm_pipeline.create_run(jsonb,integer,integer,integer,text,text)',
                                         'pm_pipeline.enqueue_tasks(text,uuid,jsonb)', 'pm_pipeline.complete_task(bigint,uuid,jsonb)',
-                                        'pm_pipeline.fail_task(bigint,uuid,text,boolean,double precision)',
+                                        'pm_pipeline.fail_task(bigint,uuid,text,boolean,double precision,text)',
                                         'pm_pipeline.release_dead_worker_leases()', 'pm_pipeline.set_run_status(uuid,pm_pipeline.run_status,text,pm_pipeline.run_status)') $$,
   'anon may not execute the queue and run functions');
 

@@ -393,15 +393,15 @@ select is(pg_temp.task_state(pg_temp.task('e1')), 'running', 'the task still run
 select ok(pm_pipeline.complete_task(pg_temp.task('e1'), pg_temp.tok('e1')), 'the new token completes');
 
 -- =============================================================================================
--- release_task: back to the queue at once; the attempt counts
+-- release_task: back to the queue at once; the attempt was not tried, so it does not count
 -- =============================================================================================
 insert into fx (name, task_id) select 'rl', id from pm_pipeline.enqueue_tasks('pgtap_q', pg_temp.uid('C'), '[{"key": "rl"}]');
 select is(pg_temp.claim_one('rl', 'pgtap-w1', 'pgtap_q'), 1, 'rl claimed');
 insert into fx (name, task_id, token) values ('rl_old', pg_temp.task('rl'), pg_temp.tok('rl'));
 select is(pm_pipeline.release_task(pg_temp.task('rl'), pg_temp.tok('rl'), 'out of time'), 'queued'::pm_pipeline.task_state, 'release_task returns queued');
 select results_eq(format($$ select state::text, attempts, run_after = now(), last_error, lease_token from pm_pipeline.tasks where id = %s $$, pg_temp.task('rl')),
-  $$ values ('queued', 1, true, 'out of time', null::uuid) $$, 'released: ready at once, attempt counted, reason kept');
-select is(pg_temp.claim_one('rl', 'pgtap-w2', 'pgtap_q'), 2, 'the released task is claimed again: attempt 2');
+  $$ values ('queued', 0, true, 'out of time', null::uuid) $$, 'released: ready at once, attempt not counted, reason kept');
+select is(pg_temp.claim_one('rl', 'pgtap-w2', 'pgtap_q'), 1, 'the released task is claimed again: attempt 1 again');
 select is(pm_pipeline.release_task(pg_temp.task('rl'), pg_temp.tok('rl_old')), null, 'releasing with the old token returns null');
 select is(pg_temp.task_state(pg_temp.task('rl')), 'running', 'and the new lease holds');
 
@@ -532,7 +532,7 @@ select is(pm_pipeline.stop_worker('pgtap-stop', 'deploy'), 2, 'stop_worker retur
 select results_eq($$ select status, stopped_at = now(), current_task, current_run_id, lease_expires_at from pm_pipeline.worker_heartbeats where worker_id = 'pgtap-stop' $$,
   $$ values ('stopped'::text, true, null::text, null::uuid, null::timestamptz) $$, 'the worker is stopped');
 select results_eq(format($$ select key, state::text, last_error, attempts from pm_pipeline.tasks where id in (%s, %s) order by key $$, pg_temp.task('d1'), pg_temp.task('d2')),
-  $$ values ('d1', 'queued', 'deploy', 2), ('d2', 'queued', 'deploy', 2) $$, 'its tasks are queued again with the reason');
+  $$ values ('d1', 'queued', 'deploy', 1), ('d2', 'queued', 'deploy', 1) $$, 'its tasks are queued again with the reason, the stopped attempt not counted');
 select is_empty($$ select * from pm_pipeline.claim_tasks('pgtap-stop', array['pgtap_w'], 10) $$, 'a stopped worker claims nothing');
 select is((select count(*)::int from pm_pipeline.tasks where id in (pg_temp.task('d1'), pg_temp.task('d2')) and state = 'queued'), 2,
   'though the tasks are ready');

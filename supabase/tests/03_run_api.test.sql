@@ -264,7 +264,7 @@ select ok((select (s->>'created_at')::timestamptz = now() and (s->>'started_at')
 select is(pm_pipeline.run_summary(pg_temp.uid('R'))->'progress',
   '{"companies_target": 10, "companies_accepted": 3, "companies_ready": 1, "companies_researched": 9, "companies_in_research": 2,
     "companies_rejected": 5, "companies_in_review": 1, "contacts_ready": 4, "contacts_needed": 20, "tasks_in_flight": 1,
-    "tasks_failed": 2, "discovery_batches": 1, "discovery_exhausted": false}'::jsonb,
+    "tasks_failed": 2, "discovery_batches": 1, "discovery_exhausted": false, "discovery_failures": 0, "discovery_stopped": null}'::jsonb,
   'run_summary: progress counts companies by status, contacts of accepted companies only, tasks in flight and failed');
 select is(pm_pipeline.run_summary(pg_temp.uid('R'))->'cost',
   '{"usd": 0.75, "calls": 3, "input_tokens": 1500, "output_tokens": 300, "web_searches": 3}'::jsonb,
