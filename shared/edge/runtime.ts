@@ -22,10 +22,23 @@ export function onShutdown(handler: (reason: string) => void): () => void {
 
 let client: Sql | null = null;
 
+// postgres.js 3.4.9 can throw from a timer when the server closes a connection it is writing to
+// (porsager/postgres#1154, #1208; a backend terminated, a database restart): the error escapes every
+// await and would end the isolate with all its workers. The query already failed with
+// CONNECTION_CLOSED and is retried, so this one stray error is logged and dropped; others are not.
+function dropWriteAfterClose(event: ErrorEvent): void {
+  const error = event.error;
+  if (error instanceof TypeError && /reading 'write'/.test(error.message) && /nextWrite/.test(error.stack ?? "")) {
+    event.preventDefault();
+    console.error(JSON.stringify({ dropped: "postgres.js write after its connection closed (porsager/postgres#1154)" }));
+  }
+}
+
 /** One small postgres.js client per isolate; PM_LEADS_DB_URL (e.g. the pooler, port 6543) wins over SUPABASE_DB_URL. */
 export function database(): Sql {
   const url = Deno.env.get("PM_LEADS_DB_URL") || Deno.env.get("SUPABASE_DB_URL");
   if (!url) throw new Error("neither PM_LEADS_DB_URL nor SUPABASE_DB_URL is set");
+  if (!client) globalThis.addEventListener("error", dropWriteAfterClose);
   client ??= postgres(url, { prepare: false, max: Number(Deno.env.get("PM_LEADS_DB_POOL") ?? 3), idle_timeout: 20, onnotice: () => {} });
   return client;
 }

@@ -4,12 +4,12 @@ import { OfflineProvider, offlineSiteVerifier, parseFaults } from "./offline/pro
 import { fetchVia, siteVerifier, type PmsVerifier } from "../pms/verifier.ts";
 import { openAIConfigFromEnv } from "./openai/config.ts";
 import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
-import type { CallUsage } from "./openai/usage.ts";
+import { NO_USAGE, type CallUsage } from "./openai/usage.ts";
 import type { ResearchProvider } from "./types.ts";
 
 export interface ProviderHooks {
-  /** every billed call's usage and cost (openai only; see OpenAIProviderOptions.onUsage) */
-  onUsage?: (usage: CallUsage, call: CallInfo) => void;
+  /** every billed call's usage and cost (see OpenAIProviderOptions.onUsage; offline: one call, no cost) */
+  onUsage?: (usage: CallUsage, call: Pick<CallInfo, "model">) => void;
 }
 
 export function providerFromEnv(env: Record<string, string | undefined>, hooks: ProviderHooks = {}): ResearchProvider {
@@ -17,7 +17,7 @@ export function providerFromEnv(env: Record<string, string | undefined>, hooks: 
   if (name === "offline") {
     const faults = parseFaults(env.PM_LEADS_OFFLINE_FAULTS);
     if (env.PM_LEADS_OFFLINE_LATENCY_MS) faults.latencyMs = Number(env.PM_LEADS_OFFLINE_LATENCY_MS);
-    return new OfflineProvider(faults);
+    return new OfflineProvider(faults, Math.random, () => hooks.onUsage?.({ ...NO_USAGE, calls: 1 }, { model: "offline" }));
   }
   if (name === "openai") return new OpenAIProvider({ ...openAIConfigFromEnv(env), onUsage: hooks.onUsage });
   throw new Error(`PM_LEADS_PROVIDER=${name} is not a provider: use "offline" or "openai"`);

@@ -79,8 +79,8 @@ describe("what a receiver's answer means", () => {
   });
 
   it("the research kinds keep their classes: permanent provider errors fail for good, a malformed answer is retried", () => {
-    expect(classifyProviderError(new ProviderError("rate_limit", "429", 1500))).toEqual({ retryable: true, retryAfterSeconds: 1.5 });
-    expect(classifyProviderError(new ProviderError("auth", "401"))).toEqual({ retryable: false, retryAfterSeconds: undefined });
+    expect(classifyProviderError(new ProviderError("rate_limit", "429", 1500))).toEqual({ retryable: true, retryAfterSeconds: 1.5, kind: "rate_limit" });
+    expect(classifyProviderError(new ProviderError("auth", "401"))).toEqual({ retryable: false, retryAfterSeconds: undefined, kind: "auth" });
     expect(classifyProviderError(new ProviderError("invalid_output", "bad json")).retryable).toBe(true);
     expect(classifyProviderError(new Error("connection reset")).retryable).toBe(true);
   });

@@ -15,18 +15,20 @@ export interface FaultConfig {
   serverError: number;
   /** probability per call of a hang until timeoutMs, then a timeout error */
   timeout: number;
+  /** probability per call of a permanent refusal (400 invalid request): never retried */
+  invalidRequest: number;
   latencyMs: number;
   timeoutMs: number;
   retryAfterMs: number;
 }
 
-export const NO_FAULTS: FaultConfig = { rateLimit: 0, serverError: 0, timeout: 0, latencyMs: 0, timeoutMs: 2000, retryAfterMs: 100 };
+export const NO_FAULTS: FaultConfig = { rateLimit: 0, serverError: 0, timeout: 0, invalidRequest: 0, latencyMs: 0, timeoutMs: 2000, retryAfterMs: 100 };
 
-/** Parses "rate_limit=0.1,server_error=0.05,timeout=0.05" (PM_LEADS_OFFLINE_FAULTS). */
+/** Parses "rate_limit=0.1,server_error=0.05,timeout=0.05,invalid_request=0.01" (PM_LEADS_OFFLINE_FAULTS). */
 export function parseFaults(spec: string | undefined, base: FaultConfig = NO_FAULTS): FaultConfig {
   const config = { ...base };
   const names: Record<string, keyof FaultConfig> = {
-    rate_limit: "rateLimit", server_error: "serverError", timeout: "timeout",
+    rate_limit: "rateLimit", server_error: "serverError", timeout: "timeout", invalid_request: "invalidRequest",
     latency_ms: "latencyMs", timeout_ms: "timeoutMs", retry_after_ms: "retryAfterMs",
   };
   for (const part of (spec ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
@@ -97,7 +99,12 @@ function contact(person: WorldCompany["people"][number], company: WorldCompany):
 
 export class OfflineProvider implements ResearchProvider {
   readonly name = "offline";
-  constructor(private readonly faults: FaultConfig = NO_FAULTS, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly faults: FaultConfig = NO_FAULTS,
+    private readonly random: () => number = Math.random,
+    /** called for every answer given (what a remote API would bill), so that calls per task are on record */
+    private readonly onAnswer: () => void = () => {},
+  ) {}
 
   /** Latency, then maybe an injected fault, like a remote API. */
   private async call<T>(signal: AbortSignal, answer: () => T): Promise<T> {
@@ -112,6 +119,10 @@ export class OfflineProvider implements ResearchProvider {
       await wait(this.faults.timeoutMs, signal);
       throw new ProviderError("timeout", `no answer within ${this.faults.timeoutMs} ms (injected)`);
     }
+    if (roll < rateLimit + serverError + timeout + this.faults.invalidRequest) {
+      throw new ProviderError("invalid_input", "400 invalid request (injected)");
+    }
+    this.onAnswer();
     return answer();
   }
 
