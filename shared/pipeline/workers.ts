@@ -59,6 +59,7 @@ export const leadListWorker: WorkerKind = {
       dropped_vendor_hosts: answer.companies.length - companies.length,
     };
   },
+  secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_lead_list(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
 };
@@ -108,6 +109,7 @@ export const contactResearchWorker: WorkerKind = {
     const contacts = found.contacts.filter((c) => (c.email_class !== "generic_role" || c.linkedin_url) && isPersonName(c.full_name));
     return { contacts: contacts.slice(0, count), exhausted: found.exhausted };
   },
+  secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_contact_research(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
 };

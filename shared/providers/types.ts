@@ -26,6 +26,8 @@ export interface Usage {
 
 export interface ResearchProvider {
   readonly name: string;
+  /** the longest one call may take: a worker claims a task only with this much of its time budget left */
+  readonly timeoutMs: number;
   /** Up to `count` companies matching the criteria whose domains are not in `exclude`. */
   discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<unknown>;
   /** Facts about one company; the caller verifies and decides. */

@@ -57,6 +57,9 @@ export interface WorkerKind<Tools = ResearchTools> {
   commit(sql: Sql, task: Task, result: Record<string, unknown>): Promise<unknown>;
   /** how an error of work() ends the attempt; classifyProviderError when absent */
   classify?(error: unknown): Failure;
+  /** the most one task may take with these tools (e.g. the provider's timeout and the PMS check's
+   * deadline): a task is claimed only with this much of the time budget left */
+  secondsNeeded?(tools: Tools): number;
 }
 
 export interface WorkerSummary {
@@ -121,6 +124,8 @@ export class Worker<Tools = ResearchTools> {
   private readonly usage?: UsageSource;
   private readonly metadata: Record<string, unknown>;
   readonly workerId: string;
+  /** what one task may take: claimed only with this much of the time budget left */
+  private readonly secondsNeeded: number;
 
   constructor(deps: WorkerDeps<Tools>) {
     ({ sql: this.sql, kind: this.kind, tools: this.tools, config: this.config, workerId: this.workerId, usage: this.usage } = deps);
@@ -128,11 +133,17 @@ export class Worker<Tools = ResearchTools> {
     this.log = deps.log ?? (() => {});
     this.q = queue(this.sql);
     this.summary = { workerId: this.workerId, kind: this.kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
+    this.secondsNeeded = Math.max(this.config.minTaskSeconds, this.kind.secondsNeeded?.(this.tools) ?? 0);
+    if (this.secondsNeeded > this.config.timeBudgetSeconds) {
+      throw new Error(`WORKER_TIME_BUDGET_SECONDS (${this.config.timeBudgetSeconds}) is shorter than one ${this.kind.kind} task may take ` +
+        `(${this.secondsNeeded} s: the provider's timeout and the PMS check's deadline): raise it or lower PM_LEADS_OPENAI_TIMEOUT_MS`);
+    }
   }
 
   /** Runs until the queue is empty, the budget is spent or shutdown() is called. */
   async run(): Promise<WorkerSummary> {
     const deadline = Date.now() + this.config.timeBudgetSeconds * 1000;
+    const needed = this.secondsNeeded;
     const [registered] = await this.sql`
       select pm_pipeline.register_worker(${this.workerId}, ${this.kind.kind}, ${this.sql.json(this.metadata as never)}) as ok`;
     if (!registered.ok) {
@@ -144,7 +155,7 @@ export class Worker<Tools = ResearchTools> {
     let lastBeat = 0;
     try {
       while (!this.stopping) {
-        if (deadline - Date.now() < this.config.minTaskSeconds * 1000) {
+        if (deadline - Date.now() < needed * 1000) {
           this.summary.stoppedBecause = "time budget";
           break;
         }

@@ -106,6 +106,10 @@ export class OfflineProvider implements ResearchProvider {
     private readonly onAnswer: () => void = () => {},
   ) {}
 
+  get timeoutMs(): number {
+    return this.faults.latencyMs + this.faults.timeoutMs;
+  }
+
   /** Latency, then maybe an injected fault, like a remote API. */
   private async call<T>(signal: AbortSignal, answer: () => T): Promise<T> {
     await wait(this.faults.latencyMs, signal);

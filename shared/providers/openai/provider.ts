@@ -97,6 +97,10 @@ export class OpenAIProvider implements ResearchProvider {
   private readonly client: OpenAI;
   private readonly onUsage?: (usage: CallUsage, call: CallInfo) => void;
 
+  get timeoutMs(): number {
+    return this.config.timeoutMs;
+  }
+
   constructor(options: OpenAIProviderOptions) {
     if (!options.apiKey) throw new Error("the openai provider needs an API key (OPENAI_API_KEY)");
     this.config = {
