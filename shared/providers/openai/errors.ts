@@ -69,7 +69,7 @@ export function classifyOpenAIError(error: unknown, context: { now?: number; tim
   }
   if (status === 408) return new ProviderError("timeout", `OpenAI timed out (${what})${said}`, retryAfterMs(error.headers, now));
   if (status === 409 || status >= 500 || shouldRetry === "true") {
-    return new ProviderError("server", `OpenAI server error (${what}); retried${said}`, retryAfterMs(error.headers, now));
+    return new ProviderError("server", `OpenAI server error (${what}); retryable${said}`, retryAfterMs(error.headers, now));
   }
   if (status === 404) return new ProviderError("invalid_input", `OpenAI found no such model or endpoint (${what}): check OPENAI_MODEL and OPENAI_BASE_URL${said}`);
   return new ProviderError("invalid_input", `OpenAI refused the request as invalid (${what}): check OPENAI_MODEL and the PM_LEADS_OPENAI_* settings${said}`);

@@ -112,14 +112,14 @@ export function responseOf(text: string, contentType: string | null, requestId: 
     body = JSON.parse(text);
   } catch (error) {
     if (/^\s*[{[]/.test(text)) {
-      throw new ProviderError("server", `OpenAI's answer was cut short: its JSON ends after ${text.length} characters (${(error as Error).message}); retried${ref}`);
+      throw new ProviderError("server", `OpenAI's answer was cut short: its JSON ends after ${text.length} characters (${(error as Error).message}); retryable${ref}`);
     }
     throw new ProviderError("server", `OpenAI answered 200 with ${contentType || "no content type"}, not JSON: ${excerpt} — ` +
-      `is a proxy or login page in front of it? check OPENAI_BASE_URL and the network; retried${ref}`);
+      `is a proxy or login page in front of it? check OPENAI_BASE_URL and the network; retryable${ref}`);
   }
   const response = body as ResponseBody | null;
   if (typeof response !== "object" || response === null || typeof response.status !== "string" || typeof response.id !== "string") {
-    throw new ProviderError("server", `OpenAI answered 200 with JSON that is not a response object: ${excerpt} — check OPENAI_BASE_URL; retried${ref}`);
+    throw new ProviderError("server", `OpenAI answered 200 with JSON that is not a response object: ${excerpt} — check OPENAI_BASE_URL; retryable${ref}`);
   }
   return response;
 }
@@ -232,7 +232,7 @@ export class OpenAIProvider implements ResearchProvider {
       }
       if (phase === "body") {
         // undici's "terminated", a reset: the connection dropped after the headers
-        throw new ProviderError("server", `the connection to OpenAI broke while its answer was being read (${describeError(error)}); retried`);
+        throw new ProviderError("server", `the connection to OpenAI broke while its answer was being read (${describeError(error)}); retryable`);
       }
       throw classifyOpenAIError(error, { timeoutMs }) ?? error;
     } finally {
