@@ -252,6 +252,13 @@ describe("bodies that go wrong after the headers: retryable, named, never a raw 
     expect(fake.requests).toHaveLength(4);
   });
 
+  it("an error status whose body stalls is still classified by its status", async () => {
+    fake.reply({ ...replies.unauthorized(), cut: { after: 20, then: "stall" } });
+    const error = await providerError(provider({ timeoutMs: 300 }).discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
+    expect(error.kind).toBe("auth");
+    expect(error.message).toMatch(/^OpenAI rejected the API key \(401\): set OPENAI_API_KEY/);
+  }, 10_000);
+
   it("the worker's abort during a stalled body rejects with its reason", async () => {
     fake.reply(replies.cut("stall"));
     const controller = new AbortController();

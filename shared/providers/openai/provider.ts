@@ -2,7 +2,7 @@
 // and a strict JSON-schema answer generated from the zod schemas. It does not retry (the worker's
 // policy classifies and records attempts) and it does not validate the answer's shape (the workers
 // parse it with zod): it returns the parsed JSON, or throws a ProviderError.
-import OpenAI from "openai";
+import OpenAI, { APIError } from "openai";
 import type { ResponseCreateParamsNonStreaming } from "openai/resources/responses/responses";
 import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../pipeline/schemas.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
@@ -225,7 +225,9 @@ export class OpenAIProvider implements ResearchProvider {
     } catch (error) {
       if (signal.aborted) throw signal.reason; // the worker's abort (lease lost, shutdown): its reason, as the offline provider does
       if (error instanceof ProviderError) throw error;
-      if (deadline.signal.aborted) {
+      // an error status is classified by its status, even if its body then stalled
+      const refused = error instanceof APIError && error.status !== undefined;
+      if (deadline.signal.aborted && !refused) {
         throw new ProviderError("timeout", phase === "headers"
           ? `no answer from OpenAI within ${timeoutMs} ms (the request timeout, PM_LEADS_OPENAI_TIMEOUT_MS)`
           : `OpenAI's answer stalled: its body was not complete within ${timeoutMs} ms (the request timeout, PM_LEADS_OPENAI_TIMEOUT_MS)`);
