@@ -13,7 +13,7 @@ import { OpenAIProvider, OUTPUT_SCHEMAS, type CallInfo, type OpenAIProviderOptio
 import { strictSchemaOf, toStrictJsonSchema, type JsonSchema } from "../shared/providers/openai/schema.ts";
 import { addUsage, priceTable, UsageMeter, usageOf, type CallUsage } from "../shared/providers/openai/usage.ts";
 import { providerFromEnv } from "../shared/providers/select.ts";
-import { ProviderError, type CompanyRef } from "../shared/providers/types.ts";
+import { ProviderError, redactSecrets, type CompanyRef } from "../shared/providers/types.ts";
 import { withRetry, type AttemptRecord } from "../shared/worker/retry.ts";
 import { DEFAULT_USAGE, FakeOpenAI, realistic, replies } from "./helpers/fake-openai.ts";
 
@@ -191,7 +191,7 @@ describe("answers", () => {
     ["an incomplete answer", replies.incomplete(), /incomplete \(max_output_tokens/],
     ["a refusal", replies.refusal(), /refused: I'm sorry/],
     ["no output text", replies.text(""), /without output text/],
-    ["a failed response", replies.failed("invalid_prompt", "bad prompt"), /failed \(invalid_prompt\)/],
+    ["a failed response of an unknown code", replies.failed("something_new", "odd"), /failed \(something_new\)/],
   ])("%s -> invalid_output, with the response id", async (_what, reply, message) => {
     fake.reply(reply);
     const error = await providerError(provider().discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
@@ -207,19 +207,84 @@ describe("answers", () => {
     const error = await providerError(provider().researchCompany({ criteria, company, signal: signal() }));
     expect(error.kind).toBe("server");
   });
+
+  it("a response that failed with invalid_prompt is invalid input: permanent, not a bad answer", async () => {
+    fake.reply(replies.invalidPrompt());
+    const error = await providerError(provider().researchCompany({ criteria, company, signal: signal() }));
+    expect(error.kind).toBe("invalid_input");
+    expect(error.transient).toBe(false);
+    expect(error.message).toMatch(/^OpenAI refused the prompt \(invalid_prompt\): .*flagged.*\[response resp_/);
+  });
+});
+
+describe("bodies that go wrong after the headers: retryable, named, never a raw TypeError or SyntaxError", () => {
+  it("a body that stalls ends at the request timeout, which covers the body too", async () => {
+    fake.reply(replies.cut("stall"));
+    const error = await providerError(provider({ timeoutMs: 300 }).discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
+    expect(error).toMatchObject({ kind: "timeout", transient: true });
+    expect(error.message).toMatch(/answer stalled: its body was not complete within 300 ms/);
+    expect(fake.requests).toHaveLength(1);
+  }, 10_000);
+
+  it.each([
+    ["a connection dropped mid-body", replies.cut("drop"), /connection to OpenAI broke while its answer was being read \(terminated/],
+    ["truncated JSON", replies.truncatedJson(), /answer was cut short: its JSON ends after 300 characters/],
+    ["a 200 with an HTML login page", replies.loginPage(), /200 with text\/html; charset=utf-8, not JSON: "<!DOCTYPE html> <html><head><title>Sign in.*proxy or login page/],
+    ["a 200 with JSON that is not a response", { body: { hello: "proxy" } }, /JSON that is not a response object: "\{\\"hello\\"/],
+  ])("%s is a transient server error", async (_what, reply, message) => {
+    fake.reply(reply);
+    const error = await providerError(provider().discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
+    expect(error).toMatchObject({ kind: "server", transient: true });
+    expect(error.message).toMatch(message);
+    expect(error.message).toMatch(/^(OpenAI\b|the connection to OpenAI )/); // our words first, not a raw TypeError or SyntaxError
+    expect(error.message).not.toMatch(/TypeError|SyntaxError/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("with the worker's retry policy each is retried and the next answer is used", async () => {
+    fake.reply(replies.cut("drop"), replies.truncatedJson(), replies.loginPage());
+    const log: AttemptRecord[] = [];
+    const p = provider();
+    const answer = await withRetry(() => p.researchCompany({ criteria, company, signal: signal() }),
+      { policy: { attempts: 4, baseMs: 1, maxMs: 5 }, signal: signal(), log });
+    expect(CompanyResearch.parse(answer).units).toBe(450);
+    expect(log.map((a) => a.kind)).toEqual(["server", "server", "server"]);
+    expect(fake.requests).toHaveLength(4);
+  });
+
+  it("an error status whose body stalls is still classified by its status", async () => {
+    fake.reply({ ...replies.unauthorized(), cut: { after: 20, then: "stall" } });
+    const error = await providerError(provider({ timeoutMs: 300 }).discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
+    expect(error.kind).toBe("auth");
+    expect(error.message).toMatch(/^OpenAI rejected the API key \(401\): set OPENAI_API_KEY/);
+  }, 10_000);
+
+  it("the worker's abort during a stalled body rejects with its reason", async () => {
+    fake.reply(replies.cut("stall"));
+    const controller = new AbortController();
+    const reason = new Error("lease lost");
+    const call = provider({ timeoutMs: 30_000 }).researchCompany({ criteria, company, signal: controller.signal });
+    // abort once the headers have arrived: the fake has recorded the request and written its first part
+    const aborted = (async () => {
+      while (fake.requests.length === 0) await new Promise((r) => setImmediate(r));
+      controller.abort(reason);
+    })();
+    await expect(call).rejects.toBe(reason);
+    await aborted;
+  }, 10_000);
 });
 
 describe("errors", () => {
   const cases: [string, ReturnType<typeof replies.serverError>, string, number | undefined, RegExp][] = [
-    ["429 rate limit, retry-after-ms", replies.rateLimited({ retryAfterMs: 1500, retryAfter: "9" }), "rate_limit", 1500, /429 rate_limit_exceeded/],
+    ["429 rate limit, retry-after-ms", replies.rateLimited({ retryAfterMs: 1500, retryAfter: "9" }), "rate_limit", 1500, /^OpenAI rate limit \(429 rate_limit_exceeded\)/],
     ["429 rate limit, retry-after seconds", replies.rateLimited({ retryAfter: "2" }), "rate_limit", 2000, /retry after 2000 ms/],
     ["429 rate limit, no header", replies.rateLimited(), "rate_limit", undefined, /Rate limit reached/],
-    ["429 insufficient_quota", replies.insufficientQuota(), "quota", undefined, /insufficient_quota.*add credit/],
+    ["429 insufficient_quota", replies.insufficientQuota(), "quota", undefined, /^OpenAI quota exhausted \(429 insufficient_quota\): add credit .* or use another key/],
     ["429 project_spend_limit_exceeded", replies.spendLimit(), "quota", undefined, /project_spend_limit_exceeded/],
-    ["400", replies.badRequest(), "invalid_input", undefined, /400 unsupported_value: Unsupported value/],
-    ["401", replies.unauthorized(), "auth", undefined, /401 invalid_api_key.*OPENAI_API_KEY/],
-    ["403", replies.forbidden(), "auth", undefined, /403/],
-    ["500", replies.serverError(500), "server", undefined, /500 server_error/],
+    ["400", replies.badRequest(), "invalid_input", undefined, /^OpenAI refused the request as invalid \(400 unsupported_value\).*OpenAI said: Unsupported value/],
+    ["401", replies.unauthorized(), "auth", undefined, /^OpenAI rejected the API key \(401 invalid_api_key\): set OPENAI_API_KEY to a valid key/],
+    ["403", replies.forbidden(), "auth", undefined, /^OpenAI refused access \(403 model_not_found\)/],
+    ["500", replies.serverError(500), "server", undefined, /^OpenAI server error \(500 server_error\)/],
     ["503", replies.serverError(503), "server", undefined, /503/],
     ["408", { status: 408, body: { error: { message: "Request timed out", type: "timeout", code: null } } }, "timeout", undefined, /408/],
     ["409", { status: 409, body: { error: { message: "Conflict", type: "conflict", code: null } } }, "server", undefined, /409/],
@@ -234,6 +299,20 @@ describe("errors", () => {
     expect(error.message).toMatch(/\[request req_[0-9a-f]+\]/);
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0].headers["x-stainless-retry-count"]).toBe("0");
+  });
+
+  it("no message carries a key: OpenAI's 401 quotes a masked one, a proxy may echo a whole one or a bearer token", async () => {
+    fake.reply(replies.unauthorized(), {
+      status: 401,
+      body: { error: { message: "Key sk-proj-Zx9_secretMARKER-1 refused (Authorization: Bearer tok.MARKER2)", type: "invalid_request_error", param: null, code: null } },
+    });
+    const masked = await providerError(provider().discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
+    const whole = await providerError(provider().discoverCompanies({ criteria, count: 2, exclude: [], signal: signal() }));
+    expect(masked.message).toContain("Incorrect API key provided: sk-[redacted]. You can find");
+    expect(masked.message).not.toMatch(/sk-fake|1234/);
+    expect(whole.message).not.toMatch(/MARKER|secret/);
+    expect(redactSecrets("task-12 on disk-3")).toBe("task-12 on disk-3");
+    expect(new ProviderError("auth", "bad sk-abc123").message).toBe("bad sk-[redacted]");
   });
 
   it("retry-after as an HTTP date", () => {

@@ -109,6 +109,28 @@ describe("a run on the openai provider", () => {
     expect(companies.map((c) => c.domain).every((d) => SITES.map(domain).includes(d))).toBe(true);
   });
 
+  it("a discovery batch with bad entries keeps the rest, records why each was dropped, and is paid once", async () => {
+    const bad = [
+      { ...company("appfolio-portal"), name: "Acme PM", domain: "Acme PM.com" },
+      { ...company("appfolio-portal"), name: "Script Rentals", domain: "script-rentals.example", website: "javascript:alert(document.cookie)" },
+      { ...company("appfolio-portal"), name: "Nul\u0000 Homes", domain: "nul-homes.example" },
+    ];
+    fake.reply(replies.json({ companies: [...bad, ...SITES.map(company)], exhausted: false })); // the run's first call: its discovery
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json({ pms: "Buildium", state: "TX" })}, 2)`;
+    expect((await settled(run.id)).status).toBe("completed");
+    const [first] = await sql`select attempts, state, result from pm_pipeline.tasks where run_id = ${run.id} and kind = 'lead_list' order by id limit 1`;
+    expect(first).toMatchObject({ attempts: 1, state: "succeeded" });
+    expect(first.result.dropped).toEqual([
+      { entry: 'companies[0] "Acme PM Acme PM.com"', reason: "domain: not a domain name" },
+      { entry: 'companies[1] "Script Rentals script-rentals.example"', reason: "website: not an http(s) URL" },
+      { entry: 'companies[2] "Nul\\u0000 Homes nul-homes.example"', reason: "name: contains a NUL character or a lone surrogate" },
+    ]);
+    const stored = await sql`select domain, website, source_urls from pm_pipeline.companies where run_id = ${run.id}`;
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.every((c) => SITES.map(domain).includes(c.domain))).toBe(true);
+    expect(JSON.stringify(stored)).not.toMatch(/javascript:|data:|file:/);
+  });
+
   it("a run over its budget stops for a decision, keeps its work, and resumes when the budget is raised", async () => {
     const [run] = await sql`select id from pm_pipeline.start_run(${sql.json({ pms: "Buildium", state: "TX" })}, 2)`;
     await sql`select pm_pipeline.set_run_budget(${run.id}, 0.0001)`;

@@ -2,8 +2,44 @@
 // before anything is written, so a malformed or invented shape never reaches the database.
 import { z } from "zod";
 
-const url = z.string().url().max(2000);
-const text = (max: number) => z.string().trim().min(1).max(max);
+/** NUL (Postgres text refuses it) or a UTF-16 surrogate without its pair (jsonb refuses it). */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const isStorableText = (value: string): boolean => !UNSTORABLE.test(value);
+
+/** Any string of a provider's answer: it must be storable as it is. */
+const str = () => z.string().refine(isStorableText, "contains a NUL character or a lone surrogate");
+const text = (max: number) => str().trim().min(1).max(max);
+
+/**
+ * An absolute http(s) URL, nothing else: zod's url() accepts javascript:, data: and file:, which would
+ * reach the CSVs as links. No whitespace or control characters (URL() would quietly strip or encode them).
+ */
+export function isHttpUrl(value: string): boolean {
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+const url = str().max(2000).refine(isHttpUrl, "not an http(s) URL");
+
+/** The form every domain is stored in (pm_pipeline.normalize_domain in SQL, the same steps). */
+export function normalizeDomain(value: string): string {
+  return value.trim().toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, "") // scheme
+    .replace(/^[^/?#@]*@/, "") // user info
+    .replace(/[/?#:].*$/, "") // port, path, query
+    .replace(/^(www\.)+|\.+$/g, "");
+}
+
+/** A host name once normalised: dot-separated labels of letters, digits and inner hyphens; not an IP address. */
+export function isDomainName(value: string): boolean {
+  const domain = normalizeDomain(value);
+  return domain.length <= 253 && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/.test(domain) &&
+    !/^\d+$/.test(domain.slice(domain.lastIndexOf(".") + 1));
+}
 
 export const Criteria = z.object({
   pms: z.union([text(100), z.array(text(100)).min(1), z.null()]).optional(),
@@ -18,12 +54,12 @@ export type Criteria = z.infer<typeof Criteria>;
 export const DiscoveredCompany = z.object({
   name: text(300),
   /** the company's own site, never a PMS portal host */
-  domain: text(253),
+  domain: text(253).refine(isDomainName, "not a domain name"),
   website: url.nullable(),
-  city: z.string().max(100).nullable(),
-  state: z.string().max(100).nullable(),
+  city: str().max(100).nullable(),
+  state: str().max(100).nullable(),
   /** the PMS the discovery evidence points to (verified later by research) */
-  pms: z.string().max(100).nullable(),
+  pms: str().max(100).nullable(),
   source_urls: z.array(url).max(20),
 });
 export type DiscoveredCompany = z.infer<typeof DiscoveredCompany>;
@@ -38,22 +74,22 @@ export type Discovery = z.infer<typeof Discovery>;
 export const PmsConfidence = z.enum(["high", "medium", "low", "none", "unknown"]);
 
 export const CompanyResearch = z.object({
-  pms: z.string().max(100).nullable(),
+  pms: str().max(100).nullable(),
   pms_confidence: PmsConfidence,
   pms_evidence_urls: z.array(url).max(20),
   /** "unknown" is an answer: null, never an invented value */
   units: z.number().int().min(0).max(1_000_000).nullable(),
   units_estimated: z.boolean(),
-  units_quote: z.string().max(500).nullable(),
+  units_quote: str().max(500).nullable(),
   units_source_url: url.nullable(),
-  single_family_focus: z.string().max(100).nullable(),
-  property_mix: z.string().max(300).nullable(),
+  single_family_focus: str().max(100).nullable(),
+  property_mix: str().max(300).nullable(),
   employees: z.number().int().min(0).max(1_000_000).nullable(),
-  icp_fit: z.string().max(100).nullable(),
+  icp_fit: str().max(100).nullable(),
   icp_score: z.number().int().min(0).max(100).nullable(),
   icp_tier: z.number().int().min(1).max(3).nullable(),
-  disqualifiers: z.array(z.string().max(200)).max(20),
-  agent_summary: z.string().max(2000).nullable(),
+  disqualifiers: z.array(str().max(200)).max(20),
+  agent_summary: str().max(2000).nullable(),
   source_urls: z.array(url).max(30),
 });
 export type CompanyResearch = z.infer<typeof CompanyResearch>;
@@ -62,20 +98,20 @@ export const EmailClass = z.enum(["published", "pattern_inferred", "generic_role
 
 export const Contact = z.object({
   full_name: text(200),
-  title: z.string().max(200).nullable(),
+  title: str().max(200).nullable(),
   title_tier: z.number().int().min(1).max(6).nullable(),
-  email: z.string().email().max(320).nullable(),
+  email: str().email().max(320).nullable(),
   email_class: EmailClass,
   linkedin_url: url.nullable(),
-  department: z.string().max(100).nullable(),
-  seniority: z.string().max(100).nullable(),
+  department: str().max(100).nullable(),
+  seniority: str().max(100).nullable(),
   quality_score: z.number().int().min(0).max(100).nullable(),
   icp_score: z.number().int().min(0).max(100).nullable(),
-  personalization_notes: z.string().max(2000).nullable(),
-  personal_anecdotes: z.string().max(2000).nullable(),
-  professional_anecdotes: z.string().max(2000).nullable(),
-  additional_research_notes: z.string().max(2000).nullable(),
-  agent_summary: z.string().max(2000).nullable(),
+  personalization_notes: str().max(2000).nullable(),
+  personal_anecdotes: str().max(2000).nullable(),
+  professional_anecdotes: str().max(2000).nullable(),
+  additional_research_notes: str().max(2000).nullable(),
+  agent_summary: str().max(2000).nullable(),
   source_urls: z.array(url).max(20),
 });
 export type Contact = z.infer<typeof Contact>;

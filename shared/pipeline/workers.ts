@@ -9,14 +9,65 @@ import type { WorkerKind } from "../worker/runtime.ts";
 import { qualify } from "./qualify.ts";
 import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "./schemas.ts";
 
-/** Parses a provider answer; a malformed one is an invalid_output error and nothing is written. */
-function parseOutput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ProviderError("invalid_output", `malformed ${what} from the provider: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+/** An entry of a provider's answer that was left out, and why (kept in the task's result). */
+export interface Dropped {
+  entry: string;
+  reason: string;
+}
+
+/**
+ * A short label of an entry: its own text, or the name or domain it carries, JSON-quoted (which escapes
+ * NUL and lone surrogates, so the label itself can be stored).
+ */
+function labelOf(where: string, value: unknown): string {
+  const item = value as { name?: unknown; full_name?: unknown; domain?: unknown } | null;
+  const own = typeof value === "string" ? value
+    : [item?.name ?? item?.full_name, item?.domain].filter((v) => typeof v === "string").join(" ");
+  return own ? `${where} ${JSON.stringify(own.slice(0, 160))}` : where;
+}
+
+const invalidOutput = (what: string, detail: string) =>
+  new ProviderError("invalid_output", `malformed ${what} from the provider: ${detail}`);
+
+/**
+ * Parses a provider answer entry by entry, so that one bad entry does not cost the paid call: an
+ * element of a list that fails (a company, a contact, one URL) is dropped and a nullable field that
+ * fails is set to null, each with its reason; the rest is kept. Only an answer whose shape is wrong
+ * (a required field missing or mistyped) is an invalid_output error, and nothing of it is written.
+ */
+export function parseAnswer<S extends z.ZodObject>(schema: S, value: unknown, what: string): { answer: z.infer<S>; dropped: Dropped[] } {
+  const dropped: Dropped[] = [];
+  let current = value;
+  // one pass repairs every issue found (dropping or nulling makes no new one); the second parse checks
+  for (let pass = 0; pass < 2; pass++) {
+    const parsed = schema.safeParse(current);
+    if (parsed.success) return { answer: parsed.data, dropped };
+    if (typeof current !== "object" || current === null || Array.isArray(current)) throw invalidOutput(what, "(root): not an object");
+    const next: Record<string, unknown> = { ...current };
+    const drops = new Map<string, Map<number, string[]>>(); // field -> index -> reasons
+    for (const issue of parsed.error.issues) {
+      const [field, index, ...rest] = issue.path;
+      const where = issue.path.join(".") || "(root)";
+      const list = typeof field === "string" ? next[field] : undefined;
+      if (typeof index === "number" && Array.isArray(list)) {
+        const reasons = drops.get(field as string) ?? new Map<number, string[]>();
+        reasons.set(index, [...(reasons.get(index) ?? []), `${rest.join(".") || "value"}: ${issue.message}`]);
+        drops.set(field as string, reasons);
+      } else if (issue.path.length === 1 && typeof field === "string" && schema.shape[field]?.safeParse(null).success && next[field] !== null) {
+        dropped.push({ entry: labelOf(field, next[field]), reason: `${issue.message}; set to null` });
+        next[field] = null;
+      } else {
+        throw invalidOutput(what, `${where}: ${issue.message}`);
+      }
+    }
+    for (const [field, reasons] of drops) {
+      const list = next[field] as unknown[];
+      for (const [index, why] of reasons) dropped.push({ entry: labelOf(`${field}[${index}]`, list[index]), reason: why.join("; ") });
+      next[field] = list.filter((_, i) => !reasons.has(i));
+    }
+    current = next;
   }
-  return parsed.data;
+  throw invalidOutput(what, "still malformed after dropping its bad entries");
 }
 
 async function runCriteria(sql: Sql, runId: string | null): Promise<Criteria> {
@@ -50,14 +101,22 @@ export const leadListWorker: WorkerKind = {
     // only this run's candidates go to the provider; blocked domains are filtered in SQL afterwards
     const known = await sql`select domain from pm_pipeline.companies where run_id = ${task.run_id}`;
     // a checked answer is kept under the lease (a malformed one is asked again next attempt)
-    const answer = await once("discovery", async () => parseOutput(Discovery, await retry(() =>
-      provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal })), "discovery"));
+    const { answer, dropped } = await once("discovery", async () => {
+      const raw = await retry(() => provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal }));
+      const parsed = parseAnswer(Discovery, raw, "discovery");
+      if (parsed.answer.companies.length === 0 && parsed.dropped.length > 0) {
+        // nothing new would read as "discovery exhausted" in SQL: an answer of only bad entries is malformed
+        throw invalidOutput("discovery", `every company was malformed: ${parsed.dropped.map((d) => `${d.entry}: ${d.reason}`).join(" | ").slice(0, 1000)}`);
+      }
+      return parsed;
+    });
     // a portal host (x.managebuilding.com) is evidence, never the company: the domain is its own site
-    const companies = answer.companies.filter((c) => !isVendorHost(c.domain));
-    return {
-      companies: companies.slice(0, wanted), exhausted: answer.exhausted, provider: provider.name,
-      dropped_vendor_hosts: answer.companies.length - companies.length,
-    };
+    const companies = answer.companies.filter((c) => {
+      if (!isVendorHost(c.domain)) return true;
+      dropped.push({ entry: labelOf("company", c), reason: "domain: a PMS portal or vendor host, not the company's own site" });
+      return false;
+    });
+    return { companies: companies.slice(0, wanted), exhausted: answer.exhausted, provider: provider.name, dropped };
   },
   secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
   commit: (sql, task, result) =>
@@ -81,12 +140,12 @@ export const companyResearchWorker: WorkerKind = {
       // nothing usable stored: researched afresh below
     }
     // kept under the lease: the PMS check after it may be cut short, and the next attempt starts here
-    const claimed = await once("research", async () =>
-      parseOutput(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research"));
+    const { answer: claimed, dropped } = await once("research", async () =>
+      parseAnswer(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research"));
     // the PMS is what the company's own site shows, not what the provider says
     const pms = await verifier.verify({ domain: company.domain, criteria, signal });
     const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
-    return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null };
+    return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null, dropped };
   },
   commit: (sql, task, { research, decision, ...rest }) =>
     sql`select pm_pipeline.complete_company_research(${task.id}, ${task.lease_token},
@@ -103,11 +162,16 @@ export const contactResearchWorker: WorkerKind = {
       select full_name, email, linkedin_url from pm_pipeline.contacts where company_id = ${company.id}`;
     const count = run.contacts_max - existing.length;
     if (count <= 0) return { contacts: [], exhausted: false };
-    const found = await once("contacts", async () => parseOutput(ContactSearch, await retry(() =>
+    const { answer: found, dropped } = await once("contacts", async () => parseAnswer(ContactSearch, await retry(() =>
       provider.findContacts({ criteria, company, count, existing, signal })), "contacts"));
     // people only: no generic inboxes as decision makers, no placeholder names
-    const contacts = found.contacts.filter((c) => (c.email_class !== "generic_role" || c.linkedin_url) && isPersonName(c.full_name));
-    return { contacts: contacts.slice(0, count), exhausted: found.exhausted };
+    const contacts = found.contacts.filter((c) => {
+      const reason = !isPersonName(c.full_name) ? "full_name: not a person's name (a placeholder or a role)"
+        : c.email_class === "generic_role" && !c.linkedin_url ? "a generic inbox, not a person" : null;
+      if (reason) dropped.push({ entry: labelOf("contact", c), reason });
+      return !reason;
+    });
+    return { contacts: contacts.slice(0, count), exhausted: found.exhausted, dropped };
   },
   secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
   commit: (sql, task, result) =>

@@ -39,11 +39,21 @@ export interface ResearchProvider {
 /**
  * Why a provider call failed, which decides whether to retry:
  * rate_limit, server, timeout -> transient, retried with backoff (honouring retry-after);
- * invalid_input, auth, quota, invalid_output -> permanent, never retried.
+ * invalid_input (the request or prompt was refused), auth (401/403: the key), quota (out of credit or
+ * over a spend limit), invalid_output (the answer was unusable) -> permanent, never retried in the
+ * invocation (the SQL retries invalid_output a bounded number of times: a new answer may be better).
  */
 export type ProviderErrorKind = "rate_limit" | "server" | "timeout" | "invalid_input" | "auth" | "quota" | "invalid_output";
 
 const TRANSIENT: ReadonlySet<ProviderErrorKind> = new Set(["rate_limit", "server", "timeout"]);
+
+/**
+ * API keys (sk-..., also OpenAI's masked "sk-abc*****1234" in its 401 message) and bearer tokens:
+ * an error message is stored (task errors, run notes) and shown, so it never carries one.
+ */
+const SECRETS = /\bsk-[A-Za-z0-9_*\-]+|\b(Bearer\s+)[A-Za-z0-9_~+/.=\-]+/gi;
+export const redactSecrets = (text: string): string =>
+  text.replace(SECRETS, (_match, bearer?: string) => (bearer ? `${bearer}[redacted]` : "sk-[redacted]"));
 
 export class ProviderError extends Error {
   constructor(
@@ -52,7 +62,7 @@ export class ProviderError extends Error {
     /** a server's retry-after, in milliseconds */
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(redactSecrets(message));
     this.name = "ProviderError";
   }
 

@@ -1,6 +1,7 @@
 // A local stand-in for the OpenAI Responses API (POST /v1/responses) on 127.0.0.1 and a random port,
 // for tests without a network or a key. It answers like the real API (response object, usage, headers,
-// error bodies) and is scripted per test: `reply(...)` queues the next answers in order; with none
+// error bodies, in the shapes of the official OpenAPI schemas: tests/openai-spec.test.ts checks them
+// against ../shared/reference/openai-openapi-responses.json) and is scripted per test: `reply(...)` queues the next answers in order; with none
 // queued it gives a realistic answer for the request's schema (text.format.name). It records every
 // request it got.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
@@ -23,6 +24,11 @@ export interface FakeReply {
   raw?: string;
   /** never answer (the connection stays open until the client gives up or the server closes) */
   hang?: boolean;
+  /**
+   * send the headers (content-length of the whole body) and only the first `after` characters of the
+   * body, then stall (the connection stays open) or drop the connection
+   */
+  cut?: { after: number; then: "stall" | "drop" };
 }
 
 /** a reply computed from the request */
@@ -110,12 +116,11 @@ export function responseObject(request: RecordedRequest, text: string, options: 
     truncation: "disabled",
     usage: {
       input_tokens: usage.input_tokens,
-      input_tokens_details: { cached_tokens: usage.cached_tokens },
+      input_tokens_details: { cached_tokens: usage.cached_tokens, cache_write_tokens: 0 },
       output_tokens: usage.output_tokens,
       output_tokens_details: { reasoning_tokens: usage.reasoning_tokens },
       total_tokens: usage.input_tokens + usage.output_tokens,
     },
-    user: null,
     metadata: {},
   };
 }
@@ -172,6 +177,18 @@ export const replies = {
     code: null,
   }),
   hang: (): FakeReply => ({ hang: true }),
+  /** the realistic answer, cut after `after` characters of its body: then a stall or a dropped connection */
+  cut: (then: "stall" | "drop", after = 300): Responder => (request) => ({ ...defaultAnswer(request), cut: { after, then } }),
+  /** the realistic answer's JSON cut short, in a complete HTTP message (content-length of what is sent) */
+  truncatedJson: (after = 300): Responder => (request) => ({ raw: JSON.stringify(defaultAnswer(request).body).slice(0, after) }),
+  /** what a proxy or captive portal in front of the API answers: 200 with an HTML login page */
+  loginPage: (): FakeReply => ({
+    headers: { "content-type": "text/html; charset=utf-8" },
+    raw: "<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>\n<body><form action=\"/login\" method=\"post\">" +
+      "<p>Please sign in to continue.</p><input name=\"user\"><input name=\"password\" type=\"password\"></form></body></html>\n",
+  }),
+  /** a response that failed because the prompt was refused */
+  invalidPrompt: (): Responder => replies.failed("invalid_prompt", "Invalid prompt: your prompt was flagged as potentially violating our usage policy."),
 };
 
 /** Realistic answers per schema: synthetic companies under the reserved .example TLD. */
@@ -341,21 +358,31 @@ export class FakeOpenAI {
       const next = this.queue.shift() ?? this.responder;
       reply = next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
     }
-    if (reply.hang) {
-      this.hanging.add(res);
-      res.on("close", () => this.hanging.delete(res));
-      return;
-    }
+    if (reply.hang) return this.hold(res);
     const status = reply.status ?? 200;
+    const payload = reply.raw ?? JSON.stringify(reply.body ?? null);
     res.writeHead(status, {
       "content-type": "application/json",
       "x-request-id": `req_${id("").slice(1)}`,
       "openai-processing-ms": "1234",
       "openai-version": "2020-10-01",
       ...(status === 200 ? rateLimitHeaders() : {}),
+      "content-length": String(Buffer.byteLength(payload)),
       ...reply.headers,
     });
-    res.end(reply.raw ?? JSON.stringify(reply.body ?? null));
+    if (!reply.cut) return void res.end(payload);
+    if (reply.cut.then === "stall") {
+      res.write(payload.slice(0, reply.cut.after));
+      return this.hold(res);
+    }
+    // dropped once the first part is flushed: the client has its headers and part of the body
+    res.write(payload.slice(0, reply.cut.after), () => res.destroy());
+  }
+
+  /** Keeps a response open without answering (closed by the client, or by close()). */
+  private hold(res: ServerResponse): void {
+    this.hanging.add(res);
+    res.on("close", () => this.hanging.delete(res));
   }
 
   async close(): Promise<void> {

@@ -24,7 +24,7 @@ export function retryAfterMs(headers: Headers | undefined | null, now: number = 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The API's own message, without the SDK's "429 " prefix. */
+/** The API's own message, without the SDK's "429 " prefix (secrets are redacted by ProviderError). */
 function apiMessage(error: APIError): string {
   const body = error.error as { message?: unknown } | undefined;
   const text = typeof body?.message === "string" && body.message ? body.message : error.message;
@@ -33,8 +33,8 @@ function apiMessage(error: APIError): string {
 
 /**
  * The ProviderError for an error thrown by the OpenAI SDK, or null for anything else (a bug: the
- * caller rethrows it as it is). Messages name the status, the API's code, what to do, and the
- * request id (x-request-id) OpenAI support asks for.
+ * caller rethrows it as it is). Each message says first what happened and what to do, then the API's
+ * own words and the request id (x-request-id) OpenAI support asks for.
  */
 export function classifyOpenAIError(error: unknown, context: { now?: number; timeoutMs?: number } = {}): ProviderError | null {
   const now = context.now ?? Date.now();
@@ -52,23 +52,25 @@ export function classifyOpenAIError(error: unknown, context: { now?: number; tim
 
   const status = error.status;
   const code = error.code ?? error.type ?? null;
-  const request = error.requestID ? ` [request ${error.requestID}]` : "";
-  const what = `OpenAI ${status}${code ? ` ${code}` : ""}: ${apiMessage(error)}`;
+  const said = ` — OpenAI said: ${apiMessage(error)}${error.requestID ? ` [request ${error.requestID}]` : ""}`;
+  const what = `${status}${code ? ` ${code}` : ""}`;
   const shouldRetry = error.headers?.get("x-should-retry");
 
   if (status === 429 && (isQuota(error.code) || isQuota(error.type) || shouldRetry === "false")) {
-    return new ProviderError("quota", `${what} — out of credit or over the spend limit: add credit or raise the project's limit; not retried${request}`);
+    return new ProviderError("quota", `OpenAI quota exhausted (${what}): add credit or raise the project's spend limit, or use another key (OPENAI_API_KEY); not retried${said}`);
   }
-  if (status === 401) return new ProviderError("auth", `${what} — check OPENAI_API_KEY${request}`);
-  if (status === 403) return new ProviderError("auth", `${what} — the key's project may lack access to this model or endpoint${request}`);
+  if (status === 401) return new ProviderError("auth", `OpenAI rejected the API key (${what}): set OPENAI_API_KEY to a valid key${said}`);
+  if (status === 403) {
+    return new ProviderError("auth", `OpenAI refused access (${what}): the key's project may lack access to this model or endpoint; check OPENAI_MODEL and the project's permissions${said}`);
+  }
   if (status === 429) {
     const wait = retryAfterMs(error.headers, now);
-    return new ProviderError("rate_limit", `${what}${wait !== undefined ? ` — retry after ${wait} ms` : ""}${request}`, wait);
+    return new ProviderError("rate_limit", `OpenAI rate limit (${what})${wait !== undefined ? `: retry after ${wait} ms` : ""}${said}`, wait);
   }
-  if (status === 408) return new ProviderError("timeout", `${what}${request}`, retryAfterMs(error.headers, now));
+  if (status === 408) return new ProviderError("timeout", `OpenAI timed out (${what})${said}`, retryAfterMs(error.headers, now));
   if (status === 409 || status >= 500 || shouldRetry === "true") {
-    return new ProviderError("server", `${what}${request}`, retryAfterMs(error.headers, now));
+    return new ProviderError("server", `OpenAI server error (${what}); retryable${said}`, retryAfterMs(error.headers, now));
   }
-  if (status === 404) return new ProviderError("invalid_input", `${what} — check OPENAI_MODEL and OPENAI_BASE_URL${request}`);
-  return new ProviderError("invalid_input", `${what} — the request was refused; check OPENAI_MODEL and the PM_LEADS_OPENAI_* settings${request}`);
+  if (status === 404) return new ProviderError("invalid_input", `OpenAI found no such model or endpoint (${what}): check OPENAI_MODEL and OPENAI_BASE_URL${said}`);
+  return new ProviderError("invalid_input", `OpenAI refused the request as invalid (${what}): check OPENAI_MODEL and the PM_LEADS_OPENAI_* settings${said}`);
 }

@@ -2,7 +2,7 @@
 // and a strict JSON-schema answer generated from the zod schemas. It does not retry (the worker's
 // policy classifies and records attempts) and it does not validate the answer's shape (the workers
 // parse it with zod): it returns the parsed JSON, or throws a ProviderError.
-import OpenAI from "openai";
+import OpenAI, { APIError } from "openai";
 import type { ResponseCreateParamsNonStreaming } from "openai/resources/responses/responses";
 import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../pipeline/schemas.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
@@ -52,13 +52,23 @@ type Output = { type: string; [key: string]: unknown };
  */
 export type ResponseRequest = ResponseCreateParamsNonStreaming & { max_tool_calls: number };
 
+/** Codes of a failed response (ResponseErrorCode) that refuse the input itself: invalid_prompt, policies, images. */
+const INPUT_REFUSED = /^(invalid_prompt|bio_policy|data_residency_mismatch)$|image/;
+
 /** The JSON answer of a response, or the ProviderError saying why there is none. */
 export function answerOf(response: { id?: string; status?: string; output?: Output[]; error?: unknown; incomplete_details?: unknown }, requestId: string | null): unknown {
   const ref = ` [response ${response.id ?? "?"}${requestId ? `, request ${requestId}` : ""}]`;
   if (response.status === "failed") {
     const error = (response.error ?? {}) as { code?: string; message?: string };
-    const kind = error.code === "server_error" ? "server" : error.code === "rate_limit_exceeded" ? "rate_limit" : "invalid_output";
-    throw new ProviderError(kind, `OpenAI response failed (${error.code ?? "no code"}): ${error.message ?? "no message"}${ref}`);
+    const code = error.code ?? "no code";
+    const said = `${error.message ?? "no message"}${ref}`;
+    if (code === "server_error" || code === "vector_store_timeout") throw new ProviderError("server", `OpenAI response failed (${code}): ${said}`);
+    if (code === "rate_limit_exceeded") throw new ProviderError("rate_limit", `OpenAI response failed (${code}): ${said}`);
+    if (INPUT_REFUSED.test(code)) {
+      // the same request fails the same way again: refused input, not a bad answer
+      throw new ProviderError("invalid_input", `OpenAI refused the prompt (${code}): the request is not retried; check the run's criteria — ${said}`);
+    }
+    throw new ProviderError("invalid_output", `OpenAI response failed (${code}): ${said}`);
   }
   if (response.status === "incomplete") {
     const reason = (response.incomplete_details as { reason?: string } | null)?.reason ?? "no reason given";
@@ -79,6 +89,39 @@ export function answerOf(response: { id?: string; status?: string; output?: Outp
     const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text;
     throw new ProviderError("invalid_output", `OpenAI answer is not JSON (${(error as Error).message}): ${JSON.stringify(excerpt)}${ref}`);
   }
+}
+
+/** An error's message and its cause's ("terminated: other side closed"). */
+const describeError = (error: unknown) => {
+  const cause = error instanceof Error ? (error.cause as { message?: string } | undefined) : undefined;
+  return error instanceof Error ? `${error.message}${cause?.message ? `: ${cause.message}` : ""}` : String(error);
+};
+
+/** A response object: what a 200's body must be. */
+type ResponseBody = { id: string; status: string; model?: unknown; output?: unknown; [key: string]: unknown };
+
+/**
+ * The response object in a 200's body. A body cut short, or one that is not a response at all (a
+ * proxy's or captive portal's HTML login page), is a server error worth retrying, named as such.
+ */
+export function responseOf(text: string, contentType: string | null, requestId: string | null): ResponseBody {
+  const excerpt = JSON.stringify(text.replace(/\s+/g, " ").trim().slice(0, 160));
+  const ref = requestId ? ` [request ${requestId}]` : "";
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    if (/^\s*[{[]/.test(text)) {
+      throw new ProviderError("server", `OpenAI's answer was cut short: its JSON ends after ${text.length} characters (${(error as Error).message}); retryable${ref}`);
+    }
+    throw new ProviderError("server", `OpenAI answered 200 with ${contentType || "no content type"}, not JSON: ${excerpt} — ` +
+      `is a proxy or login page in front of it? check OPENAI_BASE_URL and the network; retryable${ref}`);
+  }
+  const response = body as ResponseBody | null;
+  if (typeof response !== "object" || response === null || typeof response.status !== "string" || typeof response.id !== "string") {
+    throw new ProviderError("server", `OpenAI answered 200 with JSON that is not a response object: ${excerpt} — check OPENAI_BASE_URL; retryable${ref}`);
+  }
+  return response;
 }
 
 /** The URLs the response's web searches returned. */
@@ -159,25 +202,48 @@ export class OpenAIProvider implements ResearchProvider {
 
   private async call(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>, signal: AbortSignal): Promise<unknown> {
     signal.throwIfAborted();
-    let result;
+    const { timeoutMs } = this.config;
+    // the SDK's timeout ends when the headers arrive; this one covers the body too
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const forward = () => deadline.abort();
+    signal.addEventListener("abort", forward, { once: true });
+    let phase: "headers" | "body" = "headers";
     try {
-      result = await this.client.responses
-        .create(this.request(operation, prompt, location), { signal, timeout: this.config.timeoutMs, maxRetries: 0 })
-        .withResponse();
+      const http = await this.client.responses
+        .create(this.request(operation, prompt, location), { signal: deadline.signal, timeout: timeoutMs, maxRetries: 0 })
+        .asResponse();
+      phase = "body";
+      const requestId = http.headers.get("x-request-id");
+      const response = responseOf(await http.text(), http.headers.get("content-type"), requestId);
+      const output = response.output as Output[] | undefined;
+      this.onUsage?.(usageOf(response as BilledResponse, this.config.model, this.config.prices), {
+        operation,
+        model: typeof response.model === "string" ? response.model : this.config.model,
+        response_id: response.id,
+        request_id: requestId,
+        status: response.status,
+        sources: sourcesOf(output),
+      });
+      return answerOf({ ...response, output }, requestId);
     } catch (error) {
       if (signal.aborted) throw signal.reason; // the worker's abort (lease lost, shutdown): its reason, as the offline provider does
-      throw classifyOpenAIError(error, { timeoutMs: this.config.timeoutMs }) ?? error;
+      if (error instanceof ProviderError) throw error;
+      // an error status is classified by its status, even if its body then stalled
+      const refused = error instanceof APIError && error.status !== undefined;
+      if (deadline.signal.aborted && !refused) {
+        throw new ProviderError("timeout", phase === "headers"
+          ? `no answer from OpenAI within ${timeoutMs} ms (the request timeout, PM_LEADS_OPENAI_TIMEOUT_MS)`
+          : `OpenAI's answer stalled: its body was not complete within ${timeoutMs} ms (the request timeout, PM_LEADS_OPENAI_TIMEOUT_MS)`);
+      }
+      if (phase === "body") {
+        // undici's "terminated", a reset: the connection dropped after the headers
+        throw new ProviderError("server", `the connection to OpenAI broke while its answer was being read (${describeError(error)}); retryable`);
+      }
+      throw classifyOpenAIError(error, { timeoutMs }) ?? error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", forward);
     }
-    const response = result.data;
-    const output = response.output as unknown as Output[] | undefined;
-    this.onUsage?.(usageOf(response as BilledResponse, this.config.model, this.config.prices), {
-      operation,
-      model: response.model ?? this.config.model,
-      response_id: response.id,
-      request_id: result.request_id,
-      status: response.status ?? "unknown",
-      sources: sourcesOf(output),
-    });
-    return answerOf({ ...response, output }, result.request_id);
   }
 }
