@@ -153,6 +153,21 @@ describe("the fetcher's manners", () => {
     expect([star.allows("/residents/a"), star.allows("/about"), star.allows("/robots.txt")]).toEqual([false, true, true]);
   });
 
+  it("matches robots.txt rules in linear time: many * wildcards, a file of the maximum size", () => {
+    const started = performance.now();
+    // a regex of this rule backtracks exponentially on a path of a's without the final b
+    const greedy = parseRobots(`User-agent: *\nDisallow: /${"*a".repeat(200)}*b\nAllow: /*$\n`, "pm-leads-pms-detector");
+    expect(greedy.allows(`/${"a".repeat(2000)}`)).toBe(true);
+    expect(greedy.allows(`/${"a".repeat(2000)}b`)).toBe(false);
+    // 512 KiB of wildcard rules, every one tried against a long path
+    const lines = Array.from({ length: 5000 }, (_, i) => `Disallow: /${"*a".repeat(48)}*${i}$`);
+    const big = parseRobots(`User-agent: *\n${lines.join("\n")}\n`.padEnd(512 * 1024, "#"), "pm-leads-pms-detector");
+    expect(big.allows(`/${"a".repeat(4000)}`)).toBe(true);
+    expect(big.allows(`/${"a".repeat(4000)}4999`)).toBe(false);
+    // a generous bound: the regexes took far longer than any test timeout
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it("reads nothing when robots.txt is unreachable (5xx), everything when it is missing (404)", async () => {
     const sites = {
       "down.example": { files: { "/": html('<a href="https://x.managebuilding.com/">Residents</a>') }, failures: { "/robots.txt": 503 } },
