@@ -40,7 +40,7 @@ describe("PMS detection of the fixture sites", () => {
   });
 
   it.each(fixtures.map((f) => [f.name, f] as const))("%s", async (_name, site) => {
-    const result = await detectCompanyPms(site.domain, { fetch: server.fetch, ...FAST });
+    const result = await detectCompanyPms(site.domain, { network: server.network, ...FAST });
     expect({ pms: result.pms, confidence: result.confidence }).toEqual(site.expected);
     if (result.confidence === "high") {
       // evidence is the vendor's host, never the company's own pages (except a vendor's plugin path)
@@ -55,7 +55,7 @@ describe("PMS detection of the fixture sites", () => {
   });
 
   it("follows a /pay-rent redirect to the portal only as far as recording it", async () => {
-    const result = await detectCompanyPms("https://www.pay-rent-redirect.example/some/page", { fetch: server.fetch, ...FAST });
+    const result = await detectCompanyPms("https://www.pay-rent-redirect.example/some/page", { network: server.network, ...FAST });
     expect(result).toMatchObject({ domain: "pay-rent-redirect.example", pms: "Buildium", confidence: "high" });
     expect(result.evidence_urls).toEqual(["https://magnoliapm.managebuilding.com/Resident/portal/login"]);
     expect(result.fetched_urls.every((u) => new URL(u).hostname.endsWith("pay-rent-redirect.example"))).toBe(true);
@@ -64,7 +64,7 @@ describe("PMS detection of the fixture sites", () => {
 
   it("does not read a page robots.txt disallows for our agent, even when it holds the only evidence", async () => {
     const before = server.requests.length;
-    const result = await detectCompanyPms("robots-blocks-evidence.example", { fetch: server.fetch, ...FAST });
+    const result = await detectCompanyPms("robots-blocks-evidence.example", { network: server.network, ...FAST });
     const paths = server.requests.slice(before).map((r) => r.path);
     expect(paths).not.toContain("/residents");
     expect(paths[0]).toBe("/robots.txt");
@@ -73,7 +73,7 @@ describe("PMS detection of the fixture sites", () => {
   });
 
   it("a homepage that cannot be fetched is unknown, and nothing else is tried", async () => {
-    const result = await detectCompanyPms("homepage-fails.example", { fetch: server.fetch, ...FAST });
+    const result = await detectCompanyPms("homepage-fails.example", { network: server.network, ...FAST });
     expect(result).toMatchObject({ pms: null, confidence: "unknown", pages_fetched: 0 });
     expect(result.fetched_urls.filter((u) => !u.endsWith("/robots.txt"))).toEqual([
       "https://homepage-fails.example/", "https://www.homepage-fails.example/",
@@ -81,7 +81,7 @@ describe("PMS detection of the fixture sites", () => {
   });
 
   it("stops early once one vendor's portal is found on the second page read", async () => {
-    const result = await detectCompanyPms("buildium-portal.example", { fetch: server.fetch, ...FAST });
+    const result = await detectCompanyPms("buildium-portal.example", { network: server.network, ...FAST });
     expect(result.pages_fetched).toBe(2);
     expect(result.fetched_urls).toEqual([
       "https://buildium-portal.example/robots.txt", "https://buildium-portal.example/", "https://buildium-portal.example/residents",
@@ -131,7 +131,7 @@ describe("the fetcher's manners", () => {
       "other-company.example": { files: { "/": html("x"), "/residents": html("x"), "/portal": html("x") } },
     };
     await withServer(sites, async (server) => {
-      const result = await detectCompanyPms("acme.example", { fetch: server.fetch, ...FAST, maxPages: 10 });
+      const result = await detectCompanyPms("acme.example", { network: server.network, ...FAST, maxPages: 10 });
       expect(server.requests.map((r) => r.host.replace(/^www\./, "")).every((h) => h === "acme.example")).toBe(true);
       expect(result.pms).toBe("Buildium");
     });
@@ -174,10 +174,10 @@ describe("the fetcher's manners", () => {
       "open.example": { files: { "/": html('<a href="https://x.managebuilding.com/">Residents</a>'), "/about": html("about") } },
     };
     await withServer(sites, async (server) => {
-      const down = await detectCompanyPms("down.example", { fetch: server.fetch, ...FAST });
+      const down = await detectCompanyPms("down.example", { network: server.network, ...FAST });
       expect(down.confidence).toBe("unknown");
       expect(server.requests.filter(hostOf("down.example")).map((r) => r.path)).toEqual(["/robots.txt"]);
-      const open = await detectCompanyPms("open.example", { fetch: server.fetch, ...FAST });
+      const open = await detectCompanyPms("open.example", { network: server.network, ...FAST });
       expect(open).toMatchObject({ pms: "Buildium", confidence: "high" });
     });
   });
@@ -187,9 +187,9 @@ describe("the fetcher's manners", () => {
     const files: Record<string, string> = { "/": html(links) };
     for (let i = 0; i < 20; i++) files[`/residents-${i}`] = html(`<p>page ${i}</p>`);
     await withServer({ "many.example": { files }, "empty.example": { files: { "/": html("<p>hi</p>") } } }, async (server) => {
-      const many = await fetchSite("many.example", { fetch: server.fetch, ...FAST, maxPages: 4 });
+      const many = await fetchSite("many.example", { network: server.network, ...FAST, maxPages: 4 });
       expect(many.pages.map((p) => new URL(p.url).pathname)).toEqual(["/", "/residents-0", "/residents-1", "/residents-2"]);
-      const empty = await fetchSite("empty.example", { fetch: server.fetch, ...FAST, maxRequests: 5 });
+      const empty = await fetchSite("empty.example", { network: server.network, ...FAST, maxRequests: 5 });
       expect(empty.requested).toHaveLength(5);
       expect(server.requests.filter(hostOf("empty.example"))).toHaveLength(5);
     });
@@ -201,7 +201,7 @@ describe("the fetcher's manners", () => {
       "big.example": { files: { "/": link, "/about": html("about") }, failures: { "/": { padBefore: 4_000_000 } } },
     };
     await withServer(sites, async (server) => {
-      const result = await detectCompanyPms("big.example", { fetch: server.fetch, ...FAST, maxBytes: 64 * 1024 });
+      const result = await detectCompanyPms("big.example", { network: server.network, ...FAST, maxBytes: 64 * 1024 });
       expect(result.errors).toContainEqual({ url: "https://big.example/", error: `truncated at ${64 * 1024} bytes` });
       expect(result.pms).toBeNull(); // the link was past the cap
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -218,7 +218,7 @@ describe("the fetcher's manners", () => {
     };
     await withServer(sites, async (server) => {
       const started = performance.now();
-      const result = await detectCompanyPms("slow.example", { fetch: server.fetch, minIntervalMs: 5, timeoutMs: 300, maxPages: 10 });
+      const result = await detectCompanyPms("slow.example", { network: server.network, minIntervalMs: 5, timeoutMs: 300, maxPages: 10 });
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(result.errors).toContainEqual({ url: "https://slow.example/residents", error: "timeout after 300 ms" });
       expect(result.errors).toContainEqual({ url: "https://slow.example/owners", error: "timeout after 300 ms" });
@@ -228,7 +228,7 @@ describe("the fetcher's manners", () => {
 
   it("sends its User-Agent and only GETs, and never submits a login form", async () => {
     await withServer({ "forms.example": loadFixtureSites().find((s) => s.name === "no-pms")! }, async (server) => {
-      await detectCompanyPms("forms.example", { fetch: server.fetch, ...FAST });
+      await detectCompanyPms("forms.example", { network: server.network, ...FAST });
       expect(server.requests.length).toBeGreaterThan(2);
       for (const r of server.requests) expect(r).toMatchObject({ method: "GET", userAgent: USER_AGENT });
       expect(USER_AGENT).toMatch(/^pm-leads-pms-detector\/\S+ \(\+https?:\/\/\S+\)$/);
@@ -238,7 +238,7 @@ describe("the fetcher's manners", () => {
   it("spaces the requests to one site (www. included) by the minimum interval", async () => {
     const site = loadFixtureSites().find((s) => s.name === "propertyware-portal-www")!;
     await withServer({ [site.domain]: site }, async (server) => {
-      await detectCompanyPms(site.domain, { fetch: server.fetch, minIntervalMs: 150, timeoutMs: 2_000 });
+      await detectCompanyPms(site.domain, { network: server.network, minIntervalMs: 150, timeoutMs: 2_000 });
       const times = server.requests.map((r) => r.at);
       expect(new Set(server.requests.map((r) => r.host)).size).toBe(2); // apex and www.
       expect(times.length).toBeGreaterThanOrEqual(4);
@@ -254,8 +254,8 @@ describe("the fetcher's manners", () => {
     await withServer(sites, async (server) => {
       const limiter = new HostRateLimiter(20);
       await Promise.all([
-        fetchSite("delay.example", { fetch: server.fetch, rateLimiter: limiter, maxRequests: 4 }),
-        fetchSite("www.delay.example", { fetch: server.fetch, rateLimiter: limiter, maxRequests: 4 }),
+        fetchSite("delay.example", { network: server.network, rateLimiter: limiter, maxRequests: 4 }),
+        fetchSite("www.delay.example", { network: server.network, rateLimiter: limiter, maxRequests: 4 }),
       ]);
       const times = server.requests.map((r) => r.at).sort((a, b) => a - b);
       expect(times.length).toBe(8);
@@ -270,7 +270,7 @@ describe("the fetcher's manners", () => {
     await withServer({ "hang.example": { files: {}, failures: { "/": "hang" } } }, async (server) => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(new Error("run cancelled")), 100);
-      await expect(detectCompanyPms("hang.example", { fetch: server.fetch, minIntervalMs: 5, timeoutMs: 10_000, signal: controller.signal }))
+      await expect(detectCompanyPms("hang.example", { network: server.network, minIntervalMs: 5, timeoutMs: 10_000, signal: controller.signal }))
         .rejects.toThrow("run cancelled");
     });
   });
@@ -285,9 +285,9 @@ describe("the company's domain", () => {
   });
 
   it("is never a vendor's portal host: that is evidence, not a company", async () => {
-    const fetchSpy: typeof fetch = () => Promise.reject(new Error("must not fetch"));
+    const nowhere = { resolve: () => Promise.reject(new Error("must not look up")), allows: () => false, connect: () => { throw new Error("must not connect"); } };
     for (const portal of ["acme.managebuilding.com", "https://acme.appfolio.com/listings", "www.buildium.com"]) {
-      const result = await detectCompanyPms(portal, { fetch: fetchSpy });
+      const result = await detectCompanyPms(portal, { network: nowhere });
       expect(result).toMatchObject({ pms: null, confidence: "unknown", fetched_urls: [] });
       expect(result.errors[0].error).toMatch(/vendor's host/);
     }
