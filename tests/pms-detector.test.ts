@@ -3,8 +3,9 @@
 // User-Agent and the per-host interval. No network: every URL goes to a server on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectPms } from "../shared/pms/detect.ts";
-import { detectCompanyPms, normalizeDomain } from "../shared/pms/detector.ts";
+import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../shared/pms/detector.ts";
 import { fetchSite, HostRateLimiter, USER_AGENT } from "../shared/pms/fetch-site.ts";
+import { isPublicAddress, PUBLIC_INTERNET, type SiteNetwork } from "../shared/pms/site-http.ts";
 import { parseRobots } from "../shared/pms/robots.ts";
 import { PMS_VENDORS } from "../shared/pms/vendors.ts";
 import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "./helpers/site-server.ts";
@@ -291,5 +292,155 @@ describe("the company's domain", () => {
       expect(result).toMatchObject({ pms: null, confidence: "unknown", fetched_urls: [] });
       expect(result.errors[0].error).toMatch(/vendor's host/);
     }
+  });
+});
+
+describe("a hostile site", () => {
+  const portal = '<a href="https://acme.managebuilding.com/Resident/portal/login">Residents</a>';
+
+  it("tells public addresses from this machine's and its networks'", () => {
+    for (const address of ["8.8.8.8", "93.184.216.34", "2606:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1"]) {
+      expect([address, isPublicAddress(address)]).toEqual([address, true]);
+    }
+    for (const address of ["127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
+      "100.64.0.1", "100.127.255.255", "0.0.0.0", "255.255.255.255", "224.0.0.1", "192.0.2.1", "::1", "::", "fe80::1", "fd00::1",
+      "fc00::1", "fd00:ec2::254", "::ffff:127.0.0.1", "::ffff:7f00:1", "64:ff9b::a9fe:a9fe", "2002:a00:1::1", "ff02::1", "2001:db8::1",
+      "fe80::1%eth0", "not-an-ip", ""]) {
+      expect([address, isPublicAddress(address)]).toEqual([address, false]);
+    }
+    expect(PUBLIC_INTERNET.allows("127.0.0.1")).toBe(false); // production never allows loopback
+  });
+
+  it("never connects to a host that resolves to a private address, nor to a local name", async () => {
+    const answers: Record<string, string[]> = {
+      "loopback.example": ["127.0.0.1"], "metadata.example": ["169.254.169.254"], "private.example": ["10.0.0.5"],
+      "cgnat.example": ["100.64.1.1"], "ula.example": ["fd12::1"], "mapped.example": ["::ffff:127.0.0.1"],
+      "mixed.example": ["93.184.216.34", "192.168.0.10"],
+    };
+    const connected: string[] = [];
+    const network: SiteNetwork = {
+      resolve: (host) => Promise.resolve(answers[host.replace(/^www\./, "")] ?? []),
+      allows: PUBLIC_INTERNET.allows, // the production policy
+      connect: (address) => {
+        connected.push(address);
+        throw new Error("a test connects nowhere");
+      },
+    };
+    for (const [domain, [address]] of Object.entries(answers)) {
+      const result = await detectCompanyPms(domain, { network, ...FAST });
+      expect(result).toMatchObject({ confidence: "unknown", pages_fetched: 0 });
+      expect(result.errors[0].error).toMatch(/not a public address: refused/);
+      if (domain !== "mixed.example") expect(result.errors[0].error).toContain(address);
+    }
+    // a local name is refused before any lookup, with the production network itself
+    const local = await detectCompanyPms("acme.localhost", FAST);
+    expect(local.errors[0].error).toMatch(/local name: refused/);
+    expect(connected).toEqual([]);
+  });
+
+  it("connects to the address it checked: a resolver that answers differently the second time cannot send it to loopback", async () => {
+    await withServer({ "rebind.example": { files: { "/": html(portal) } } }, async (server) => {
+      const asked: string[] = [];
+      const network: SiteNetwork = {
+        // first a public address (it passes the check), then the loopback address the attacker wants
+        resolve: (host) => Promise.resolve(asked.push(host) === 1 ? ["93.184.216.34"] : ["127.0.0.1"]),
+        allows: PUBLIC_INTERNET.allows,
+        connect: (address, url) => {
+          if (address !== "93.184.216.34") return server.network.connect(address, url);
+          throw new Error("a test connects nowhere but loopback");
+        },
+      };
+      const result = await fetchSite("rebind.example", { network, ...FAST, maxRequests: 1 });
+      expect(result.errors).toEqual([{ url: "https://rebind.example/", error: "robots.txt not read: a test connects nowhere but loopback" }]);
+      expect(asked).toEqual(["rebind.example"]);
+      expect(server.requests).toEqual([]);
+    });
+  });
+
+  it("refuses redirects to other ports and from https to http, and detects redirect loops", async () => {
+    const sites = {
+      "hops.example": {
+        files: { "/": html('<a href="/residents">Residents</a> <a href="https://hops.example:8443/owners">Owners</a>'), "/tenants": html(portal) },
+        redirects: {
+          "/residents": { location: "https://hops.example:8080/residents" },
+          "/portal": { location: "http://hops.example/portal" },
+          "/login": { location: "/login-2" },
+          "/login-2": { location: "/login" },
+        },
+      },
+    };
+    await withServer(sites, async (server) => {
+      const result = await fetchSite("hops.example", { network: server.network, ...FAST, maxPages: 20, maxRequests: 30 });
+      expect(result.errors).toEqual(expect.arrayContaining([
+        { url: "https://hops.example/residents", error: "port 8080 refused: only the default port of https:" },
+        { url: "https://hops.example:8443/owners", error: "port 8443 refused: only the default port of https:" },
+        { url: "https://hops.example/portal", error: "redirect from https to http refused (http://hops.example/portal)" },
+        { url: "https://hops.example/login", error: "redirect loop at https://hops.example/login" },
+      ]));
+      expect(result.requested.filter((u) => /:8080|:8443|^http:/.test(u))).toEqual([]);
+      expect(result.pages.map((p) => p.url)).toContain("https://hops.example/tenants"); // and the crawl went on
+    });
+  });
+
+  it("skips a site whose Crawl-delay is above the cap, instead of obeying it", async () => {
+    const sites = { "slowpoke.example": { files: { "/robots.txt": "User-agent: *\nCrawl-delay: 3600\n", "/": html(portal) } } };
+    await withServer(sites, async (server) => {
+      const result = await detectCompanyPms("slowpoke.example", { network: server.network, ...FAST });
+      expect(result).toMatchObject({ pms: null, confidence: "unknown", pages_fetched: 0 });
+      expect(result.errors).toContainEqual({ url: "https://slowpoke.example/", error: "crawl-delay 3600 s above the cap of 10 s: site skipped" });
+      expect(server.requests.map((r) => r.path)).toEqual(["/robots.txt"]);
+    });
+  });
+
+  it("ends at its total deadline with what it read by then", async () => {
+    expect(PMS_CHECK_DEADLINE_MS).toBeGreaterThan(0);
+    const sites = {
+      "drip.example": {
+        files: { "/": html(`${portal} <a href="/residents">Residents</a>`) },
+        failures: { "/residents": "hang-body" as const, "/tenants": "hang-body" as const, "/owners": "hang-body" as const },
+      },
+    };
+    await withServer(sites, async (server) => {
+      // each page alone is within its timeout; together they are not within the deadline
+      const result = await detectCompanyPms("drip.example", { network: server.network, minIntervalMs: 5, timeoutMs: 10_000, deadlineMs: 600 });
+      expect(result.errors).toContainEqual({ url: "https://drip.example/", error: "deadline of 600 ms reached" });
+      expect(result).toMatchObject({ pms: "Buildium", confidence: "high", pages_fetched: 1 });
+    });
+  });
+
+  it("decodes gzip, stops a compression bomb at the cap, and keeps to the byte budget of the site", async () => {
+    const sites = {
+      "zipped.example": { files: { "/": html(portal), "/about": html("<p>about</p>") }, failures: { "/": "gzip" as const } },
+      "bomb.example": { files: {}, failures: { "/": { gzipBomb: 20 * 1024 * 1024 } } },
+      "heavy.example": {
+        files: { "/": html('<a href="/residents">Residents</a>'), "/residents": "x", "/tenants": "x", "/owners": "x" },
+        failures: { "/": { padBefore: 40_000 }, "/residents": { padBefore: 40_000 }, "/tenants": { padBefore: 40_000 }, "/owners": { padBefore: 40_000 } },
+      },
+    };
+    await withServer(sites, async (server) => {
+      expect(await detectCompanyPms("zipped.example", { network: server.network, ...FAST })).toMatchObject({ pms: "Buildium", confidence: "high" });
+      const bomb = await detectCompanyPms("bomb.example", { network: server.network, ...FAST, maxBytes: 64 * 1024 });
+      expect(bomb.errors).toContainEqual({ url: "https://bomb.example/", error: `truncated at ${64 * 1024} bytes` });
+      const heavy = await fetchSite("heavy.example", { network: server.network, ...FAST, maxTotalBytes: 100_000 });
+      const read = heavy.pages.reduce((sum, p) => sum + p.html.length, 0);
+      expect(read).toBeLessThanOrEqual(100_000);
+      expect(heavy.pages.length).toBeLessThan(4);
+    });
+  });
+
+  it("a response that is not HTTP, or a page of binary bytes, is an error of that page, not a crash", async () => {
+    const binary = String.fromCharCode(...Array.from({ length: 5000 }, (_, i) => (i * 31 + 7) % 256));
+    const sites = {
+      "junk.example": {
+        files: { "/": html(`${binary}<a href="/residents">Residents</a><a href="javascript:alert(1)">Owners</a><a href="data:,x">Portal</a>`), "/tenants": html(portal) },
+        failures: { "/residents": "garbage" as const },
+      },
+    };
+    await withServer(sites, async (server) => {
+      const result = await detectCompanyPms("junk.example", { network: server.network, ...FAST, maxPages: 10 });
+      expect(result.errors.find((e) => e.url === "https://junk.example/residents")?.error).toMatch(/malformed response/);
+      expect(result).toMatchObject({ pms: "Buildium", confidence: "high" });
+      expect(server.connections.every((a) => a === "127.0.0.1")).toBe(true);
+    });
   });
 });

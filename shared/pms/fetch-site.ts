@@ -121,6 +121,12 @@ type Outcome =
   | { kind: "disallowed" }
   | { kind: "error"; error: string; status?: number };
 
+interface Robots {
+  rules: RobotsRules;
+  /** why robots.txt could not be read at all */
+  error?: string;
+}
+
 interface Context {
   domain: string;
   network: SiteNetwork;
@@ -133,7 +139,7 @@ interface Context {
   maxRequests: number;
   limiter: HostRateLimiter;
   signal?: AbortSignal;
-  robots: Map<string, Promise<RobotsRules>>;
+  robots: Map<string, Promise<Robots>>;
   crawlDelayMs: number | null;
   /** why the rest of the site is not read (a Crawl-delay above the cap) */
   skipped: string | null;
@@ -220,7 +226,8 @@ async function follow(start: URL, ctx: Context, purpose: "page" | "robots"): Pro
     if (purpose === "page") {
       const robots = await robotsFor(url, ctx);
       if (ctx.skipped) return { kind: "error", error: ctx.skipped };
-      if (!robots.allows(url.pathname + url.search)) return { kind: "disallowed" };
+      if (robots.error) return { kind: "error", error: `robots.txt not read: ${robots.error}` };
+      if (!robots.rules.allows(url.pathname + url.search)) return { kind: "disallowed" };
     }
     const sent = await request(url, ctx);
     if ("error" in sent) return { kind: "error", error: sent.error };
@@ -264,7 +271,7 @@ async function follow(start: URL, ctx: Context, purpose: "page" | "robots"): Pro
 }
 
 /** robots.txt of `url`'s origin, fetched once: missing (4xx) allows all; unreachable (5xx, timeout) allows nothing. */
-function robotsFor(url: URL, ctx: Context): Promise<RobotsRules> {
+function robotsFor(url: URL, ctx: Context): Promise<Robots> {
   const origin = url.origin;
   let rules = ctx.robots.get(origin);
   if (!rules) {
@@ -275,11 +282,12 @@ function robotsFor(url: URL, ctx: Context): Promise<RobotsRules> {
           ctx.skipped = `crawl-delay ${parsed.crawlDelayMs / 1000} s above the cap of ${MAX_CRAWL_DELAY_MS / 1000} s: site skipped`;
         }
         ctx.crawlDelayMs = parsed.crawlDelayMs;
-        return parsed;
+        return { rules: parsed };
       }
       // RFC 9309: "unavailable" (4xx) means no restrictions; a robots.txt elsewhere is one we may not read
-      if (outcome.kind === "offsite" || (outcome.kind === "error" && outcome.status && outcome.status < 500)) return ALLOW_ALL;
-      return DISALLOW_ALL;
+      if (outcome.kind === "offsite" || (outcome.kind === "error" && outcome.status && outcome.status < 500)) return { rules: ALLOW_ALL };
+      // unreachable: nothing may be read, and a network error (refused, no such host) says why
+      return { rules: DISALLOW_ALL, error: outcome.kind === "error" && !outcome.status ? outcome.error : undefined };
     });
     ctx.robots.set(origin, rules);
   }

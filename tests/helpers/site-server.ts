@@ -17,6 +17,8 @@ export type Failure =
   | "reset" // the connection is dropped before any answer
   | "hang" // headers never come
   | "hang-body" // headers and a first chunk, then nothing
+  | "gzip" // the page, gzipped
+  | "garbage" // bytes that are not HTTP
   | { padBefore: number } // this many filler bytes, then the page
   | { gzipBomb: number }; // this many zero bytes, gzipped (about 1000:1)
 
@@ -99,6 +101,8 @@ function serve(site: SiteSpec, host: string, path: string, req: IncomingMessage,
   const body = site.files[path];
   const type = path.endsWith(".txt") ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
   if (failure === "reset") return req.socket.destroy();
+  if (failure === "garbage") return void req.socket.end(Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919 + 13) % 256)));
+  if (failure === "gzip") return void res.writeHead(200, { "content-type": type, "content-encoding": "gzip" }).end(gzipSync(body ?? ""));
   if (failure === "hang") return; // the client's timeout must end it
   if (failure === "hang-body") {
     res.writeHead(200, { "content-type": type });
