@@ -184,8 +184,10 @@ export async function siteGet(url: URL, network: SiteNetwork, init: { headers: R
   const refused = refusedUrl(url);
   if (refused) throw new Error(refused);
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  const addresses = isIP(host) ? [host] : await network.resolve(host);
   init.signal.throwIfAborted();
+  // a lookup cannot be cancelled, but the timeout and the deadline must not wait for it
+  const aborted = () => new Promise<never>((_, reject) => init.signal.addEventListener("abort", () => reject(init.signal.reason), { once: true }));
+  const addresses = isIP(host) ? [host] : await Promise.race([network.resolve(host), aborted()]);
   if (!addresses.length) throw new Error(`${host} has no address`);
   const blocked = addresses.find((a) => !network.allows(a));
   if (blocked) throw new Error(`${host} resolves to ${blocked}, not a public address: refused`);
