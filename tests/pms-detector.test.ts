@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectPms } from "../shared/pms/detect.ts";
 import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../shared/pms/detector.ts";
 import { fetchSite, HostRateLimiter, USER_AGENT } from "../shared/pms/fetch-site.ts";
-import { isPublicAddress, PUBLIC_INTERNET, type SiteNetwork } from "../shared/pms/site-http.ts";
+import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../shared/pms/site-http.ts";
+import { createServer as createTlsServer } from "node:https";
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { parseRobots } from "../shared/pms/robots.ts";
 import { PMS_VENDORS } from "../shared/pms/vendors.ts";
 import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "./helpers/site-server.ts";
@@ -355,6 +358,28 @@ describe("a hostile site", () => {
       expect(asked).toEqual(["rebind.example"]);
       expect(server.requests).toEqual([]);
     });
+  });
+
+  it("speaks TLS to the checked address and checks the certificate against the host name", async () => {
+    const tls = (file: string) => readFileSync(new URL(`./fixtures/tls/${file}`, import.meta.url), "utf8");
+    // a certificate for tls-site.example from a test CA, valid until 2036
+    const server = createTlsServer({ key: tls("key.pem"), cert: tls("cert.pem") }, (req, res) => res.end(`hello ${req.headers.host}`));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const network: SiteNetwork = {
+      resolve: () => Promise.resolve(["127.0.0.1"]),
+      allows: (a) => a === "127.0.0.1",
+      connect: (address, url) => connectTo(address, url, { port, ca: tls("ca.pem") }),
+    };
+    const get = (url: string) => siteGet(new URL(url), network, { headers: {}, signal: AbortSignal.timeout(5_000) });
+    try {
+      const response = await get("https://tls-site.example/");
+      expect([response.status, await response.text()]).toEqual([200, "hello tls-site.example"]);
+      await expect(get("https://other-name.example/")).rejects.toThrow(/certificate|altnames|NotValidForName/i);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("a lookup that never answers times out like a request", async () => {

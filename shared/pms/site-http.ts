@@ -67,13 +67,20 @@ export function isPublicAddress(address: string): boolean {
   return !(g[0] === 0x2001 && (g[1] === 0x0db8 || g[1] === 0));
 }
 
+/**
+ * A connection to `address` for `url`: TLS with the certificate checked against the URL's host
+ * name (not the address), or plain TCP for http. `port` and `ca` are for tests only.
+ */
+export function connectTo(address: string, url: URL, test: { port?: number; ca?: string } = {}): Socket {
+  if (url.protocol !== "https:") return tcpConnect({ host: address, port: test.port ?? 80 });
+  return tlsConnect({ host: address, port: test.port ?? 443, servername: url.hostname, ALPNProtocols: ["http/1.1"], ...(test.ca ? { ca: test.ca } : {}) });
+}
+
 /** The internet as production sees it: DNS, public addresses only, TLS on 443 or TCP on 80. */
 export const PUBLIC_INTERNET: SiteNetwork = {
   resolve: async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address),
   allows: isPublicAddress,
-  connect: (address, url) => url.protocol === "https:"
-    ? tlsConnect({ host: address, port: 443, servername: url.hostname, ALPNProtocols: ["http/1.1"] })
-    : tcpConnect({ host: address, port: 80 }),
+  connect: (address, url) => connectTo(address, url),
 };
 
 /** Why `url` may not be read, before any lookup: null when it may be (as far as its text goes). */
