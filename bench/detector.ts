@@ -50,7 +50,7 @@ async function main() {
   const runs: { site: FixtureSite; result: CompanyPmsResult }[] = [];
   const started = performance.now();
   try {
-    for (const site of sites) runs.push({ site, result: await detectCompanyPms(site.domain, { fetch: server.fetch, ...OPTIONS }) });
+    for (const site of sites) runs.push({ site, result: await detectCompanyPms(site.domain, { network: server.network, ...OPTIONS }) });
   } finally {
     await server.close();
   }

@@ -4,7 +4,7 @@ import { examples } from "../args.ts";
 import { badInput, CliError } from "../errors.ts";
 import { printJson } from "../output.ts";
 import { detectCompanyPms, isVendorHost, normalizeDomain } from "../../shared/pms/detector.ts";
-import { fetchVia } from "../../shared/pms/verifier.ts";
+import { networkVia } from "../../shared/pms/verifier.ts";
 
 export function registerDetectCommand(program: Command): void {
   program.command("detect <url-or-domain>")
@@ -23,7 +23,7 @@ ${examples("pm-leads detect acmepm.com", "pm-leads detect https://www.acmepm.com
       }
       if (isVendorHost(domain)) throw badInput(`${domain} is a PMS vendor's host, not a company's own site`);
       const base = process.env.PM_LEADS_SITE_BASE_URL;
-      const result = await detectCompanyPms(site, base ? { fetch: fetchVia(base) } : {});
+      const result = await detectCompanyPms(site, base ? { network: networkVia(base) } : {});
       if (o.json) printJson(result);
       else {
         console.log(`${result.domain}: ${result.pms ?? "no PMS found"} (confidence ${result.confidence})`);

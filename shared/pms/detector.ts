@@ -15,6 +15,13 @@ export interface CompanyPmsResult extends PmsDetection {
 
 export type DetectCompanyOptions = Omit<FetchSiteOptions, "enough">;
 
+/**
+ * The PMS check of one company takes at most this long, waits for the site's rate limit included
+ * (then it decides from what was read by then): a worker claims a task only when its time budget
+ * covers this too.
+ */
+export const PMS_CHECK_DEADLINE_MS = 30_000;
+
 /** "https://www.Acme.com/about" → "acme.com". Throws for what is not a domain name (IPs, localhost). */
 export function normalizeDomain(input: string): string {
   let text = input.trim().toLowerCase();
@@ -46,7 +53,7 @@ export async function detectCompanyPms(domain: string, options: DetectCompanyOpt
   }
   if (isVendorHost(site)) return { ...unknown(`${site} is a PMS vendor's host, not a company's own site`), domain: site };
 
-  const fetched = await fetchSite(site, { ...options, enough });
+  const fetched = await fetchSite(site, { deadlineMs: PMS_CHECK_DEADLINE_MS, ...options, enough });
   const detection = detectPms(fetched.pages, fetched.redirects.map((r) => r.to));
   return {
     ...detection,

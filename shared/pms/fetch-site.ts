@@ -2,11 +2,14 @@
 // a minimum interval between requests to a host, a timeout and a size cap per request, GET only,
 // and only pages of the company's own domain (and its www.). Redirects are followed by hand so that
 // a redirect to a vendor's portal ("/pay-rent" → x.managebuilding.com) is recorded, never fetched.
-// No logins, no forms, no cookies. Runs under Node and Deno: the only I/O is the injected fetch.
+// No logins, no forms, no cookies. Everything a site sends is bounded: bytes per page and per site,
+// pages, requests, redirect hops (loops detected), Crawl-delay, and a total deadline. Requests go
+// through site-http.ts, which never reads an address of this machine or its networks.
 import { sleep } from "../worker/sleep.ts";
 import type { Page } from "./detect.ts";
 import { parseHtml } from "./html.ts";
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from "./robots.ts";
+import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./site-http.ts";
 
 export const ROBOTS_TOKEN = "pm-leads-pms-detector";
 export const USER_AGENT = `${ROBOTS_TOKEN}/0.1 (+https://github.com/pm-leads)`;
@@ -18,11 +21,12 @@ const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|ap
 // files, not pages
 const NOT_A_PAGE = /\.(pdf|jpe?g|png|gif|svg|webp|ico|css|js|json|xml|zip|docx?|xlsx?|pptx?|mp[34]|mov|avi)$/i;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
-const MAX_CRAWL_DELAY_MS = 30_000;
+/** a site whose robots.txt asks for a longer Crawl-delay is skipped: obeying it would hold a worker for minutes */
+export const MAX_CRAWL_DELAY_MS = 10_000;
 
 export interface FetchSiteOptions {
-  /** defaults to globalThis.fetch; tests point it at a local server */
-  fetch?: typeof globalThis.fetch;
+  /** how sites are reached: the public internet (never a private address) unless tests say otherwise */
+  network?: SiteNetwork;
   userAgent?: string;
   /** HTML pages read (homepage included): default 6 */
   maxPages?: number;
@@ -30,8 +34,12 @@ export interface FetchSiteOptions {
   maxRequests?: number;
   /** per request, body included: default 10 s */
   timeoutMs?: number;
-  /** bytes read of a response; the rest is not downloaded: default 512 KiB */
+  /** decoded bytes read of a response; the rest is not downloaded: default 512 KiB */
   maxBytes?: number;
+  /** decoded bytes read of the whole site: default 2 MiB */
+  maxTotalBytes?: number;
+  /** for the whole site, waits included: what was read by then is the result (default none) */
+  deadlineMs?: number;
   /** minimum time between two requests to one site (www. or not): default 1 s */
   minIntervalMs?: number;
   /** share one limiter between companies so that the spacing holds across them */
@@ -108,23 +116,33 @@ export class HostRateLimiter {
 }
 
 type Outcome =
-  | { kind: "ok"; url: URL; body: string; truncated: boolean }
+  | { kind: "ok"; url: URL; body: string; truncated: boolean; cap: number }
   | { kind: "offsite"; to: string }
   | { kind: "disallowed" }
   | { kind: "error"; error: string; status?: number };
 
+interface Robots {
+  rules: RobotsRules;
+  /** why robots.txt could not be read at all */
+  error?: string;
+}
+
 interface Context {
   domain: string;
-  fetch: typeof globalThis.fetch;
+  network: SiteNetwork;
   userAgent: string;
   timeoutMs: number;
   maxBytes: number;
+  /** decoded bytes the site may still send */
+  bytesLeft: number;
   maxRedirects: number;
   maxRequests: number;
   limiter: HostRateLimiter;
   signal?: AbortSignal;
-  robots: Map<string, Promise<RobotsRules>>;
+  robots: Map<string, Promise<Robots>>;
   crawlDelayMs: number | null;
+  /** why the rest of the site is not read (a Crawl-delay above the cap) */
+  skipped: string | null;
   requested: string[];
 }
 
@@ -134,8 +152,8 @@ const onSite = (url: URL, domain: string) =>
 const pageKey = (url: URL) => `${siteKey(url.hostname)}${url.pathname.replace(/\/+$/, "") || "/"}${url.search}`;
 
 /** Reads at most `maxBytes` of the body, then cancels the download. */
-async function readCapped(response: Response, maxBytes: number): Promise<{ body: string; truncated: boolean }> {
-  if (!response.body) return { body: "", truncated: false };
+async function readCapped(response: Response, maxBytes: number): Promise<{ body: string; truncated: boolean; size: number }> {
+  if (!response.body) return { body: "", truncated: false, size: 0 };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -159,7 +177,8 @@ async function readCapped(response: Response, maxBytes: number): Promise<{ body:
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return { body: new TextDecoder().decode(all), truncated };
+  // bytes that are not UTF-8 become U+FFFD: garbage is read as garbage, never a crash
+  return { body: new TextDecoder().decode(all), truncated, size };
 }
 
 const discard = (response: Response) => response.body?.cancel().catch(() => {});
@@ -178,9 +197,7 @@ async function request(url: URL, ctx: Context): Promise<{ response: Response } |
   ctx.requested.push(url.href);
   const timeout = AbortSignal.timeout(ctx.timeoutMs);
   try {
-    const response = await ctx.fetch(url.href, {
-      method: "GET",
-      redirect: "manual",
+    const response = await siteGet(url, ctx.network, {
       signal: ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout,
       headers: { "user-agent": ctx.userAgent, accept: "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.5" },
     });
@@ -199,21 +216,36 @@ async function request(url: URL, ctx: Context): Promise<{ response: Response } |
  */
 async function follow(start: URL, ctx: Context, purpose: "page" | "robots"): Promise<Outcome> {
   let url = start;
+  const chain = new Set<string>();
   for (let hop = 0; hop <= ctx.maxRedirects; hop++) {
     if (!onSite(url, ctx.domain)) return { kind: "offsite", to: url.href };
-    if (purpose === "page" && !(await robotsFor(url, ctx)).allows(url.pathname + url.search)) return { kind: "disallowed" };
+    if (chain.has(url.href)) return { kind: "error", error: `redirect loop at ${url.href}` };
+    chain.add(url.href);
+    const refused = refusedUrl(url);
+    if (refused) return { kind: "error", error: refused };
+    if (purpose === "page") {
+      const robots = await robotsFor(url, ctx);
+      if (ctx.skipped) return { kind: "error", error: ctx.skipped };
+      if (robots.error) return { kind: "error", error: `robots.txt not read: ${robots.error}` };
+      if (!robots.rules.allows(url.pathname + url.search)) return { kind: "disallowed" };
+    }
     const sent = await request(url, ctx);
     if ("error" in sent) return { kind: "error", error: sent.error };
     const { response } = sent;
     const location = response.headers.get("location");
     if (REDIRECT.has(response.status) && location) {
       await discard(response);
+      let next: URL;
       try {
-        url = new URL(location, url); // against our URL, not response.url: a test fetch may rewrite it
+        next = new URL(location, url);
       } catch {
-        return { kind: "error", error: `bad redirect to ${location}` };
+        return { kind: "error", error: `bad redirect to ${location.slice(0, 200)}` };
       }
-      if (url.protocol !== "http:" && url.protocol !== "https:") return { kind: "error", error: `redirect to ${url.protocol}` };
+      if (next.protocol !== "http:" && next.protocol !== "https:") return { kind: "error", error: `redirect to ${next.protocol}` };
+      if (url.protocol === "https:" && next.protocol === "http:" && onSite(next, ctx.domain)) {
+        return { kind: "error", error: `redirect from https to http refused (${next.href})` };
+      }
+      url = next;
       continue;
     }
     if (response.status < 200 || response.status > 299) {
@@ -226,7 +258,10 @@ async function follow(start: URL, ctx: Context, purpose: "page" | "robots"): Pro
       return { kind: "error", error: `not HTML (${type || "no content-type"})` };
     }
     try {
-      return { kind: "ok", url, ...(await readCapped(response, ctx.maxBytes)) };
+      const cap = Math.min(ctx.maxBytes, ctx.bytesLeft);
+      const read = await readCapped(response, cap);
+      ctx.bytesLeft -= read.size;
+      return { kind: "ok", url, body: read.body, truncated: read.truncated, cap };
     } catch (error) {
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       return { kind: "error", error: describe(error, ctx.timeoutMs) };
@@ -236,19 +271,23 @@ async function follow(start: URL, ctx: Context, purpose: "page" | "robots"): Pro
 }
 
 /** robots.txt of `url`'s origin, fetched once: missing (4xx) allows all; unreachable (5xx, timeout) allows nothing. */
-function robotsFor(url: URL, ctx: Context): Promise<RobotsRules> {
+function robotsFor(url: URL, ctx: Context): Promise<Robots> {
   const origin = url.origin;
   let rules = ctx.robots.get(origin);
   if (!rules) {
     rules = follow(new URL("/robots.txt", origin), ctx, "robots").then((outcome) => {
       if (outcome.kind === "ok") {
         const parsed = parseRobots(outcome.body, ROBOTS_TOKEN);
-        if (parsed.crawlDelayMs !== null) ctx.crawlDelayMs = Math.min(parsed.crawlDelayMs, MAX_CRAWL_DELAY_MS);
-        return parsed;
+        if (parsed.crawlDelayMs !== null && parsed.crawlDelayMs > MAX_CRAWL_DELAY_MS) {
+          ctx.skipped = `crawl-delay ${parsed.crawlDelayMs / 1000} s above the cap of ${MAX_CRAWL_DELAY_MS / 1000} s: site skipped`;
+        }
+        ctx.crawlDelayMs = parsed.crawlDelayMs;
+        return { rules: parsed };
       }
       // RFC 9309: "unavailable" (4xx) means no restrictions; a robots.txt elsewhere is one we may not read
-      if (outcome.kind === "offsite" || (outcome.kind === "error" && outcome.status && outcome.status < 500)) return ALLOW_ALL;
-      return DISALLOW_ALL;
+      if (outcome.kind === "offsite" || (outcome.kind === "error" && outcome.status && outcome.status < 500)) return { rules: ALLOW_ALL };
+      // unreachable: nothing may be read, and a network error (refused, no such host) says why
+      return { rules: DISALLOW_ALL, error: outcome.kind === "error" && !outcome.status ? outcome.error : undefined };
     });
     ctx.robots.set(origin, rules);
   }
@@ -276,21 +315,25 @@ export async function fetchSite(domain: string, options: FetchSiteOptions = {}):
   const maxPages = options.maxPages ?? 6;
   const ctx: Context = {
     domain: siteKey(domain),
-    fetch: options.fetch ?? globalThis.fetch,
+    network: options.network ?? PUBLIC_INTERNET,
     userAgent: options.userAgent ?? USER_AGENT,
     timeoutMs: options.timeoutMs ?? 10_000,
     maxBytes: options.maxBytes ?? 512 * 1024,
+    bytesLeft: options.maxTotalBytes ?? 2 * 1024 * 1024,
     maxRedirects: options.maxRedirects ?? 5,
     maxRequests: options.maxRequests ?? 15,
     limiter: options.rateLimiter ?? new HostRateLimiter(options.minIntervalMs ?? 1000),
     signal: options.signal,
     robots: new Map(),
     crawlDelayMs: null,
+    skipped: null,
     requested: [],
   };
+  const deadline = options.deadlineMs === undefined ? undefined : AbortSignal.timeout(options.deadlineMs);
+  if (deadline) ctx.signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   const result: SiteFetchResult = { pages: [], redirects: [], requested: ctx.requested, errors: [] };
   const seen = new Set<string>();
-  const spent = () => result.pages.length >= maxPages || ctx.requested.length >= ctx.maxRequests;
+  const spent = () => result.pages.length >= maxPages || ctx.requested.length >= ctx.maxRequests || ctx.bytesLeft <= 0 || ctx.skipped !== null;
 
   /** Reads one URL of the site into the result. */
   const visit = async (url: URL): Promise<Outcome["kind"]> => {
@@ -299,7 +342,7 @@ export async function fetchSite(domain: string, options: FetchSiteOptions = {}):
     if (outcome.kind === "ok") {
       seen.add(pageKey(outcome.url));
       result.pages.push({ url: outcome.url.href, html: outcome.body });
-      if (outcome.truncated) result.errors.push({ url: outcome.url.href, error: `truncated at ${ctx.maxBytes} bytes` });
+      if (outcome.truncated) result.errors.push({ url: outcome.url.href, error: `truncated at ${outcome.cap} bytes` });
     } else if (outcome.kind === "offsite") {
       result.redirects.push({ from: url.href, to: outcome.to });
     } else {
@@ -308,22 +351,32 @@ export async function fetchSite(domain: string, options: FetchSiteOptions = {}):
     return outcome.kind;
   };
 
-  let home: Page | undefined;
-  for (const start of [`https://${ctx.domain}/`, `https://www.${ctx.domain}/`]) {
-    if (spent()) break;
-    const kind = await visit(new URL(start));
-    if (kind === "ok") home = result.pages[0];
-    // only a failure is worth a second try on www.: robots.txt or a redirect off the site would not differ
-    if (kind !== "error") break;
-  }
-  if (!home) return result;
+  const crawl = async () => {
+    let home: Page | undefined;
+    for (const start of [`https://${ctx.domain}/`, `https://www.${ctx.domain}/`]) {
+      if (spent()) break;
+      const kind = await visit(new URL(start));
+      if (kind === "ok") home = result.pages[0];
+      // only a failure is worth a second try on www.: robots.txt or a redirect off the site would not differ
+      if (kind !== "error") break;
+    }
+    if (!home) return;
 
-  const candidates = [...keywordLinks(home, ctx.domain), ...FIXED_PATHS.map((path) => new URL(path, home.url))];
-  for (const url of candidates) {
-    if (spent()) break;
-    if (options.enough?.({ pages: result.pages, redirects: result.redirects.map((r) => r.to) })) break;
-    if (seen.has(pageKey(url))) continue;
-    await visit(url);
+    const candidates = [...keywordLinks(home, ctx.domain), ...FIXED_PATHS.map((path) => new URL(path, home.url))];
+    for (const url of candidates) {
+      if (spent()) break;
+      if (options.enough?.({ pages: result.pages, redirects: result.redirects.map((r) => r.to) })) break;
+      if (seen.has(pageKey(url))) continue;
+      await visit(url);
+    }
+  };
+  try {
+    await crawl();
+  } catch (error) {
+    // the deadline ends the crawl with what was read; the caller's own signal ends it with its error
+    if (!deadline?.aborted || options.signal?.aborted) throw error;
+    result.errors.push({ url: `https://${ctx.domain}/`, error: `deadline of ${options.deadlineMs} ms reached` });
   }
+  if (ctx.skipped && !result.errors.some((e) => e.error === ctx.skipped)) result.errors.push({ url: `https://${ctx.domain}/`, error: ctx.skipped });
   return result;
 }

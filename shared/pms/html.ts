@@ -1,6 +1,9 @@
-// A small, forgiving HTML scanner: the URLs a page points to (with the tag, the link text and whether
-// they sit in a footer) and its visible text. Enough for PMS fingerprints; not a DOM. Runs under Node
-// and Deno alike, so no DOMParser (Deno has none) and no dependencies.
+// The URLs a page points to (with the tag, the link text and whether they sit in a footer) and its
+// visible text: enough for PMS fingerprints, not a DOM. Pages come from sites anyone controls, so the
+// tokenizing (tags, attributes, every named entity) is htmlparser2's streaming Tokenizer, linear in
+// the page; its Parser is not used: its open-element stack costs O(depth) per tag (unshift, indexOf),
+// minutes of CPU for a page of nested tags and stray closers. Our own stack below is O(1) per tag.
+import { Tokenizer, type TokenizerCallbacks } from "htmlparser2";
 
 export interface HtmlLink {
   url: URL;
@@ -20,11 +23,11 @@ export interface ParsedHtml {
   text: string;
 }
 
-const TAG_START = /<(\/?)([a-zA-Z][\w:-]*)/y;
-const ATTRIBUTE = /([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g;
 const VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]);
-// contents are not HTML: skipped (scripts are searched for URLs)
-const RAW_TEXT = new Set(["script", "style", "textarea", "template", "svg"]);
+// contents are not visible text (the tokenizer reads them raw; scripts are searched for URLs)
+const RAW_TEXT = new Set(["script", "style", "textarea", "xmp", "iframe", "noembed", "noframes"]);
+// contents are not the page's: skipped whole, links included
+const SKIPPED = new Set(["template", "svg"]);
 // opening or closing one of these starts a new block of text (for the text before a link)
 const BLOCK = new Set(["p", "div", "li", "ul", "ol", "section", "article", "header", "footer", "nav", "aside", "main",
   "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "table", "br", "hr", "body", "form", "address", "dd", "dt"]);
@@ -32,51 +35,6 @@ const FOOTERISH = /footer|credits?\b|copyright|colophon/i;
 // resource hints and icons name hosts, not pages: not links
 const NOT_A_LINK_REL = /\b(preconnect|dns-prefetch|prefetch|preload|modulepreload|icon|apple-touch-icon|manifest)\b/i;
 const ABSOLUTE_URL = /https?:\/\/[^\s"'<>`\\)]+/g;
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", "#39": "'" };
-
-export function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+\d*);/gi, (whole, name: string) => {
-    if (name[0] === "#") {
-      const code = name[1] === "x" || name[1] === "X" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : whole;
-    }
-    return ENTITIES[name.toLowerCase()] ?? whole;
-  });
-}
-
-/** Whether position `i` follows an "=" (spaces allowed): a quote there opens an attribute value. */
-function afterEquals(html: string, from: number, i: number): boolean {
-  let j = i - 1;
-  while (j >= from && (html[j] === " " || html[j] === "\t" || html[j] === "\n" || html[j] === "\r")) j--;
-  return j >= from && html[j] === "=";
-}
-
-/**
- * Where the tag whose attributes start at `from` ends (its ">"), skipping quoted values; -1 when it
- * never ends. One pass, no backtracking regex: broken pages must not cost quadratic time.
- */
-function tagEnd(html: string, from: number): number {
-  for (let i = from; i < html.length; i++) {
-    const c = html[i];
-    if (c === ">") return i;
-    if ((c === '"' || c === "'") && afterEquals(html, from, i)) {
-      const close = html.indexOf(c, i + 1);
-      if (close < 0) return -1;
-      i = close;
-    }
-  }
-  return -1;
-}
-
-function attributes(source: string): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const m of source.matchAll(ATTRIBUTE)) {
-    const name = m[1].toLowerCase();
-    if (!found.has(name)) found.set(name, decodeEntities(m[2] ?? m[3] ?? m[4] ?? ""));
-  }
-  return found;
-}
 
 function resolve(raw: string, base: string): URL | null {
   const value = raw.trim();
@@ -133,11 +91,19 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
   const links: HtmlLink[] = [];
   const text: string[] = [];
   const stack: Open[] = [];
+  const openCount = new Map<string, number>(); // open elements by tag: a stray closer is found in O(1)
   let footerDepth = 0;
+  let skipDepth = 0; // inside <template> or <svg>
   let lead = ""; // text since the start of the current block or the end of the last link
   let anchor: HtmlLink | null = null; // the <a> whose text is being collected
   let base = baseUrl;
-  const lower = html.toLowerCase(); // for finding the end of raw-text elements
+  let pending = ""; // text (entities decoded) since the last tag
+  let rawTag: string | null = null; // the raw-text element being read
+  let script = "";
+  let tag = "";
+  let attrs = new Map<string, string>();
+  let attrName = "";
+  let attrValue = "";
 
   const addLink = (raw: string, tag: string) => {
     const url = resolve(raw, base);
@@ -146,60 +112,31 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
     links.push(link);
     return link;
   };
-  const addText = (chunk: string) => {
-    const clean = decodeEntities(chunk).replace(/\s+/g, " ");
+  const flushText = () => {
+    const chunk = pending;
+    pending = "";
+    if (rawTag === "script") script += chunk;
+    if (rawTag || skipDepth > 0) return;
+    const clean = chunk.replace(/\s+/g, " ");
     if (!clean.trim()) return;
     lead = (lead + clean).slice(-400);
     if (anchor) anchor.text += clean;
     if (footerDepth === 0) text.push(clean);
   };
-  const close = (tag: string) => {
-    const at = stack.map((o) => o.tag).lastIndexOf(tag);
-    if (at < 0) return; // a stray closing tag
-    for (const open of stack.splice(at)) if (open.footer) footerDepth--;
+  const close = (name: string) => {
+    if (!openCount.get(name)) return; // a stray closing tag
+    for (;;) {
+      const open = stack.pop()!;
+      openCount.set(open.tag, openCount.get(open.tag)! - 1);
+      if (open.footer) footerDepth--;
+      if (open.tag === name) return;
+    }
   };
-
-  let i = 0;
-  while (i < html.length) {
-    const lt = html.indexOf("<", i);
-    if (lt < 0) {
-      addText(html.slice(i));
-      break;
-    }
-    if (lt > i) addText(html.slice(i, lt));
-    if (html[lt + 1] === "!" || html[lt + 1] === "?") {
-      // a comment, doctype or processing instruction: skipped (an unclosed one swallows the rest)
-      const comment = html.startsWith("<!--", lt);
-      const end = comment ? html.indexOf("-->", lt + 4) : html.indexOf(">", lt);
-      i = end < 0 ? html.length : end + (comment ? 3 : 1);
-      continue;
-    }
-    TAG_START.lastIndex = lt;
-    const start = TAG_START.exec(html);
-    if (!start) {
-      addText("<");
-      i = lt + 1;
-      continue;
-    }
-    const end = tagEnd(html, TAG_START.lastIndex);
-    if (end < 0) break; // a tag that never ends swallows the rest, as in browsers
-    const [, closing, rawTag] = start;
-    const rawAttrs = html.slice(TAG_START.lastIndex, end);
-    i = end + 1;
-    const tag = rawTag.toLowerCase();
+  const openTag = (selfClosing: boolean) => {
+    if (SKIPPED.has(tag) && !selfClosing) skipDepth++;
+    if (skipDepth > 0) return;
     if (BLOCK.has(tag)) lead = "";
-    if (closing) {
-      // "Website by <a>WebCo</a> · <a>Resident login</a>": the credit ends with its link
-      if (tag === "a") {
-        anchor = null;
-        lead = "";
-      }
-      close(tag);
-      continue;
-    }
-    const attrs = attributes(rawAttrs);
     if (tag === "base" && attrs.get("href")) base = resolve(attrs.get("href")!, baseUrl)?.href ?? base;
-    const selfClosing = /\/\s*$/.test(rawAttrs);
     if (tag === "a") anchor = null; // an unclosed <a> ends where the next begins
     for (const raw of elementUrls(tag, attrs)) {
       const link = addLink(raw, tag);
@@ -209,20 +146,63 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
       // a logo link says what it is in its alt text
       anchor.text += ` ${attrs.get("alt") ?? ""} ${attrs.get("title") ?? ""} ${attrs.get("aria-label") ?? ""}`.replace(/\s+/g, " ");
     }
-    if (RAW_TEXT.has(tag) && !selfClosing) {
-      const endTag = lower.indexOf(`</${tag}`, i);
-      const body = html.slice(i, endTag < 0 ? html.length : endTag);
-      // a login page that is only a script sending the visitor to the portal
-      if (tag === "script") for (const u of body.replace(/\\\//g, "/").matchAll(ABSOLUTE_URL)) addLink(u[0], "inline");
-      i = endTag < 0 ? html.length : endTag;
-      continue;
-    }
-    if (VOID.has(tag) || selfClosing) continue;
+    if (RAW_TEXT.has(tag)) rawTag = tag;
+    if (VOID.has(tag) || selfClosing) return;
     const footer = tag === "footer" || attrs.get("role") === "contentinfo" ||
       FOOTERISH.test(`${attrs.get("class") ?? ""} ${attrs.get("id") ?? ""}`);
     if (footer) footerDepth++;
     stack.push({ tag, footer });
-  }
+    openCount.set(tag, (openCount.get(tag) ?? 0) + 1);
+  };
+  const closeTag = (name: string) => {
+    if (SKIPPED.has(name) && skipDepth > 0) skipDepth--;
+    if (skipDepth > 0) return;
+    if (name === rawTag) {
+      // a login page that is only a script sending the visitor to the portal
+      if (name === "script") for (const u of script.replace(/\\\//g, "/").matchAll(ABSOLUTE_URL)) addLink(u[0], "inline");
+      rawTag = null;
+      script = "";
+    }
+    if (BLOCK.has(name)) lead = "";
+    // "Website by <a>WebCo</a> · <a>Resident login</a>": the credit ends with its link
+    if (name === "a") {
+      anchor = null;
+      lead = "";
+    }
+    close(name);
+  };
+
+  const slice = (start: number, end: number) => html.slice(start, end);
+  const callbacks: TokenizerCallbacks = {
+    ontext: (start, end) => void (pending += slice(start, end)),
+    ontextentity: (codepoint) => void (pending += String.fromCodePoint(codepoint)),
+    onopentagname(start, end) {
+      flushText();
+      tag = slice(start, end).toLowerCase();
+      attrs = new Map();
+    },
+    onattribname(start, end) {
+      attrName = slice(start, end).toLowerCase();
+      attrValue = "";
+    },
+    onattribdata: (start, end) => void (attrValue += slice(start, end)),
+    onattribentity: (codepoint) => void (attrValue += String.fromCodePoint(codepoint)),
+    onattribend: () => void (attrs.has(attrName) || attrs.set(attrName, attrValue)),
+    onopentagend: () => openTag(false),
+    onselfclosingtag: () => openTag(true),
+    onclosetag(start, end) {
+      flushText();
+      closeTag(slice(start, end).toLowerCase());
+    },
+    oncomment: flushText,
+    oncdata: flushText,
+    ondeclaration: flushText,
+    onprocessinginstruction: flushText,
+    onend: flushText,
+  };
+  const tokenizer = new Tokenizer({ decodeEntities: true }, callbacks);
+  tokenizer.write(html);
+  tokenizer.end();
   for (const link of links) link.text = link.text.trim();
   return { links, text: text.join(" ").replace(/\s+/g, " ").trim() };
 }

@@ -10,7 +10,10 @@ export interface RobotsRules {
 interface Rule {
   allow: boolean;
   pattern: string;
-  regex: RegExp;
+  /** the literal pieces between the "*"s */
+  parts: string[];
+  /** ends with "$": the last piece must end the path */
+  anchored: boolean;
 }
 
 interface Group {
@@ -22,13 +25,29 @@ interface Group {
 export const ALLOW_ALL: RobotsRules = { allows: () => true, crawlDelayMs: null };
 export const DISALLOW_ALL: RobotsRules = { allows: (path) => path === "/robots.txt", crawlDelayMs: null };
 
-function patternRegex(pattern: string): RegExp {
+function rule(allow: boolean, pattern: string): Rule {
   const anchored = pattern.endsWith("$");
-  const body = (anchored ? pattern.slice(0, -1) : pattern)
-    .split("*")
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`^${body}${anchored ? "$" : ""}`);
+  return { allow, pattern, parts: (anchored ? pattern.slice(0, -1) : pattern).split("*"), anchored };
+}
+
+/**
+ * Whether `path` matches the rule. Not a regex: "/*a*a*a…b" backtracks exponentially there, and a
+ * robots.txt is written by whoever runs the site. With only "*" wildcards, taking each piece at its
+ * first occurrence after the previous one is always right, so one left-to-right pass decides.
+ */
+function matches(rule: Rule, path: string): boolean {
+  const { parts, anchored } = rule;
+  if (!path.startsWith(parts[0])) return false;
+  if (parts.length === 1) return !anchored || path.length === parts[0].length;
+  let at = parts[0].length;
+  const last = parts.length - 1;
+  for (let i = 1; i < last; i++) {
+    const found = path.indexOf(parts[i], at);
+    if (found < 0) return false;
+    at = found + parts[i].length;
+  }
+  // the last piece: anywhere after the others, or at the very end when anchored
+  return anchored ? path.length - parts[last].length >= at && path.endsWith(parts[last]) : path.indexOf(parts[last], at) >= 0;
 }
 
 function parseGroups(text: string): Group[] {
@@ -51,7 +70,7 @@ function parseGroups(text: string): Group[] {
     lastWasAgent = false;
     if (!current) continue; // rules before any User-agent belong to nobody
     if ((key === "allow" || key === "disallow") && value) {
-      current.rules.push({ allow: key === "allow", pattern: value, regex: patternRegex(value) });
+      current.rules.push(rule(key === "allow", value));
     } else if (key === "crawl-delay" && Number.isFinite(Number(value))) {
       current.crawlDelayMs = Math.max(0, Number(value) * 1000);
     }
@@ -73,11 +92,11 @@ export function parseRobots(robotsTxt: string, agent: string): RobotsRules {
     allows(path) {
       if (path === "/robots.txt") return true;
       let best: Rule | null = null;
-      for (const rule of rules) {
-        if (!rule.regex.test(path)) continue;
-        const longer = !best || rule.pattern.length > best.pattern.length;
-        const tieAllow = best && rule.pattern.length === best.pattern.length && rule.allow;
-        if (longer || tieAllow) best = rule;
+      for (const candidate of rules) {
+        if (!matches(candidate, path)) continue;
+        const longer = !best || candidate.pattern.length > best.pattern.length;
+        const tieAllow = best && candidate.pattern.length === best.pattern.length && candidate.allow;
+        if (longer || tieAllow) best = candidate;
       }
       return best ? best.allow : true;
     },

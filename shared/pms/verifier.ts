@@ -4,6 +4,8 @@ import type { Criteria } from "../pipeline/schemas.ts";
 import type { PmsDetection } from "./detect.ts";
 import { detectCompanyPms, type DetectCompanyOptions } from "./detector.ts";
 import { HostRateLimiter } from "./fetch-site.ts";
+import type { SiteNetwork } from "./site-http.ts";
+import { connect, isIP } from "node:net";
 
 export interface PmsVerifier {
   verify(input: { domain: string; criteria: Criteria; signal: AbortSignal }): Promise<PmsDetection & { pages_fetched?: number }>;
@@ -19,15 +21,18 @@ export function siteVerifier(options: DetectCompanyOptions = {}): PmsVerifier {
 }
 
 /**
- * A fetch that sends every request for a company site to one server, with the site's host in an
- * `x-site-host` header: how a local run reads sites served on this machine (PM_LEADS_SITE_BASE_URL).
+ * A network on which every company site is the one server at `baseUrl` (plain HTTP on its port):
+ * how a local run reads sites served on this machine (PM_LEADS_SITE_BASE_URL). The only address it
+ * allows is that server's, so the SSRF guard stays on for everything else.
  */
-export function fetchVia(baseUrl: string): typeof globalThis.fetch {
-  const base = baseUrl.replace(/\/$/, "");
-  return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const headers = new Headers(init?.headers);
-    headers.set("x-site-host", url.host);
-    return globalThis.fetch(`${base}${url.pathname}${url.search}`, { ...init, headers });
+export function networkVia(baseUrl: string): SiteNetwork {
+  const base = new URL(baseUrl);
+  const address = base.hostname.replace(/^\[|\]$/g, "");
+  if (!isIP(address)) throw new Error(`PM_LEADS_SITE_BASE_URL must name an IP address (e.g. http://127.0.0.1:8080), not ${base.hostname}`);
+  const port = Number(base.port || 80);
+  return {
+    resolve: () => Promise.resolve([address]),
+    allows: (a) => a === address,
+    connect: (a) => connect({ host: a, port }),
   };
 }

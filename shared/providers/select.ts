@@ -1,7 +1,7 @@
 // Which research provider a worker uses: PM_LEADS_PROVIDER (offline | openai); without it, openai
 // when OPENAI_API_KEY is set, else offline.
 import { OfflineProvider, offlineSiteVerifier, parseFaults } from "./offline/provider.ts";
-import { fetchVia, siteVerifier, type PmsVerifier } from "../pms/verifier.ts";
+import { networkVia, siteVerifier, type PmsVerifier } from "../pms/verifier.ts";
 import { openAIConfigFromEnv } from "./openai/config.ts";
 import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
 import { NO_USAGE, type CallUsage } from "./openai/usage.ts";
@@ -29,5 +29,5 @@ export function providerFromEnv(env: Record<string, string | undefined>, hooks: 
  */
 export function pmsVerifierFor(provider: ResearchProvider, env: Record<string, string | undefined> = {}): PmsVerifier {
   if (provider.name === "offline") return offlineSiteVerifier;
-  return siteVerifier(env.PM_LEADS_SITE_BASE_URL ? { fetch: fetchVia(env.PM_LEADS_SITE_BASE_URL) } : {});
+  return siteVerifier(env.PM_LEADS_SITE_BASE_URL ? { network: networkVia(env.PM_LEADS_SITE_BASE_URL) } : {});
 }

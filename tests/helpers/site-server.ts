@@ -1,13 +1,15 @@
 // A local web server that plays many small company websites at once, for the PMS detector's tests and
-// bench. The detector is given `server.fetch`, which sends `https://<host>/<path>` to this server on
-// 127.0.0.1 with the original host in an `x-site-host` header; the server picks the site by that host
+// bench. The detector is given `server.network`, on which every host name resolves to 127.0.0.1 and
+// every connection goes to this server (plain HTTP); the server picks the site by the Host header
 // (www. or not) and logs every request, so tests can check what was (not) fetched and when.
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import type { Confidence } from "../../shared/pms/detect.ts";
+import type { SiteNetwork } from "../../shared/pms/site-http.ts";
 
 /** How a path misbehaves: a status code, a dropped connection, no answer, or a big body. */
 export type Failure =
@@ -15,7 +17,10 @@ export type Failure =
   | "reset" // the connection is dropped before any answer
   | "hang" // headers never come
   | "hang-body" // headers and a first chunk, then nothing
-  | { padBefore: number }; // this many filler bytes, then the page
+  | "gzip" // the page, gzipped
+  | "garbage" // bytes that are not HTTP
+  | { padBefore: number } // this many filler bytes, then the page
+  | { gzipBomb: number }; // this many zero bytes, gzipped (about 1000:1)
 
 export interface SiteSpec {
   /** bodies by path: "/", "/residents", "/robots.txt" (robots.txt is text/plain, the rest HTML) */
@@ -44,8 +49,13 @@ export interface LoggedRequest {
 
 export interface SiteServer {
   port: number;
-  /** a fetch that sends every URL to this server, keeping its host in x-site-host */
-  fetch: typeof globalThis.fetch;
+  /**
+   * The detector's network for tests: every name resolves to 127.0.0.1, that address alone is
+   * allowed (the explicit test allowance; production allows no loopback), connections go to this
+   * server's port. The addresses connected to are logged in `connections`.
+   */
+  network: SiteNetwork;
+  connections: string[];
   requests: LoggedRequest[];
   /** bytes written for each padded (big) response, by "host/path" */
   bytesSent: Map<string, number>;
@@ -91,12 +101,17 @@ function serve(site: SiteSpec, host: string, path: string, req: IncomingMessage,
   const body = site.files[path];
   const type = path.endsWith(".txt") ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
   if (failure === "reset") return req.socket.destroy();
+  if (failure === "garbage") return void req.socket.end(Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919 + 13) % 256)));
+  if (failure === "gzip") return void res.writeHead(200, { "content-type": type, "content-encoding": "gzip" }).end(gzipSync(body ?? ""));
   if (failure === "hang") return; // the client's timeout must end it
   if (failure === "hang-body") {
     res.writeHead(200, { "content-type": type });
     return void res.write("<html><body><p>Loading");
   }
   if (typeof failure === "number") return void res.writeHead(failure, { "content-type": "text/plain" }).end(`status ${failure}`);
+  if (failure && typeof failure === "object" && "gzipBomb" in failure) {
+    return void res.writeHead(200, { "content-type": type, "content-encoding": "gzip" }).end(gzipSync(Buffer.alloc(failure.gzipBomb)));
+  }
   if (failure && typeof failure === "object") return padded(failure.padBefore, body ?? "", `${host}${path}`, res, bytesSent);
   if (redirect) return void res.writeHead(redirect.status ?? 302, { location: redirect.location }).end();
   if (body === undefined) return void res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not found</h1>");
@@ -138,15 +153,19 @@ export async function startSiteServer(sites: Record<string, SiteSpec> | FixtureS
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
 
-  const fetch: typeof globalThis.fetch = (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const headers = new Headers(init?.headers);
-    headers.set("x-site-host", url.host);
-    return globalThis.fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, { ...init, headers });
+  const connections: string[] = [];
+  const network: SiteNetwork = {
+    resolve: () => Promise.resolve(["127.0.0.1"]),
+    allows: (address) => address === "127.0.0.1",
+    connect: (address) => {
+      connections.push(address);
+      return connect({ host: address, port });
+    },
   };
   return {
     port,
-    fetch,
+    network,
+    connections,
     requests,
     bytesSent,
     close: () => new Promise<void>((resolve) => {

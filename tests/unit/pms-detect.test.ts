@@ -44,3 +44,35 @@ describe("PMS detection from a company's own pages", () => {
     expect(vendorByName("Some Other PMS")).toBeNull();
   });
 });
+
+describe("hostile pages", () => {
+  const portal = '<a href="https://acmepm.managebuilding.com/Resident/portal/login">Residents</a>';
+  const KIB_512 = 512 * 1024;
+  const fill = (unit: string, bytes: number) => unit.repeat(Math.floor(bytes / unit.length));
+
+  it.each([
+    ["nested <div>s, then stray </span>s", fill("<div>", KIB_512 / 2) + fill("</span>", KIB_512 / 2)],
+    ["nested <b>s, then stray </i>s", fill("<b>", KIB_512 / 2) + fill("</i>", KIB_512 / 2)],
+    ["nested <footer>s, then their closers", fill("<footer>", KIB_512 / 2) + fill("</footer>", KIB_512 / 2)],
+  ])("a 512 KiB page of %s is read in linear time, and a link after it still counts", (_name, junk) => {
+    const started = performance.now();
+    // a generous bound: the old tokenizer took minutes here; this is to fail, not to time
+    expect(detectPms(site(junk + portal, "<p>Contact</p>"))).toMatchObject({ pms: "Buildium", confidence: "high" });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("decodes every named entity, in links and in text", () => {
+    const obfuscated = '<a href="https:&sol;&sol;acmepm&period;appfolio&period;com&sol;connect">Tenant login</a>';
+    expect(detectPms(site(obfuscated, "<p>Contact</p>"))).toMatchObject({ pms: "AppFolio", confidence: "high" });
+    expect(detectPms(site("<p>Owners log in with Rent&NewLine;Manager&excl;</p>", "<p>x</p>")))
+      .toMatchObject({ pms: "Rent Manager", confidence: "medium" });
+  });
+
+  it("binary bytes, broken markup and odd link schemes are ignored, never a crash", () => {
+    const garbage = String.fromCharCode(...Array.from({ length: 4096 }, (_, i) => (i * 7919) % 65536));
+    const odd = ["javascript:alert(1)", "data:text/html,<a>", "file:///etc/passwd", "mailto:x@y", "http://[::1", "https://acme.example:99999/",
+      "//", "\u0000", "&#0;", "&#x110000;", "https://acmepm.appfolio.com\u0000/"].map((u) => `<a href="${u}">Residents</a>`).join("");
+    const result = detectPms(site(garbage + odd + "<a <b </ <!-- <![CDATA[ <?x", "<p>x</p>"));
+    expect(result.confidence).not.toBe("high");
+  });
+});
