@@ -4,7 +4,7 @@ import type { Sql } from "postgres";
 import type { z } from "zod";
 import type { Task } from "../queue/client.ts";
 import { ProviderError, type CompanyRef } from "../providers/types.ts";
-import { isVendorHost } from "../pms/detector.ts";
+import { isVendorHost, PMS_CHECK_DEADLINE_MS } from "../pms/detector.ts";
 import type { WorkerKind } from "../worker/runtime.ts";
 import { qualify } from "./qualify.ts";
 import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "./schemas.ts";
@@ -147,6 +147,8 @@ export const companyResearchWorker: WorkerKind = {
     const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
     return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null, dropped };
   },
+  // the research call, then the PMS check of the company's site within its deadline
+  secondsNeeded: ({ provider }) => (provider.timeoutMs + PMS_CHECK_DEADLINE_MS) / 1000,
   commit: (sql, task, { research, decision, ...rest }) =>
     sql`select pm_pipeline.complete_company_research(${task.id}, ${task.lease_token},
           ${sql.json(research as never)}, ${sql.json({ ...(decision as object), ...rest } as never)})`,

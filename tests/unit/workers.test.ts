@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
 import { CompanyResearch, ContactSearch, Discovery, isDomainName, isHttpUrl, isStorableText } from "../../shared/pipeline/schemas.ts";
-import { isPersonName, leadListWorker, parseAnswer } from "../../shared/pipeline/workers.ts";
+import { companyResearchWorker, isPersonName, leadListWorker, parseAnswer } from "../../shared/pipeline/workers.ts";
 import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
 import { workerConfig } from "../../shared/worker/config.ts";
 import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
@@ -35,6 +35,15 @@ describe("the worker's time budget", () => {
 
   it("refuses a budget shorter than one task may take (the provider's timeout), naming the settings", () => {
     expect(() => make(leadListWorker)).toThrow(/WORKER_TIME_BUDGET_SECONDS \(60\) is shorter than one lead_list task may take \(90 s/);
+  });
+
+  it("research needs the provider's timeout and the PMS check's deadline", () => {
+    const quick = new OfflineProvider({ ...NO_FAULTS, timeoutMs: 20_000 });
+    const research = () => new Worker({ sql: {} as Sql, kind: companyResearchWorker, tools: { provider: quick, verifier: offlineSiteVerifier }, config, workerId: "w" });
+    expect(research).not.toThrow(); // 20 s + 30 s fit in 60 s
+    const slow = new OfflineProvider({ ...NO_FAULTS, timeoutMs: 40_000 });
+    expect(() => new Worker({ sql: {} as Sql, kind: companyResearchWorker, tools: { provider: slow, verifier: offlineSiteVerifier }, config, workerId: "w" }))
+      .toThrow(/company_research task may take \(70 s/);
   });
 });
 
