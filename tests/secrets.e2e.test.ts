@@ -85,5 +85,8 @@ describe("no secret in what is stored, returned or logged", () => {
     expect(answers.map((a) => JSON.stringify(a.body)).filter(holding)).toEqual([]);
     expect(host.output().split("\n").filter(holding)).toEqual([]);
     expect(alert.problem).toMatch(/webhook: .*127\.0\.0\.1/);
+    // the functions did all this as the role that may only execute the SQL API
+    const [worker] = await sql`select count(*)::int as connections from pg_stat_activity where usename = 'pm_pipeline_worker'`;
+    expect(worker.connections).toBeGreaterThan(0);
   }, 90_000);
 });
