@@ -21,12 +21,15 @@ export function rememberSecrets(env: Record<string, string | undefined>): void {
 function secretParts(value: string): string[] {
   if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [value];
   const url = new URL(value);
-  return [decodeURIComponent(url.password), value.slice(value.indexOf(url.host) + url.host.length)];
+  // the local stack's postgres:postgres is no secret, and blanking "postgres" everywhere would hurt
+  const password = url.password && url.password !== url.username ? [decodeURIComponent(url.password)] : [];
+  return [...password, value.slice(value.indexOf(url.host) + url.host.length)];
 }
 
 const PATTERNS: [RegExp, string][] = [
   [/\bsk-[A-Za-z0-9_*\-]{4,}/g, "sk-[redacted]"],
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=*\-]+/gi, "$1 [redacted]"],
+  // as in an Authorization header (case-sensitive, and 8 characters at least: "bearer of" is prose)
+  [/\b(Bearer|bearer)\s+[A-Za-z0-9._~+/=*\-]{8,}/g, "$1 [redacted]"],
   [/(\b[a-z][a-z0-9+.\-]*:\/\/)[^\s/?#@]+@/gi, "$1[redacted]@"],
 ];
 
