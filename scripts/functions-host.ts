@@ -12,6 +12,7 @@
 //
 //   deno run --allow-all scripts/functions-host.ts      (scripts/stack.sh start runs it)
 import postgres from "postgres";
+import { redact } from "../shared/secrets/redact.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -61,7 +62,7 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
   try {
     return await handler(new Request(url, request));
   } catch (error) {
-    console.error(JSON.stringify({ function: match[1], error: String(error) }));
+    console.error(redact(JSON.stringify({ function: match[1], error: String(error) })));
     return Response.json({ error: "function crashed" }, { status: 500 });
   }
 });

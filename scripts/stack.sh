@@ -89,6 +89,16 @@ pick_port() {
 }
 
 db_url() { echo "postgresql://postgres:$DB_PASSWORD@127.0.0.1:$(cat "$PG_LINK/port")/postgres?sslmode=disable"; }
+# The functions connect as pm_pipeline_worker (it may only execute the SQL API; the migrations
+# create it without login), with a password made once per checkout.
+WORKER_DB_PASSWORD_FILE="$LOCAL/worker-db.password"
+worker_db_url() { echo "postgresql://pm_pipeline_worker:$(cat "$WORKER_DB_PASSWORD_FILE")@127.0.0.1:$(cat "$PG_LINK/port")/postgres?sslmode=disable"; }
+worker_login() {
+  [ -f "$WORKER_DB_PASSWORD_FILE" ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORKER_DB_PASSWORD_FILE")
+  psql -q -X -v ON_ERROR_STOP=1 "$(db_url)" \
+    -c "alter role pm_pipeline_worker login password '$(cat "$WORKER_DB_PASSWORD_FILE")'" >/dev/null \
+    || die "could not give pm_pipeline_worker its password"
+}
 
 running() { [ -f "$PG_LINK/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" status >/dev/null 2>&1; }
 
@@ -195,6 +205,7 @@ SUPABASE_URL=http://127.0.0.1:$(functions_port)
 PM_LEADS_FUNCTIONS_PORT=$(functions_port)
 $(cat "$SECRETS_FILE")
 SUPABASE_DB_URL=$(db_url)
+PM_LEADS_DB_URL=$(worker_db_url)
 PGHOST=127.0.0.1
 PGPORT=$port
 PGUSER=postgres
@@ -220,6 +231,7 @@ start() {
   bootstrap_sql | PGOPTIONS='-c client_min_messages=warning' psql -q -X -v ON_ERROR_STOP=1 "$(db_url)" >/dev/null \
     || die "bootstrap SQL failed"
   migrate
+  worker_login
   write_env
   [ "${1:-}" = "--db-only" ] || start_functions
   say "ready: $(db_url)   (env: .local/stack.env)"

@@ -120,8 +120,8 @@ describe("worker liveness", () => {
   it("the pg_cron jobs are scheduled and their commands run", async () => {
     const jobs = await sql`select jobname, schedule, command from cron.job where jobname like 'pm_pipeline_%' order by jobname`;
     expect(jobs.map((j) => j.jobname)).toEqual([
-      "pm_pipeline_dispatch_waiting_work", "pm_pipeline_purge_cron_history", "pm_pipeline_purge_stale_workers",
-      "pm_pipeline_release_dead_leases",
+      "pm_pipeline_dispatch_waiting_work", "pm_pipeline_purge_cron_history", "pm_pipeline_purge_old_rows",
+      "pm_pipeline_purge_stale_workers", "pm_pipeline_release_dead_leases",
     ]);
     for (const job of jobs) await sql.unsafe(job.command);
   });

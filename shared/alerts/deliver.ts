@@ -2,6 +2,7 @@
 // (the queue's backoff), or never (failed for good, with the answer kept in the task's errors).
 import type { AlertConfig } from "./config.ts";
 import { formatAlert, type Alert } from "./message.ts";
+import { redactUrlPaths } from "../secrets/redact.ts";
 
 /** Every request to a receiver ends after this long, the answer's body included. */
 export const RECEIVER_TIMEOUT_MS = 10_000;
@@ -11,7 +12,7 @@ const BODY_KEPT = 500;
 
 export class DeliveryError extends Error {
   constructor(message: string, readonly retryable: boolean, readonly retryAfterSeconds?: number) {
-    super(message);
+    super(redactUrlPaths(message));
     this.name = "DeliveryError";
   }
 

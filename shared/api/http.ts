@@ -2,6 +2,7 @@
 // limit, the service-key check, and the mapping of the database's SQLSTATEs to HTTP statuses.
 import { z } from "zod";
 import { sameSecret } from "../edge/http.ts";
+import { redact } from "../secrets/redact.ts";
 
 export type ErrorCode =
   | "invalid_input" | "invalid_json" | "unauthorized" | "not_found" | "method_not_allowed"
@@ -63,7 +64,8 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 export function errorResponse(error: ApiError): Response {
   const [first] = error.issues;
   return jsonResponse(error.status, {
-    error: { code: error.code, message: error.message, field: first?.field ?? null, issues: error.issues },
+    error: { code: error.code, message: redact(error.message), field: first?.field ?? null,
+      issues: error.issues.map((issue) => ({ ...issue, message: redact(issue.message) })) },
   });
 }
 

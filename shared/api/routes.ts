@@ -21,6 +21,7 @@ import {
   SuppressionAdd, SuppressionRemove,
 } from "./requests.ts";
 import { domainsFromCsv } from "./suppression-csv.ts";
+import { redact } from "../secrets/redact.ts";
 
 export interface ApiContext {
   sql: Sql;
@@ -42,7 +43,7 @@ async function db<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const mapped = fromDatabase(error);
-    if (mapped.code === "internal") console.error(JSON.stringify({ api: "database error", error: String(error) }));
+    if (mapped.code === "internal") console.error(redact(JSON.stringify({ api: "database error", error: String(error) })));
     throw mapped;
   }
 }

@@ -2,6 +2,7 @@
 import { database, env, serve } from "../edge/runtime.ts";
 import { ApiError, apiKeys, CORS_HEADERS, errorResponse, requireKey } from "./http.ts";
 import { route } from "./routes.ts";
+import { redact } from "../secrets/redact.ts";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -29,7 +30,7 @@ export async function handleApiRequest(request: Request, vars: Record<string, st
     return await handler({ sql: database(), request, url, segments, maxBodyBytes });
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
-    console.error(JSON.stringify({ api: "unhandled", error: String((error as Error)?.stack ?? error) }));
+    console.error(redact(JSON.stringify({ api: "unhandled", error: String((error as Error)?.stack ?? error) })));
     return errorResponse(new ApiError("internal", "internal error"));
   }
 }

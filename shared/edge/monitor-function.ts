@@ -8,6 +8,7 @@ import { alertReceivers } from "../alerts/deliver.ts";
 import { alertWorker } from "../alerts/worker.ts";
 import { checkWorkerSecret, json } from "./http.ts";
 import { database, env, serve } from "./runtime.ts";
+import { redact } from "../secrets/redact.ts";
 import { logFor, newWorkerId, runInBackground } from "./worker-function.ts";
 
 export function serveMonitor(): void {
@@ -27,7 +28,7 @@ export function serveMonitor(): void {
         metadata: { receivers },
       });
     } catch (error) {
-      return json(500, { error: (error as Error).message });
+      return json(500, { error: redact((error as Error).message) });
     }
     const sql = database();
     const released = await sql`select * from pm_pipeline.release_dead_worker_leases()`;

@@ -1,11 +1,15 @@
 // The runtime seam: the only place in shared/ that touches Deno and the Edge Runtime. The local
 // functions host (scripts/functions-host.ts) provides the same globals the hosted platform does.
 import postgres, { type Sql } from "postgres";
+import { rememberSecrets } from "../secrets/redact.ts";
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
+/** The function's settings; their secrets are remembered so that nothing stored, returned or logged quotes them. */
 export function env(): Record<string, string | undefined> {
-  return Deno.env.toObject();
+  const vars = Deno.env.toObject();
+  rememberSecrets(vars);
+  return vars;
 }
 
 /** Keeps the isolate alive for background work after the response (a plain promise elsewhere). */

@@ -6,6 +6,7 @@ import { pmsVerifierFor, providerFromEnv } from "../providers/select.ts";
 import { UsageMeter } from "../providers/openai/usage.ts";
 import { checkWorkerSecret, json } from "./http.ts";
 import { database, env, onShutdown, serve, waitUntil } from "./runtime.ts";
+import { redact } from "../secrets/redact.ts";
 
 /**
  * A worker id per invocation: LEAD_LIST_WORKER_ID etc. (the old system's names) or the function's
@@ -17,7 +18,7 @@ export function newWorkerId(kind: string, functionName: string, vars: Record<str
 }
 
 /** One JSON line per worker event, for the function's logs. */
-export const logFor = (workerId: string) => (e: WorkerEvent) => console.log(JSON.stringify({ worker: workerId, ...e }));
+export const logFor = (workerId: string) => (e: WorkerEvent) => console.log(redact(JSON.stringify({ worker: workerId, ...e })));
 
 /** Runs the worker after the response; when the platform shuts the isolate down, it gives its lease back. */
 export function runInBackground<Tools>(worker: Worker<Tools>): void {
@@ -25,7 +26,7 @@ export function runInBackground<Tools>(worker: Worker<Tools>): void {
   waitUntil(
     worker.run()
       .then((summary) => console.log(JSON.stringify(summary)))
-      .catch((error) => console.error(JSON.stringify({ worker: worker.workerId, error: String(error) })))
+      .catch((error) => console.error(redact(JSON.stringify({ worker: worker.workerId, error: String(error) }))))
       .finally(removeListener),
   );
 }
@@ -50,7 +51,7 @@ export function serveWorker(functionName: string, kind: WorkerKind): void {
         workerId, log: logFor(workerId), usage, metadata: { provider: provider.name },
       });
     } catch (error) {
-      return json(500, { error: (error as Error).message });
+      return json(500, { error: redact((error as Error).message) });
     }
     runInBackground(worker);
     return json(202, { worker_id: worker.workerId, kind: kind.kind });

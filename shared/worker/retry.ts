@@ -1,6 +1,7 @@
 // Retries inside one invocation, for transient errors only. The task-level retry in SQL
 // (fail_task with backoff) takes over once these are spent.
 import { ProviderError } from "../providers/types.ts";
+import { redact } from "../secrets/redact.ts";
 import { sleep as abortableSleep } from "./sleep.ts";
 
 export interface RetryPolicy {
@@ -50,7 +51,7 @@ export async function withRetry<T>(
       const waited = last ? 0 : backoffMs(policy, attempt, transient ? error.retryAfterMs : 0);
       options.log.push({
         attempt,
-        error: error instanceof Error ? error.message : String(error),
+        error: redact(error instanceof Error ? error.message : String(error)),
         kind: error instanceof ProviderError ? error.kind : "error",
         waited_ms: waited,
       });

@@ -10,6 +10,7 @@ import { ProviderError, type ResearchProvider } from "../providers/types.ts";
 import type { PmsVerifier } from "../pms/verifier.ts";
 import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
+import { redact } from "../secrets/redact.ts";
 
 /** What the research kinds work with. A kind that needs none of it (alerts) has Tools = object. */
 export interface ResearchTools {
@@ -105,7 +106,7 @@ const LEASE_LOST = "PM001";
 /** A message an operator understands, with the attempts made inside this invocation. */
 function describe(error: unknown, attempts: AttemptRecord[]): string {
   const message = error instanceof Error ? error.message : String(error);
-  return attempts.length > 1 ? `${message} (after ${attempts.length} tries: ${attempts.map((a) => a.kind).join(", ")})` : message;
+  return redact(attempts.length > 1 ? `${message} (after ${attempts.length} tries: ${attempts.map((a) => a.kind).join(", ")})` : message);
 }
 
 export class Worker<Tools = ResearchTools> {

@@ -17,12 +17,13 @@ create table pm_pipeline.settings (
   dead_worker_after_seconds integer not null default 30,
   stale_worker_purge_minutes integer not null default 60 check (stale_worker_purge_minutes >= 1),
   cron_history_retention interval not null default '7 days' check (cron_history_retention >= interval '1 hour'),
+  history_retention interval not null default '30 days' check (history_retention >= interval '1 day'),
   updated_at timestamptz not null default now(),
   -- a worker is dead only after it missed at least two heartbeats
   constraint settings_dead_after_two_heartbeats check (dead_worker_after_seconds >= 2 * heartbeat_interval_seconds)
 );
 insert into pm_pipeline.settings default values;
-comment on table pm_pipeline.settings is 'One row of pipeline settings: heartbeat interval, when a silent worker counts as dead, when stale worker rows are purged, how long pg_cron history is kept.';
+comment on table pm_pipeline.settings is 'One row of pipeline settings: heartbeat interval, when a silent worker counts as dead, when stale worker rows are purged, how long pg_cron history and the pipeline''s history (finished tasks, events, usage, pg_net responses) are kept.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Domains: every domain stored in the schema is normalised the same way.

@@ -1,5 +1,6 @@
 -- Maintenance by pg_cron, the job the old heartbeat-monitor daemon was meant to do (it crashed at
--- import): release dead workers' leases, purge stale worker rows, trim pg_cron's own history.
+-- import): release dead workers' leases, purge stale worker rows, trim pg_cron's own history and
+-- the pipeline's (finished tasks, events, usage rows, pg_net's responses).
 --
 -- Valid on Debian's pg_cron 1.4 (5-field cron only, so at most once a minute) and on hosted
 -- Supabase (pg_cron >= 1.5 also takes 'N seconds'). Claims re-queue expired leases themselves,
@@ -32,6 +33,46 @@ as $$
 $$;
 comment on function pm_pipeline.purge_stale_workers() is 'cleanup_stale_workers with settings.stale_worker_purge_minutes; returns how many rows it deleted.';
 
+-- History older than settings.history_retention, of what no live run needs: finished tasks (alert
+-- tasks too, and with them their deliveries), events and usage rows of runs that ended (or of no
+-- run). A run that is active or waiting for a decision keeps everything: its budget sums its usage,
+-- its reconcile counts its tasks. Runs, companies, research and contacts are results: kept.
+-- (plpgsql, so the tables of later migrations may be named here.)
+create function pm_pipeline.purge_old_rows()
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_before timestamptz := now() - (select s.history_retention from pm_pipeline.settings s);
+  v_tasks bigint;
+  v_events bigint;
+  v_usage bigint;
+  v_responses bigint := 0;
+  v_responses_table regclass := to_regclass('net._http_response');
+begin
+  delete from pm_pipeline.tasks t
+   where t.state in ('succeeded', 'failed', 'cancelled') and coalesce(t.finished_at, t.updated_at) < v_before
+     and not exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status in ('active', 'needs_user_decision'));
+  get diagnostics v_tasks = row_count;
+  delete from pm_pipeline.events e
+   where e.created_at < v_before
+     and not exists (select from pm_pipeline.runs r where r.id = e.run_id and r.status in ('active', 'needs_user_decision'));
+  get diagnostics v_events = row_count;
+  delete from pm_pipeline.provider_usage u
+   where u.created_at < v_before
+     and not exists (select from pm_pipeline.runs r where r.id = u.run_id and r.status in ('active', 'needs_user_decision'));
+  get diagnostics v_usage = row_count;
+  -- pg_net keeps every response (hosted Supabase: 6 hours by default); absent on the local stack
+  if v_responses_table is not null then
+    execute format('delete from %s where created < $1', v_responses_table) using v_before;
+    get diagnostics v_responses = row_count;
+  end if;
+  return jsonb_build_object('tasks', v_tasks, 'events', v_events, 'provider_usage', v_usage, 'http_responses', v_responses);
+end
+$$;
+comment on function pm_pipeline.purge_old_rows() is 'Deletes history older than settings.history_retention that no live run needs: finished tasks, events, usage rows, pg_net responses; returns the counts.';
+
 -- The schedule of the jobs that should run often: every 10 s where pg_cron takes seconds (>= 1.5,
 -- hosted Supabase), else every minute (the 5-field cron of Debian's pg_cron 1.4).
 create function pm_pipeline.frequent_cron_schedule()
@@ -50,3 +91,4 @@ select cron.schedule('pm_pipeline_release_dead_leases', pm_pipeline.frequent_cro
   'select count(*) from pm_pipeline.release_dead_worker_leases()');
 select cron.schedule('pm_pipeline_purge_stale_workers', '*/10 * * * *', 'select pm_pipeline.purge_stale_workers()');
 select cron.schedule('pm_pipeline_purge_cron_history', '17 3 * * *', 'select pm_pipeline.purge_cron_history()');
+select cron.schedule('pm_pipeline_purge_old_rows', '27 3 * * *', 'select pm_pipeline.purge_old_rows()');

@@ -1,6 +1,7 @@
 -- Access: the pipeline is for the service role (Edge Functions, the CLI through the run API) and
 -- postgres (migrations, pg_cron, psql). anon and authenticated get nothing, and row level security
--- is on for every table with no policies, so a mistaken grant still exposes no rows.
+-- is on for every table with no policies, so a mistaken grant still exposes no rows. The functions
+-- connect as their own role, pm_pipeline_worker, which may only execute the SQL API (*_worker_role.sql).
 
 do $$
 declare

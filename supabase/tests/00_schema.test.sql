@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(149);
+select plan(152);
 
 -- ---------------------------------------------------------------------------------------------
 -- Tables and views
@@ -69,6 +69,7 @@ select col_type_is('pm_pipeline', c.t, c.col, c.ty, format('%s.%s is %s', c.t, c
     ('settings', 'dead_worker_after_seconds', 'integer'),
     ('settings', 'stale_worker_purge_minutes', 'integer'),
     ('settings', 'cron_history_retention', 'interval'),
+    ('settings', 'history_retention', 'interval'),
     ('task_kinds', 'kind', 'text'),
     ('task_kinds', 'max_attempts', 'integer'),
     ('task_kinds', 'lease_seconds', 'integer'),
@@ -241,7 +242,8 @@ select is((select count(*)::int from cron.job j where j.jobname = e.name and j.a
   from (values
     ('pm_pipeline_release_dead_leases', 'select count(*) from pm_pipeline.release_dead_worker_leases()'),
     ('pm_pipeline_purge_stale_workers', 'select pm_pipeline.purge_stale_workers()'),
-    ('pm_pipeline_purge_cron_history', 'select pm_pipeline.purge_cron_history()')
+    ('pm_pipeline_purge_cron_history', 'select pm_pipeline.purge_cron_history()'),
+    ('pm_pipeline_purge_old_rows', 'select pm_pipeline.purge_old_rows()')
   ) as e(name, command);
 
 select ok(coalesce(pg_temp.cron5_valid(j.schedule)
@@ -250,7 +252,7 @@ select ok(coalesce(pg_temp.cron5_valid(j.schedule)
               and j.schedule ~ '^\s*([1-9]|[1-5][0-9])\s+seconds?\s*$'), false),
           format('cron job %s has a schedule pg_cron %s accepts: %s', e.name,
                  (select extversion from pg_extension where extname = 'pg_cron'), coalesce(j.schedule, '(no such job)')))
-  from (values ('pm_pipeline_release_dead_leases'), ('pm_pipeline_purge_stale_workers'), ('pm_pipeline_purge_cron_history')) as e(name)
+  from (values ('pm_pipeline_release_dead_leases'), ('pm_pipeline_purge_stale_workers'), ('pm_pipeline_purge_cron_history'), ('pm_pipeline_purge_old_rows')) as e(name)
   left join cron.job j on j.jobname = e.name
  order by e.name;
 
