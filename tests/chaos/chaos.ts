@@ -188,6 +188,11 @@ export async function runChaos(seed: number, profileName: keyof typeof PROFILES,
   } finally {
     for (const host of hosts) host.process.kill("SIGKILL");
     await steady("restore settings", async () => {
+      // the alerts this seed caused (its runs' outcomes, its killed workers) are nobody's news: left
+      // queued, they would keep the next tests' alert workers busy for minutes
+      await sql`update pm_pipeline.tasks set state = 'cancelled', finished_at = now(), updated_at = now()
+                 where kind = 'alert' and state = 'queued'
+                   and (payload->>'run_id' = any(${runIds}) or payload->>'worker_id' like ${`chaos${seed}-%`})`;
       for (const k of kindsBefore) {
         await sql`update pm_pipeline.task_kinds set lease_seconds = ${k.lease_seconds}, backoff_base_seconds = ${k.backoff_base_seconds} where kind = ${k.kind}`;
       }
