@@ -1,6 +1,7 @@
 // The `runs` Edge Function: authenticates, routes, and turns every failure into a JSON answer.
 import { database, env, serve } from "../edge/runtime.ts";
-import { ApiError, apiKeys, CORS_HEADERS, errorResponse, requireKey } from "./http.ts";
+import { isConnectionError } from "./connection.ts";
+import { ApiError, apiKeys, CORS_HEADERS, databaseUnavailable, errorResponse, requireKey } from "./http.ts";
 import { route } from "./routes.ts";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -29,6 +30,7 @@ export async function handleApiRequest(request: Request, vars: Record<string, st
     return await handler({ sql: database(), request, url, segments, maxBodyBytes });
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
+    if (isConnectionError(error)) return errorResponse(databaseUnavailable());
     console.error(JSON.stringify({ api: "unhandled", error: String((error as Error)?.stack ?? error) }));
     return errorResponse(new ApiError("internal", "internal error"));
   }
