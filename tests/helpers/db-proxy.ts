@@ -34,11 +34,16 @@ export async function startDbProxy(target = new URL(databaseUrl())): Promise<DbP
   });
   const port = await listen(0);
   const down = () => new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
     server.close(() => resolve());
     for (const socket of sockets) socket.destroy();
   });
+  // idempotent: a test may call it at every retry it sees
+  const up = async () => {
+    if (!server.listening) await listen(port);
+  };
   const url = new URL(target);
   url.hostname = "127.0.0.1";
   url.port = String(port);
-  return { url: url.toString(), down, up: () => listen(port).then(() => {}), close: down };
+  return { url: url.toString(), down, up, close: down };
 }
