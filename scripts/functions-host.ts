@@ -53,7 +53,8 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
   const url = new URL(request.url);
   // a platform that is shutting an isolate down sends it no new requests
   if (stopping) return Response.json({ error: "shutting down" }, { status: 503 });
-  if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()] });
+  // the pid lets scripts/stack.sh tell its own host from another program on the port
+  if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()], pid: Deno.pid });
   const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
   const handler = match && handlers.get(match[1]);
   if (!handler) return Response.json({ error: `no function at ${url.pathname}` }, { status: 404 });
