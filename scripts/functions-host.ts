@@ -12,6 +12,7 @@
 //
 //   deno run --allow-all scripts/functions-host.ts      (scripts/stack.sh start runs it)
 import postgres from "postgres";
+import { isConnectionError } from "../shared/api/connection.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -22,6 +23,25 @@ if (!secret || !dbUrl) {
   console.error("functions host: SUPABASE_DB_URL and PM_LEADS_WORKER_SECRET must be set (see .local/stack.env)");
   Deno.exit(2);
 }
+
+// postgres.js 3.4.9 under Deno: a write it scheduled with setImmediate can run after a reset
+// connection has set its socket to null ("Cannot read properties of null (reading 'write')" in
+// nextWrite); uncaught, that ends the whole host with every function in it. The connection is gone
+// and its queries are rejected already, so the host says so and lives on.
+globalThis.addEventListener("error", (event) => {
+  const stack = String((event.error as Error | undefined)?.stack ?? "");
+  if (stack.includes("postgres/src/connection.js") && stack.includes("reading 'write'")) {
+    event.preventDefault();
+    console.error(JSON.stringify({ host: "postgres.js wrote to a connection already closed (ignored)" }));
+  }
+});
+// A database promise that nobody awaits and that fails at the connection level (the database went
+// away) would end the host too; it is logged with its stack, for whoever left it unawaited.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  if (!isConnectionError(event.reason)) return;
+  event.preventDefault();
+  console.error(JSON.stringify({ host: "unhandled connection error (ignored)", error: String((event.reason as Error)?.stack ?? event.reason) }));
+});
 
 const pending = new Set<Promise<unknown>>();
 (globalThis as unknown as { EdgeRuntime: unknown }).EdgeRuntime = {

@@ -580,7 +580,9 @@ describe("run API", () => {
           [`runs/${id}/cancel`, { method: "POST" }],
           [`runs/${id}/decision`, { method: "POST", body: { decision: "accept_partial" } }],
         ] as const) {
-          const answer = await call(client, path, options as Parameters<typeof call>[2]);
+          const answer = await call(client, path, options as Parameters<typeof call>[2]).catch((error) => {
+            throw new Error(`${options.method ?? "GET"} ${path}: ${error?.context?.cause ?? error}\n${viaProxy.output().slice(-6000) + `\nexit: ${viaProxy.process.exitCode}`}`);
+          });
           expect(answer.status, `${options.method ?? "GET"} ${path}`).toBe(503);
           expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
           expect(answer.body.error.code).toBe("unavailable");
