@@ -429,6 +429,31 @@ describe("pm-leads CLI", () => {
     });
   });
 
+  it("three concurrent runs complete and exit 0 while the API's database backends are terminated every second or so", async () => {
+    const appName = `cli-chaos-${Date.now().toString(36)}`;
+    const dbUrl = new URL(stack.PM_LEADS_DB_URL || stack.SUPABASE_DB_URL);
+    dbUrl.searchParams.set("application_name", appName); // postgres.js passes it on: the backends to terminate
+    const chaos = await startHost(`clichaos${Date.now().toString(36)}`, { PM_LEADS_DB_URL: dbUrl.toString() });
+    let terminated = 0;
+    const terminator = setInterval(() => {
+      sql`select count(*)::int as n from (select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${appName}) t`
+        .then(([row]) => (terminated += row.n)).catch(() => {});
+    }, 1000);
+    try {
+      const env = { SUPABASE_URL: chaos.url.replace(/\/functions\/v1$/, "") };
+      const results = await Promise.all([1, 2, 3].map((n) =>
+        cli(["run", "--criteria", FILLS, "--quantity", "2", "--output-dir", outputDir(`chaos-${n}`)], { env })));
+      for (const result of results) {
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stderr).not.toMatch(/internal error/);
+      }
+      expect(terminated).toBeGreaterThan(0);
+    } finally {
+      clearInterval(terminator);
+      await chaos.stop();
+    }
+  }, 180_000);
+
   it("a long wait adds no listener to its abort signal per request (no MaxListenersExceededWarning)", async () => {
     const client = new Api({ url: api.SUPABASE_URL, key: api.SUPABASE_SERVICE_ROLE_KEY });
     const signal = new AbortController().signal;
