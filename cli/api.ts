@@ -4,6 +4,7 @@ import { createClient, FunctionsFetchError, FunctionsHttpError, type SupabaseCli
 import type { WebSocketLikeConstructor } from "@supabase/realtime-js";
 import ws from "ws";
 import { loadStackEnv, stackEnvFile } from "../scripts/lib/stack-env.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CliError, EXIT } from "./errors.ts";
 
 export interface ApiConfig {
@@ -49,10 +50,20 @@ interface ApiErrorBody {
 const BAD_INPUT_STATUS = new Set([400, 404, 409, 413, 415, 422]);
 
 export class ApiError extends CliError {
-  constructor(message: string, readonly status: number, readonly body: ApiErrorBody) {
+  constructor(message: string, readonly status: number, readonly body: ApiErrorBody, readonly retryAfterSeconds?: number) {
     super(message, BAD_INPUT_STATUS.has(status) ? EXIT.badInput : EXIT.error);
   }
 }
+
+/** The API could not be reached, or answered 5xx: it may well answer the same request a moment later. */
+export class UnreachableError extends CliError {
+  constructor(message: string, readonly retryAfterSeconds?: number) {
+    super(message);
+  }
+}
+
+export const isTransient = (error: unknown): error is UnreachableError | ApiError =>
+  error instanceof UnreachableError || (error instanceof ApiError && error.status >= 500);
 
 const withField = (field: string | null | undefined, message: string) =>
   field && !message.startsWith(field) ? `${field}: ${message}` : message;
@@ -89,21 +100,31 @@ export class Api {
 
   /** `path` is below the function's name, query string included: "runs/<id>", "runs?status=active". */
   async request<T>(path: string, options: RequestOptions = {}): Promise<{ data: T; status: number }> {
-    const { data, error, response } = await this.client.functions.invoke(path, {
-      method: options.method ?? "GET",
-      timeout: REQUEST_TIMEOUT_MS,
-      ...options,
-    });
-    if (!error) return { data: data as T, status: response?.status ?? 200 };
-    if (error instanceof FunctionsHttpError) throw await this.httpError(path, error.context as Response);
-    if (options.signal?.aborted) throw options.signal.reason;
-    const failure = error instanceof FunctionsFetchError ? (error.context as Error & { cause?: Error }) : error;
-    const reason = failure?.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : networkReason(failure);
-    throw new CliError(`cannot reach the run API at ${this.config.url}: ${reason}`);
+    // one controller per request for the timeout and the caller's signal: handing the caller's
+    // long-lived signal to functions.invoke with a timeout adds an abort listener to it at every call
+    const { signal, ...rest } = options;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) controller.abort(signal.reason);
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const { data, error, response } = await this.client.functions.invoke(path, { method: "GET", ...rest, signal: controller.signal });
+      if (!error) return { data: data as T, status: response?.status ?? 200 };
+      if (error instanceof FunctionsHttpError) throw await this.httpError(path, error.context as Response);
+      if (signal?.aborted) throw signal.reason;
+      const failure = error instanceof FunctionsFetchError ? (error.context as Error & { cause?: Error }) : error;
+      const reason = failure?.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : networkReason(failure);
+      throw new UnreachableError(`cannot reach the run API at ${this.config.url}: ${reason}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   get = <T>(path: string, signal?: AbortSignal) => this.request<T>(path, { signal }).then((r) => r.data);
-  post = <T>(path: string, body?: Record<string, unknown>, headers?: Record<string, string>) => this.request<T>(path, { method: "POST", body, headers });
+  post = <T>(path: string, body?: Record<string, unknown>, headers?: Record<string, string>, signal?: AbortSignal) =>
+    this.request<T>(path, { method: "POST", body, headers, signal });
   delete = <T>(path: string, body: Record<string, unknown>) => this.request<T>(path, { method: "DELETE", body }).then((r) => r.data);
 
   private async httpError(path: string, response: Response): Promise<CliError> {
@@ -116,13 +137,51 @@ export class Api {
     if (response.status === 401) {
       return new ApiError(`the run API at ${this.config.url} refused the key (401): check SUPABASE_SERVICE_ROLE_KEY`, 401, {});
     }
-    if (typeof error === "object" && error !== null) return new ApiError(describe(error, response.status), response.status, error);
+    const retryAfter = Number(response.headers.get("retry-after")) || undefined;
+    if (typeof error === "object" && error !== null) return new ApiError(describe(error, response.status), response.status, error, retryAfter);
     // no error object of ours: the function itself is missing or crashed
     const detail = typeof error === "string" ? error : text.slice(0, 200) || response.statusText;
     if (response.status === 404) {
       return new CliError(`the run API is not deployed at ${this.config.url} (${path}: ${detail}); ` +
         "on the local stack, restart its functions host: npm run stack:stop && npm run stack:start");
     }
-    return new CliError(`the run API answered ${response.status} for ${path}: ${detail}`);
+    const message = `the run API answered ${response.status} for ${path}: ${detail}`;
+    return response.status >= 500 ? new UnreachableError(message, retryAfter) : new CliError(message);
+  }
+}
+
+/** How long run, status --wait and decide ride out an unreachable API: --retry-window, else PM_LEADS_RETRY_WINDOW_SECONDS, else 2 minutes. */
+export function retryWindowSeconds(flag: number | undefined, env: Record<string, string | undefined> = process.env): number {
+  const fromEnv = env.PM_LEADS_RETRY_WINDOW_SECONDS;
+  const seconds = flag ?? (fromEnv !== undefined && fromEnv.trim() !== "" ? Number(fromEnv) : 120);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new CliError(`the retry window must be a number of seconds >= 0 (got ${flag ?? fromEnv})`, EXIT.badInput);
+  return seconds;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * `work` until it succeeds, riding out 5xx answers and network errors with backoff (the server's
+ * Retry-After when it sends one) for `windowSeconds` after the first failure in a row; then the
+ * last error. Other errors, and Ctrl-C (`signal`), end it at once.
+ */
+export async function keepTrying<T>(work: () => Promise<T>, windowSeconds: number, signal?: AbortSignal): Promise<T> {
+  let failingSince: number | null = null;
+  let backoffMs = 1000;
+  for (;;) {
+    try {
+      const result = await work();
+      if (failingSince !== null) process.stderr.write("pm-leads: API reachable again\n");
+      return result;
+    } catch (error) {
+      if (!isTransient(error) || signal?.aborted) throw error;
+      failingSince ??= Date.now();
+      const leftMs = windowSeconds * 1000 - (Date.now() - failingSince);
+      if (leftMs <= 0) throw new CliError(`${error.message} (gave up after retrying for ${windowSeconds} s; see --retry-window)`);
+      const waitMs = Math.min(leftMs, error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : backoffMs);
+      process.stderr.write(`pm-leads: API unreachable (${error.message}), retrying in ${Math.ceil(waitMs / 1000)} s\n`);
+      await sleep(waitMs, undefined, { signal });
+      backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+    }
   }
 }

@@ -3,8 +3,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { exportFileName } from "../shared/export/csv.ts";
-import type { Api } from "./api.ts";
+import { EXCEL_BOM, exportFileName } from "../shared/export/csv.ts";
+import { type Api, keepTrying } from "./api.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
 import { printJson } from "./output.ts";
 import { decisionCommands, decisionText } from "./present.ts";
@@ -16,10 +16,13 @@ const POLL_MS = 1000;
 export interface ExportOptions {
   outputDir: string;
   includeUnverifiedEmails?: boolean;
+  excel?: boolean;
 }
 
 export interface FinishOptions extends ExportOptions {
   json?: boolean;
+  /** seconds to ride out an unreachable API (see keepTrying) */
+  retryWindow: number;
 }
 
 /** Writes the run's two CSVs, named as the old system named them; returns their absolute paths. */
@@ -34,13 +37,14 @@ export async function exportRun(api: Api, runId: string, options: ExportOptions)
   const at = new Date();
   return ([["companies", companies], ["contacts", contacts]] as const).map(([kind, text]) => {
     const path = resolve(join(options.outputDir, exportFileName(kind, runId, at)));
-    writeFileSync(path, text);
+    // the API's ?excel=1 byte order mark does not survive fetch's decoding of the text: added here
+    writeFileSync(path, options.excel ? EXCEL_BOM + text : text);
     return path;
   });
 }
 
 /** Polls the run about once a second until it is no longer active. Null when the user pressed Ctrl-C. */
-export async function waitForRun(api: Api, before: Run): Promise<Run | null> {
+export async function waitForRun(api: Api, before: Run, retryWindow: number): Promise<Run | null> {
   const runId = before.id;
   const view = progressView(before);
   const interrupt = new AbortController();
@@ -48,7 +52,7 @@ export async function waitForRun(api: Api, before: Run): Promise<Run | null> {
   process.once("SIGINT", onSigint);
   try {
     for (;;) {
-      const run = await api.get<Run>(`runs/${encodeURIComponent(runId)}`, interrupt.signal);
+      const run = await keepTrying(() => api.get<Run>(`runs/${encodeURIComponent(runId)}`, interrupt.signal), retryWindow, interrupt.signal);
       view.update(run);
       if (run.status !== "active") return run;
       await sleep(POLL_MS, undefined, { signal: interrupt.signal });
@@ -66,7 +70,7 @@ export async function waitForRun(api: Api, before: Run): Promise<Run | null> {
 export async function finishRun(api: Api, run: Run, options: FinishOptions): Promise<ExitCode> {
   switch (run.status) {
     case "completed": {
-      const files = await exportRun(api, run.id, options);
+      const files = await keepTrying(() => exportRun(api, run.id, options), options.retryWindow);
       if (options.json) printJson({ ...run, files });
       else console.log(`run ${run.id} completed: ${run.notes ?? ""}\n${files.map((f) => `  wrote ${f}`).join("\n")}`);
       return EXIT.ok;
@@ -89,7 +93,7 @@ export async function waitAndFinish(api: Api, run: Run, options: FinishOptions &
     return EXIT.ok;
   }
   if (run.status !== "active") return finishRun(api, run, options);
-  const ended = await waitForRun(api, run);
+  const ended = await waitForRun(api, run, options.retryWindow);
   if (!ended) {
     process.stderr.write(`\nstopped watching; run ${run.id} goes on. Watch it again with: pm-leads status ${run.id} --wait\n`);
     return EXIT.interrupted;

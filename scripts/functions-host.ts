@@ -13,6 +13,7 @@
 //   deno run --allow-all scripts/functions-host.ts      (scripts/stack.sh start runs it)
 import postgres from "postgres";
 import { redact } from "../shared/secrets/redact.ts";
+import { isConnectionError } from "../shared/api/connection.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -23,6 +24,16 @@ if (!secret || !dbUrl) {
   console.error("functions host: SUPABASE_DB_URL and PM_LEADS_WORKER_SECRET must be set (see .local/stack.env)");
   Deno.exit(2);
 }
+
+// (postgres.js's write-after-close timer error is dropped by shared/edge/runtime.ts, for every function
+// and this host alike: one global listener of the process.)
+// A database promise that nobody awaits and that fails at the connection level (the database went
+// away) would end the host too; it is logged with its stack, for whoever left it unawaited.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  if (!isConnectionError(event.reason)) return;
+  event.preventDefault();
+  console.error(JSON.stringify({ host: "unhandled connection error (ignored)", error: String((event.reason as Error)?.stack ?? event.reason) }));
+});
 
 const pending = new Set<Promise<unknown>>();
 (globalThis as unknown as { EdgeRuntime: unknown }).EdgeRuntime = {
@@ -54,7 +65,8 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
   const url = new URL(request.url);
   // a platform that is shutting an isolate down sends it no new requests
   if (stopping) return Response.json({ error: "shutting down" }, { status: 503 });
-  if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()] });
+  // the pid lets scripts/stack.sh tell its own host from another program on the port
+  if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()], pid: Deno.pid });
   const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
   const handler = match && handlers.get(match[1]);
   if (!handler) return Response.json({ error: `no function at ${url.pathname}` }, { status: 404 });

@@ -167,8 +167,28 @@ functions_port() {
 
 functions_running() { [ -f "$FUNCTIONS_PID" ] && kill -0 "$(cat "$FUNCTIONS_PID")" 2>/dev/null; }
 
+# The pid that answers GET /_health on a port as our functions host does (empty: nothing, or
+# something else). A port that merely accepts connections may be any program's.
+health_pid() {
+  node -e 'fetch(`http://127.0.0.1:${process.argv[1]}/_health`, { signal: AbortSignal.timeout(2000) })
+    .then((r) => r.json()).then((j) => Array.isArray(j.functions) && console.log(j.pid ?? "")).catch(() => {})' "$1" 2>/dev/null || true
+}
+
+host_is_ours() { functions_running && [ "$(health_pid "$(functions_port)")" = "$(cat "$FUNCTIONS_PID")" ]; }
+
+# Before the port goes into stack.env: one that another program holds is given up for a free one.
+claim_functions_port() {
+  host_is_ours && return 0
+  local port; port="$(functions_port)"
+  if port_in_use "$port"; then
+    pick_port $((port + 1)) >"$LOCAL/functions.port"
+    say "port $port is taken by another program (it is not this stack's functions host): using $(functions_port) instead"
+  fi
+}
+
 start_functions() {
-  functions_running && return 0
+  host_is_ours && return 0
+  rm -f "$FUNCTIONS_PID"
   say "starting the functions host on http://127.0.0.1:$(functions_port)/functions/v1/"
   (
     set -a; . "$ENV_FILE"; set +a
@@ -178,12 +198,13 @@ start_functions() {
     echo $! >"$FUNCTIONS_PID"
   )
   for _ in $(seq 1 100); do
-    if port_in_use "$(functions_port)"; then return 0; fi
+    if host_is_ours; then return 0; fi
     functions_running || break
     sleep 0.2
   done
   tail -20 "$FUNCTIONS_LOG" >&2
-  die "the functions host did not start (log: $FUNCTIONS_LOG)"
+  stop_functions >/dev/null 2>&1 || true
+  die "the functions host did not start on port $(functions_port), or another program answers there (log: $FUNCTIONS_LOG)"
 }
 
 stop_functions() {
@@ -232,6 +253,7 @@ start() {
     || die "bootstrap SQL failed"
   migrate
   worker_login
+  claim_functions_port
   write_env
   [ "${1:-}" = "--db-only" ] || start_functions
   say "ready: $(db_url)   (env: .local/stack.env)"
@@ -250,7 +272,7 @@ stop() {
 status() {
   if [ -e "$PG_LINK/data" ] && running; then
     say "PostgreSQL is running: $(db_url)"
-    if functions_running; then say "functions host is running: http://127.0.0.1:$(functions_port)/functions/v1/"; else say "functions host is not running"; fi
+    if host_is_ours; then say "functions host is running: http://127.0.0.1:$(functions_port)/functions/v1/"; else say "functions host is not running"; fi
     [ "${1:-}" = "-q" ] || (cd "$ROOT" && "$SUPABASE" migration list --db-url "$(db_url)" 2>/dev/null) || true
     return 0
   fi

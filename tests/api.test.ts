@@ -8,6 +8,7 @@ import { loadStackEnv } from "../scripts/lib/stack-env.ts";
 import { connect, sleep } from "./helpers/db.ts";
 import { startHost, type Host } from "./helpers/functions-host.ts";
 import { apiClient, call } from "./helpers/api.ts";
+import { startDbProxy } from "./helpers/db-proxy.ts";
 
 const FAST = { WORKER_HEARTBEAT_INTERVAL: "0.5", WORKER_POLL_MS: "100", WORKER_IDLE_WAIT_SECONDS: "5", PM_LEADS_LOCAL_CRON_SECONDS: "1" };
 const TX = { pms: "Buildium", state: "TX" };
@@ -393,16 +394,24 @@ describe("run API", () => {
       expect(companies.headers.get("content-type")).toMatch(/^text\/csv/);
       expect(companies.headers.get("content-disposition")).toMatch(new RegExp(`filename="companies_${id.slice(0, 8)}_\\d{8}_\\d{6}\\.csv"`));
       const lines = (companies.body as string).trimEnd().split("\r\n");
-      expect(lines[0]).toMatch(/^company_name,company_city,company_state,pms,units,/);
+      expect(lines[0]).toMatch(/^"company_name","company_city","company_state","pms","units",/);
       expect(lines).toHaveLength(1 + done.progress.companies_accepted);
       expect(companies.body).toContain(`"'=HYPERLINK(""http://evil.example"",""x"")"`);
       expect(companies.body).not.toContain("Rejected Co");
 
       const contacts = await call(api, `runs/${id}/contacts.csv`);
-      expect(contacts.body.split("\r\n")[0]).toMatch(/^full_name,title,email,linkedin_url,/);
+      expect(contacts.body.split("\r\n")[0]).toMatch(/^"full_name","title","email","linkedin_url",/);
       expect(contacts.body).toContain("'@SUM(A1:A9)");
       expect(contacts.body).not.toContain("Should Not Appear");
       expect((await call(api, `runs/${id}/contacts.csv?include_unverified_emails=maybe`)).status).toBe(400);
+
+      // ?excel=1: the bytes start with UTF-8's byte order mark (fetch's text() would drop it)
+      const headers = { authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}` };
+      const excel = new Uint8Array(await (await fetch(`${host.url}/runs/${id}/companies.csv?excel=1`, { headers })).arrayBuffer());
+      expect([...excel.slice(0, 4)]).toEqual([0xef, 0xbb, 0xbf, 0x22]);
+      const plain = new Uint8Array(await (await fetch(`${host.url}/runs/${id}/companies.csv`, { headers })).arrayBuffer());
+      expect(plain[0]).toBe(0x22);
+      expect((await call(api, `runs/${id}/companies.csv?excel=yes`)).status).toBe(400);
     });
   });
 
@@ -458,6 +467,133 @@ describe("run API", () => {
       expect((await call(api, "runs/suppression", { method: "DELETE", body: { domains: [] } })).status).toBe(400);
       expect((await call(api, "runs/suppression?limit=5000")).status).toBe(400);
       expect(await footprint()).toEqual(before);
+    });
+  });
+
+  describe("infrastructure faults", () => {
+    const key = () => ({ authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}` });
+
+    it("a body over the limit always gets the 413 JSON answer, never a reset (2 MB and 20 MB, declared and streamed, repeatedly)", async () => {
+      for (let round = 0; round < 3; round++) {
+        for (const size of [2_000_000, 20_000_000]) {
+          const declared = await fetch(`${host.url}/runs`, { method: "POST", body: "x".repeat(size), headers: { ...key(), "content-type": "application/json" } });
+          expect(declared.status, `${size} bytes, round ${round}`).toBe(413);
+          expect(((await declared.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+
+          // no Content-Length: the limit is found while reading
+          const chunk = new Uint8Array(256 * 1024).fill(120);
+          let sent = 0;
+          const body = new ReadableStream<Uint8Array>({
+            pull(controller) {
+              if (sent >= size) return controller.close();
+              sent += chunk.byteLength;
+              controller.enqueue(chunk);
+            },
+          });
+          const streamed = await fetch(`${host.url}/runs`, { method: "POST", body, duplex: "half", headers: { ...key(), "content-type": "application/json" } } as RequestInit);
+          expect(streamed.status, `${size} bytes streamed, round ${round}`).toBe(413);
+          expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+        }
+      }
+    });
+
+    /** The functions' backend that waits on a lock with a statement like `pattern`, once it is there. */
+    async function waitingBackend(pattern: string): Promise<number> {
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(50)) {
+        const [row] = await sql`select pid from pg_stat_activity
+                                 where pid <> pg_backend_pid() and wait_event_type = 'Lock' and query like ${`%${pattern}%`}`;
+        if (row) return row.pid as number;
+      }
+      throw new Error(`no backend waits with ${pattern}`);
+    }
+
+    it("a read and a cancel whose backend is terminated mid-statement are retried once on a fresh connection: 200, no 500", async () => {
+      const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 1 } });
+      const id = created.body.id as string;
+      await waitWhileActive(id);
+
+      // the test's transaction holds the run's table, so the API's statement waits and is in flight when its backend goes
+      const blocker = await sql.reserve();
+      try {
+        await blocker`begin`;
+        await blocker`lock table pm_pipeline.runs in access exclusive mode`;
+        const reading = call(api, `runs/${id}`);
+        await sql`select pg_terminate_backend(${await waitingBackend("run_details")})`;
+        await waitingBackend("run_details"); // the retry, waiting again
+        await blocker`commit`;
+        const read = await reading;
+        expect(read.status).toBe(200);
+        expect(read.body.id).toBe(id);
+
+        await blocker`begin`;
+        await blocker`select 1 from pm_pipeline.runs where id = ${id} for update`;
+        const cancelling = call(api, `runs/${id}/cancel`, { method: "POST" });
+        await sql`select pg_terminate_backend(${await waitingBackend("cancel_run")})`;
+        await waitingBackend("cancel_run");
+        await blocker`commit`;
+        const cancelled = await cancelling;
+        // the run completed before: the retried cancel reaches the SQL function, which refuses it as it should
+        expect(cancelled.status).toBe(409);
+      } finally {
+        await blocker`rollback`.catch(() => {});
+        blocker.release();
+      }
+    });
+
+    it("a decision whose backend is terminated mid-statement is not repeated: 503 with Retry-After; the run is unchanged", async () => {
+      const created = await call(api, "runs", { method: "POST", body: { criteria: SMALL_MARKET, quantity: 12 } });
+      const id = created.body.id as string;
+      expect((await waitWhileActive(id)).status).toBe("needs_user_decision");
+      const blocker = await sql.reserve();
+      try {
+        await blocker`begin`;
+        await blocker`select 1 from pm_pipeline.runs where id = ${id} for update`;
+        const deciding = call(api, `runs/${id}/decision`, { method: "POST", body: { decision: "accept_partial" } });
+        await sql`select pg_terminate_backend(${await waitingBackend("decide_run")})`;
+        const answer = await deciding;
+        expect(answer.status).toBe(503);
+        expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+        expect(answer.body.error).toMatchObject({ code: "unavailable", message: expect.stringMatching(/database is unreachable/) });
+      } finally {
+        await blocker`rollback`;
+        blocker.release();
+      }
+      expect((await call(api, `runs/${id}`)).body.status).toBe("needs_user_decision");
+      // asked again, it is applied once
+      expect((await call(api, `runs/${id}/decision`, { method: "POST", body: { decision: "accept_partial" } })).body.status).toBe("completed");
+    });
+
+    it("while the database cannot be reached: 503 with Retry-After on every endpoint, never a bare 500; answers again once it is back", async () => {
+      const proxy = await startDbProxy(new URL(stack.PM_LEADS_DB_URL || stack.SUPABASE_DB_URL));
+      const viaProxy = await startHost(`${tag}-proxy`, { ...FAST, PM_LEADS_DB_URL: proxy.url });
+      const client = apiClient(viaProxy.url, stack.SUPABASE_SERVICE_ROLE_KEY);
+      try {
+        const created = await call(client, "runs", { method: "POST", body: { criteria: TX, quantity: 1 }, headers: { "Idempotency-Key": `${tag}-proxy` } });
+        expect(created.status).toBe(201);
+        const id = created.body.id as string;
+
+        await proxy.down();
+        for (const [path, options] of [
+          ["runs", {}], [`runs/${id}`, {}], [`runs/${id}/companies.csv`, {}], ["runs/workers", {}], ["runs/suppression", {}],
+          ["runs", { method: "POST", body: { criteria: TX, quantity: 1 }, headers: { "Idempotency-Key": `${tag}-proxy` } }],
+          ["runs", { method: "POST", body: { criteria: TX, quantity: 1 } }],
+          [`runs/${id}/cancel`, { method: "POST" }],
+          [`runs/${id}/decision`, { method: "POST", body: { decision: "accept_partial" } }],
+        ] as const) {
+          const answer = await call(client, path, options as Parameters<typeof call>[2]).catch((error) => {
+            throw new Error(`${options.method ?? "GET"} ${path}: ${error?.context?.cause ?? error}\n${viaProxy.output().slice(-6000) + `\nexit: ${viaProxy.process.exitCode}`}`);
+          });
+          expect(answer.status, `${options.method ?? "GET"} ${path}`).toBe(503);
+          expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+          expect(answer.body.error.code).toBe("unavailable");
+        }
+
+        await proxy.up();
+        expect((await call(client, `runs/${id}`)).status).toBe(200);
+      } finally {
+        await viaProxy.stop();
+        await proxy.close();
+      }
     });
   });
 

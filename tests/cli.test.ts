@@ -13,6 +13,9 @@ import { COMPANY_COLUMNS, CONTACT_COLUMNS } from "../shared/export/csv.ts";
 import { loadStackEnv, repoRoot } from "../scripts/lib/stack-env.ts";
 import { connect } from "./helpers/db.ts";
 import { freePort, startHost, type Host } from "./helpers/functions-host.ts";
+import { startDbProxy, type DbProxy } from "./helpers/db-proxy.ts";
+import { Api } from "../cli/api.ts";
+import { getEventListeners } from "node:events";
 import { loadFixtureSites, startSiteServer, type SiteServer } from "./helpers/site-server.ts";
 
 interface Result {
@@ -135,8 +138,8 @@ describe("pm-leads CLI", () => {
     expect(result.stderr).not.toMatch(/\u001b\[/); // no terminal control codes in a log
 
     const [companies, contacts] = files.map((f) => join(dir, f));
-    expect(header(companies)).toBe(COMPANY_COLUMNS.join(","));
-    expect(header(contacts)).toBe(CONTACT_COLUMNS.join(","));
+    expect(header(companies)).toBe(COMPANY_COLUMNS.map((c) => `"${c}"`).join(","));
+    expect(header(contacts)).toBe(CONTACT_COLUMNS.map((c) => `"${c}"`).join(","));
     const companyRows = csvRows(companies);
     expect(companyRows).toHaveLength(3);
     expect(new Set(companyRows.map((c) => c.pms))).toEqual(new Set(["Buildium"]));
@@ -151,6 +154,13 @@ describe("pm-leads CLI", () => {
     const paths = again.stdout.trim().split("\n");
     expect(paths).toHaveLength(2);
     expect(csvRows(paths[0])).toEqual(companyRows);
+
+    // --excel: the same files, starting with UTF-8's byte order mark
+    const excel = await cli(["export", id, "--excel", "--output-dir", outputDir("excel")]);
+    expect(excel.code, excel.stderr).toBe(0);
+    const excelPaths = excel.stdout.trim().split("\n");
+    expect([...readFileSync(excelPaths[0]).subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(readFileSync(excelPaths[0], "utf8").slice(1)).toBe(readFileSync(paths[0], "utf8"));
   });
 
   it("--json prints one JSON document and nothing else on stdout", async () => {
@@ -352,6 +362,103 @@ describe("pm-leads CLI", () => {
       expect(failed.code).toBe(1);
       expect(failed.stderr).toMatch(/pm-leads: could not read homepage-fails\.example/);
     });
+  });
+
+  describe("an unreachable API", () => {
+    let proxy: DbProxy;
+    let viaProxy: Host;
+    let proxied: Record<string, string>;
+    beforeAll(async () => {
+      proxy = await startDbProxy(new URL(stack.PM_LEADS_DB_URL || stack.SUPABASE_DB_URL));
+      // a host whose functions reach the database through the relay: the API answers 503 while it is down
+      viaProxy = await startHost(`cliproxy${Date.now().toString(36)}`, { PM_LEADS_DB_URL: proxy.url });
+      proxied = { SUPABASE_URL: viaProxy.url.replace(/\/functions\/v1$/, "") };
+    });
+    afterAll(async () => {
+      await viaProxy.stop();
+      await proxy.close();
+    });
+    const comesBackWhenRetrying = (text: string) => {
+      if (/API unreachable/.test(text)) void proxy.up();
+    };
+
+    it("run and status --wait ride out 503s with a visible retrying line and finish when the database is back; one run is made", async () => {
+      const before = await runCount();
+      await proxy.down();
+      const dir = outputDir("rode-out");
+      const ran = await cli(["run", "--criteria", FILLS, "--quantity", "2", "--output-dir", dir], { env: proxied, onStderr: comesBackWhenRetrying });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stderr).toMatch(/^pm-leads: API unreachable \(.*database is unreachable.*\), retrying in \d+ s$/m);
+      expect(ran.stderr).toContain("pm-leads: API reachable again");
+      expect(readdirSync(dir)).toHaveLength(2);
+      expect(await runCount()).toBe(before + 1); // the retried create was the same request (its Idempotency-Key)
+
+      const id = (await cli(["run", "--criteria", FILLS, "--quantity", "3", "--no-wait"], { env: proxied })).stdout.trim();
+      await proxy.down();
+      const waited = await cli(["status", id, "--wait", "--output-dir", outputDir("rode-out-2")], { env: proxied, onStderr: comesBackWhenRetrying });
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(waited.stderr).toMatch(/API unreachable .*retrying/);
+      expect(waited.stdout).toContain(`run ${id} completed`);
+    });
+
+    it("decide rides out 503s too", async () => {
+      const id = (await cli(["run", "--criteria", UNFILLABLE, "--quantity", "25", "--no-wait"])).stdout.trim();
+      expect((await cli(["status", id, "--wait"])).code).toBe(3);
+      await proxy.down();
+      const decided = await cli(["decide", id, "accept-partial", "--output-dir", outputDir("decided-late")], { env: proxied, onStderr: comesBackWhenRetrying });
+      expect(decided.code, decided.stderr).toBe(0);
+      expect(decided.stderr).toMatch(/API unreachable .*retrying/);
+      expect((await status(id)).status).toBe("completed");
+    });
+
+    it("gives up with exit 1 after the retry window (--retry-window, PM_LEADS_RETRY_WINDOW_SECONDS)", async () => {
+      const id = (await cli(["run", "--criteria", FILLS, "--quantity", "1", "--no-wait"])).stdout.trim();
+      const port = await freePort(); // nothing listens there: the API host itself is gone
+      const gone = { SUPABASE_URL: `http://127.0.0.1:${port}` };
+      const [byFlag, byEnv, badWindow] = await Promise.all([
+        cli(["status", id, "--wait", "--retry-window", "2"], { env: gone }),
+        cli(["status", id, "--wait"], { env: { ...gone, PM_LEADS_RETRY_WINDOW_SECONDS: "0" } }),
+        cli(["status", id, "--wait"], { env: { ...gone, PM_LEADS_RETRY_WINDOW_SECONDS: "soon" } }),
+      ]);
+      expect(byFlag.code).toBe(1);
+      expect(byFlag.stderr).toMatch(/^pm-leads: API unreachable \(cannot reach the run API at \S+: ECONNREFUSED\), retrying in \d s$/m);
+      expect(byFlag.stderr).toMatch(/ECONNREFUSED \(gave up after retrying for 2 s; see --retry-window\)\n$/);
+      expect(byEnv.code).toBe(1);
+      expect(byEnv.stderr).toMatch(/gave up after retrying for 0 s/);
+      expect(badWindow.code).toBe(2);
+    });
+  });
+
+  it("three concurrent runs complete and exit 0 while the API's database backends are terminated every second or so", async () => {
+    const appName = `cli-chaos-${Date.now().toString(36)}`;
+    const dbUrl = new URL(stack.PM_LEADS_DB_URL || stack.SUPABASE_DB_URL);
+    dbUrl.searchParams.set("application_name", appName); // postgres.js passes it on: the backends to terminate
+    const chaos = await startHost(`clichaos${Date.now().toString(36)}`, { PM_LEADS_DB_URL: dbUrl.toString() });
+    let terminated = 0;
+    const terminator = setInterval(() => {
+      sql`select count(*)::int as n from (select pg_terminate_backend(pid) from pg_stat_activity where application_name = ${appName}) t`
+        .then(([row]) => (terminated += row.n)).catch(() => {});
+    }, 1000);
+    try {
+      const env = { SUPABASE_URL: chaos.url.replace(/\/functions\/v1$/, "") };
+      const results = await Promise.all([1, 2, 3].map((n) =>
+        cli(["run", "--criteria", FILLS, "--quantity", "2", "--output-dir", outputDir(`chaos-${n}`)], { env })));
+      for (const result of results) {
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stderr).not.toMatch(/internal error/);
+      }
+      expect(terminated).toBeGreaterThan(0);
+    } finally {
+      clearInterval(terminator);
+      await chaos.stop();
+    }
+  }, 180_000);
+
+  it("a long wait adds no listener to its abort signal per request (no MaxListenersExceededWarning)", async () => {
+    const client = new Api({ url: api.SUPABASE_URL, key: api.SUPABASE_SERVICE_ROLE_KEY });
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 15; i++) await client.get("runs?limit=1", signal);
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
   });
 
   it("exits 1 with a clear message when the API cannot be reached or refuses the key; SUPABASE_SECRET_KEY works", async () => {

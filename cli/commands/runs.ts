@@ -1,6 +1,7 @@
 // run, status, list, export, decide, cancel: a run's whole life through the run API.
 import { type Command, Option } from "commander";
-import { connect } from "../api.ts";
+import { randomUUID } from "node:crypto";
+import { ApiError, connect, keepTrying, retryWindowSeconds } from "../api.ts";
 import { commaList, examples, jsonObject, number } from "../args.ts";
 import { badInput } from "../errors.ts";
 import { ago, printJson, table, warn } from "../output.ts";
@@ -15,7 +16,10 @@ function waitOptions(command: Command): Command {
   return command
     .option("--output-dir <dir>", "where the CSVs go when the run completes", "./exports")
     .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
-    .option("--json", "print the run as JSON on stdout (progress stays on stderr)");
+    .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
+    .option("--json", "print the run as JSON on stdout (progress stays on stderr)")
+    .option("--retry-window <seconds>", "ride out an unreachable API (5xx, network errors) this long before giving up " +
+      "(default: PM_LEADS_RETRY_WINDOW_SECONDS, else 120)", number);
 }
 
 export function registerRunCommands(program: Command): void {
@@ -37,13 +41,15 @@ export function registerRunCommands(program: Command): void {
     ))
     .action(async (o) => {
       const api = connect();
+      const retryWindow = retryWindowSeconds(o.retryWindow);
       const body = { criteria: o.criteria, quantity: o.quantity, contacts_min: o.contactsMin, contacts_max: o.contactsMax, budget_usd: o.budget };
-      const headers: Record<string, string> = o.idempotencyKey ? { "Idempotency-Key": o.idempotencyKey } : {};
-      const { data: run, status } = await api.post<Run>("runs", body, headers);
+      // always a key, so that sending the request again after a lost answer cannot make a second run
+      const headers = { "Idempotency-Key": o.idempotencyKey ?? `cli-${randomUUID()}` };
+      const { data: run, status } = await keepTrying(() => api.post<Run>("runs", body, headers), retryWindow);
       for (const warning of run.warnings ?? []) warn(warning);
-      const verb = status === 200 ? "already exists for this idempotency key" : "created";
+      const verb = status === 200 && o.idempotencyKey ? "already exists for this idempotency key" : "created";
       process.stderr.write(`run ${run.id} ${verb}: ${describeCriteria(run.criteria)}, ${run.quantity} companies\n`);
-      process.exitCode = await waitAndFinish(api, run, o);
+      process.exitCode = await waitAndFinish(api, run, { ...o, retryWindow });
     });
 
   waitOptions(
@@ -54,8 +60,13 @@ export function registerRunCommands(program: Command): void {
     .addHelpText("after", examples("pm-leads status 7885210d-9337-4907-8d6a-b065501ed46e", "pm-leads status <run-id> --wait", "pm-leads status <run-id> --json | jq .progress"))
     .action(async (id: string, o) => {
       const api = connect();
-      const run = await api.get<Run>(runPath(id));
-      if (o.wait) return void (process.exitCode = await waitAndFinish(api, run, { ...o, wait: true }));
+      if (!o.wait) {
+        const run = await api.get<Run>(runPath(id));
+        return o.json ? printJson(run) : console.log(statusText(run));
+      }
+      const retryWindow = retryWindowSeconds(o.retryWindow);
+      const run = await keepTrying(() => api.get<Run>(runPath(id)), retryWindow);
+      process.exitCode = await waitAndFinish(api, run, { ...o, wait: true, retryWindow });
       if (o.json) printJson(run);
       else console.log(statusText(run));
     });
@@ -80,7 +91,8 @@ export function registerRunCommands(program: Command): void {
     .description("write the companies and contacts CSVs of a run")
     .option("--output-dir <dir>", "where the CSVs go", "./exports")
     .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
-    .addHelpText("after", examples("pm-leads export <run-id>", "pm-leads export <run-id> --output-dir ./leads --include-unverified-emails"))
+    .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
+    .addHelpText("after", examples("pm-leads export <run-id>", "pm-leads export <run-id> --output-dir ./leads --include-unverified-emails", "pm-leads export <run-id> --excel"))
     .action(async (id: string, o) => {
       const api = connect();
       await api.get<Run>(runPath(id)); // an unknown id is refused here, before any file is written
@@ -113,9 +125,24 @@ ${examples(
 )}`)
     .action(async (id: string, decision: string, value: string | undefined, o) => {
       const api = connect();
-      const { data: run } = await api.post<Run>(runPath(id, "/decision"), decisionBody(decision, value, o));
+      const retryWindow = retryWindowSeconds(o.retryWindow);
+      const body = decisionBody(decision, value, o);
+      let attempts = 0;
+      const run = await keepTrying(async () => {
+        try {
+          return (await api.post<Run>(runPath(id, "/decision"), body)).data;
+        } catch (error) {
+          // a decision is not repeatable: when an attempt whose answer was lost did record it, the
+          // next one is refused (409) because the run has moved on; then the run is what to watch
+          if (attempts++ > 0 && error instanceof ApiError && error.status === 409) {
+            process.stderr.write(`pm-leads: the run API refused ${decision} after an attempt whose answer was lost: ${error.message}\n`);
+            return await api.get<Run>(runPath(id));
+          }
+          throw error;
+        }
+      }, retryWindow);
       process.stderr.write(`run ${run.id}: ${decision} recorded, run is ${run.status}\n`);
-      process.exitCode = await waitAndFinish(api, run, o);
+      process.exitCode = await waitAndFinish(api, run, { ...o, retryWindow });
     });
 
   program.command("cancel <run-id>")

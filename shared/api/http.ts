@@ -3,14 +3,16 @@
 import { z } from "zod";
 import { sameSecret } from "../edge/http.ts";
 import { redact } from "../secrets/redact.ts";
+import { isConnectionError } from "./connection.ts";
 
 export type ErrorCode =
   | "invalid_input" | "invalid_json" | "unauthorized" | "not_found" | "method_not_allowed"
-  | "conflict" | "payload_too_large" | "unsupported_media_type" | "internal";
+  | "conflict" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
 
 const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400, invalid_json: 400, unauthorized: 401, not_found: 404, method_not_allowed: 405,
   conflict: 409, payload_too_large: 413, unsupported_media_type: 415, internal: 500,
+  unavailable: 503,
 };
 
 export interface Issue {
@@ -53,7 +55,7 @@ export const CORS_HEADERS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
   "access-control-allow-headers": "authorization, apikey, content-type, idempotency-key, x-client-info",
-  "access-control-expose-headers": "content-disposition, location",
+  "access-control-expose-headers": "content-disposition, location, retry-after",
   "access-control-max-age": "86400",
 };
 
@@ -61,13 +63,19 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   return new Response(JSON.stringify(body), { status, headers: { ...CORS_HEADERS, "content-type": "application/json", ...headers } });
 }
 
+/** Seconds a client should wait before it asks again after a 503: a restart or reconnect takes about this long. */
+export const RETRY_AFTER_SECONDS = 2;
+
 export function errorResponse(error: ApiError): Response {
   const [first] = error.issues;
   return jsonResponse(error.status, {
     error: { code: error.code, message: redact(error.message), field: first?.field ?? null,
       issues: error.issues.map((issue) => ({ ...issue, message: redact(issue.message) })) },
-  });
+  }, error.code === "unavailable" ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {});
 }
+
+export const databaseUnavailable = () =>
+  new ApiError("unavailable", `the database is unreachable for the moment; try again in ${RETRY_AFTER_SECONDS} s`);
 
 /** The keys that may call the API: the project's service role / secret key (and PM_LEADS_API_KEY). */
 export function apiKeys(env: Record<string, string | undefined>): string[] {
@@ -84,20 +92,38 @@ export function requireKey(request: Request, keys: string[]): void {
   }
 }
 
+// A body over the limit is still read (and dropped) up to this much before the 413: a server that
+// answers while the client is still sending and then closes makes the client see a reset
+// ("other side closed") instead of the answer. Beyond it, the connection is cut.
+export const DISCARD_CAP_BYTES = 64 * 1024 * 1024;
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
+  let size = alreadyRead;
+  while (size <= DISCARD_CAP_BYTES) {
+    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+    if (done) return;
+    size += value!.byteLength;
+  }
+  await reader.cancel().catch(() => {});
+}
+
 /** The body as text, refused with 413 beyond `limit` bytes, counted as it streams in. */
 export async function readBody(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new ApiError("payload_too_large", `body of ${declared} bytes is over the limit of ${limit}`);
   if (!request.body) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
+  if (declared > limit) {
+    await discardRest(reader, 0);
+    throw new ApiError("payload_too_large", `body of ${declared} bytes is over the limit of ${limit}`);
+  }
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel();
+      await discardRest(reader, size);
       throw new ApiError("payload_too_large", `body is over the limit of ${limit} bytes`);
     }
     chunks.push(value);
@@ -131,9 +157,11 @@ export async function readJson(request: Request, limit: number): Promise<unknown
 /**
  * The database's answer to a bad request, by SQLSTATE: its functions raise 22023 (and constraints
  * their own data-exception codes) for bad values, P0002 for a missing row, PM409 for a state that
- * does not allow the action. Anything else is ours to fix: 500.
+ * does not allow the action. A connection that broke is nobody's bug: 503, ask again. Anything
+ * else is ours to fix: 500.
  */
 export function fromDatabase(error: unknown): ApiError {
+  if (isConnectionError(error)) return databaseUnavailable();
   const { code, message } = error as { code?: string; message?: string };
   if (code === "P0002") return new ApiError("not_found", message ?? "not found");
   if (code === "PM409") return new ApiError("conflict", message ?? "conflict");

@@ -99,4 +99,7 @@ const count = (min: number, max: number, fallback: number) =>
 
 export const ListRunsQuery = z.object({ status: RunStatus.optional(), limit: count(1, 200, 20) }).strict();
 export const ListSuppressionQuery = z.object({ limit: count(1, 1000, 100), offset: count(0, 10_000_000, 0) }).strict();
-export const ExportQuery = z.object({ include_unverified_emails: z.enum(["true", "false"]).optional() }).strict();
+export const ExportQuery = z.object({
+  include_unverified_emails: z.enum(["true", "false"]).optional(),
+  excel: z.enum(["1", "0", "true", "false"]).optional(), // a UTF-8 byte order mark first, for Excel
+}).strict();

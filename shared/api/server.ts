@@ -1,6 +1,7 @@
 // The `runs` Edge Function: authenticates, routes, and turns every failure into a JSON answer.
 import { database, env, serve } from "../edge/runtime.ts";
-import { ApiError, apiKeys, CORS_HEADERS, errorResponse, requireKey } from "./http.ts";
+import { isConnectionError } from "./connection.ts";
+import { ApiError, apiKeys, CORS_HEADERS, databaseUnavailable, errorResponse, requireKey } from "./http.ts";
 import { route } from "./routes.ts";
 import { redact } from "../secrets/redact.ts";
 
@@ -30,6 +31,7 @@ export async function handleApiRequest(request: Request, vars: Record<string, st
     return await handler({ sql: database(), request, url, segments, maxBodyBytes });
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
+    if (isConnectionError(error)) return errorResponse(databaseUnavailable());
     console.error(redact(JSON.stringify({ api: "unhandled", error: String((error as Error)?.stack ?? error) })));
     return errorResponse(new ApiError("internal", "internal error"));
   }

@@ -37,12 +37,12 @@ function dropWriteAfterClose(event: ErrorEvent): void {
     console.error(JSON.stringify({ dropped: "postgres.js write after its connection closed (porsager/postgres#1154)" }));
   }
 }
+globalThis.addEventListener("error", dropWriteAfterClose);
 
 /** One small postgres.js client per isolate; PM_LEADS_DB_URL (e.g. the pooler, port 6543) wins over SUPABASE_DB_URL. */
 export function database(): Sql {
   const url = Deno.env.get("PM_LEADS_DB_URL") || Deno.env.get("SUPABASE_DB_URL");
   if (!url) throw new Error("neither PM_LEADS_DB_URL nor SUPABASE_DB_URL is set");
-  if (!client) globalThis.addEventListener("error", dropWriteAfterClose);
   client ??= postgres(url, { prepare: false, max: Number(Deno.env.get("PM_LEADS_DB_POOL") ?? 3), idle_timeout: 20, onnotice: () => {} });
   return client;
 }

@@ -1,5 +1,5 @@
 // The export CSVs. Column names and order are the old system's (CRM imports rely on them); new
-// columns come after them. Cells that a spreadsheet would run as a formula are neutralised.
+// columns come after them. Every cell is quoted; text that a spreadsheet would run as a formula is neutralised.
 
 export const COMPANY_COLUMNS = [
   "company_name", "company_city", "company_state", "pms", "units", "employees", "domain", "single_family_focus",
@@ -28,16 +28,32 @@ export function exportableContact<T extends { email?: unknown; email_class?: unk
   return { ...contact, email: null };
 }
 
-function cell(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  let text = value instanceof Date ? value.toISOString() : String(value);
-  // CSV injection: =, +, -, @ (and tab/CR) at the start make spreadsheets evaluate the cell
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+/**
+ * CSV injection. A spreadsheet evaluates a cell whose text starts with = + - @ (or tab/CR), and one
+ * that imports the file with another separator (Excel in a locale that splits at `;`, a tab paste)
+ * or splits a cell's text again sees a new cell after each `,` `;` tab or line break. So a `'` goes
+ * before the formula character at the start of the text and after every separator (spaces between
+ * them allowed): `x;@SUM(1)` is exported as `x;'@SUM(1)`, `=1+2` as `'=1+2`. A leading tab or CR
+ * gets the `'` in front of it too.
+ */
+export function neutraliseFormulas(text: string): string {
+  const parts = text.replace(/([,;\t\r\n] *)(?=[=+\-@])/g, "$1'");
+  return /^ *[=+\-@\t\r]/.test(parts) ? `'${parts}` : parts;
 }
 
-export function toCsv(columns: readonly string[], rows: Record<string, unknown>[]): string {
-  return [columns.join(","), ...rows.map((row) => columns.map((c) => cell(row[c])).join(","))].join("\r\n") + "\r\n";
+// every cell quoted: no reader has to guess where a cell that holds a separator ends
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '""';
+  const text = neutraliseFormulas(value instanceof Date ? value.toISOString() : String(value));
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+/** Excel reads a CSV as UTF-8 only when it starts with a byte order mark (else as the system's code page). */
+export const EXCEL_BOM = "\uFEFF";
+
+export function toCsv(columns: readonly string[], rows: Record<string, unknown>[], options: { excel?: boolean } = {}): string {
+  const lines = [columns.map(cell).join(","), ...rows.map((row) => columns.map((c) => cell(row[c])).join(","))];
+  return (options.excel ? EXCEL_BOM : "") + lines.join("\r\n") + "\r\n";
 }
 
 /** companies_<run8>_<YYYYMMDD_HHMMSS>.csv, as the old system named them (UTC). */

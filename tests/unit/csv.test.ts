@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { parse } from "csv-parse/sync";
+import fc from "fast-check";
 import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../../shared/export/csv.ts";
 
 describe("CSV export", () => {
@@ -12,19 +14,45 @@ describe("CSV export", () => {
 
   it.each([
     ["=HYPERLINK(\"http://evil\")", "\"'=HYPERLINK(\"\"http://evil\"\")\""],
-    ["+1 555", "'+1 555"],
-    ["-2+3", "'-2+3"],
-    ["@SUM(A1)", "'@SUM(A1)"],
-    ["\tcmd", "'\tcmd"],
+    ["+1 555", "\"'+1 555\""],
+    ["-2+3", "\"'-2+3\""],
+    ["@SUM(A1)", "\"'@SUM(A1)\""],
+    ["  =1+2", "\"'  =1+2\""],
+    ["\tcmd", "\"'\tcmd\""],
+    ["\r=1", "\"'\r'=1\""],
+    // after a separator: a spreadsheet that splits at ; (or , tab, a line break) would see a new cell there
+    ["x;@SUM(1)", "\"x;'@SUM(1)\""],
+    ["a, =1+2", "\"a, '=1+2\""],
+    ["a\t+cmd|' /C calc'!A0", "\"a\t'+cmd|' /C calc'!A0\""],
+    ["first line\n-2+3", "\"first line\n'-2+3\""],
+    ["a;b,=c;;@d", "\"a;b,'=c;;'@d\""],
+    // a formula character inside a part is no formula
+    ["Smith - CEO", "\"Smith - CEO\""],
+    ["jo@acme.example", "\"jo@acme.example\""],
     ["a, b", "\"a, b\""],
-    ["line\nbreak", "\"line\nbreak\""],
-    ["plain", "plain"],
+    ["say \"hi\"", "\"say \"\"hi\"\"\""],
+    ["plain", "\"plain\""],
   ])("neutralises and quotes %j", (value, expected) => {
-    expect(toCsv(["x"], [{ x: value }])).toBe(`x\r\n${expected}\r\n`);
+    expect(toCsv(["x"], [{ x: value }])).toBe(`"x"\r\n${expected}\r\n`);
   });
 
-  it("writes empty cells for null and ISO dates", () => {
-    expect(toCsv(["a", "b"], [{ a: null, b: new Date("2026-01-02T03:04:05Z") }])).toBe("a,b\r\n,2026-01-02T03:04:05.000Z\r\n");
+  it("leaves no part of any cell that starts a formula, split at any separator (property)", () => {
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom("=", "+", "-", "@", ",", ";", "\t", "\r", "\n", " ", "a", "1", "\"", "'") }), (text) => {
+      const [, row] = parse(toCsv(["x"], [{ x: text }]), { relax_quotes: false }) as string[][];
+      const exported = row[0];
+      expect(exported.replace(/'/g, "")).toBe(text.replace(/'/g, "")); // only quotes added
+      for (const part of exported.split(/[,;\t\r\n]/)) expect(part).not.toMatch(/^ *[=+\-@]/);
+      expect(exported).not.toMatch(/^[\t\r]/);
+    }));
+  });
+
+  it("quotes every cell, the header too; writes empty cells for null and ISO dates", () => {
+    expect(toCsv(["a", "b"], [{ a: null, b: new Date("2026-01-02T03:04:05Z") }])).toBe('"a","b"\r\n"","2026-01-02T03:04:05.000Z"\r\n');
+  });
+
+  it("starts with a UTF-8 byte order mark for Excel only when asked", () => {
+    expect(toCsv(["a"], [{ a: "é" }], { excel: true })).toBe('\uFEFF"a"\r\n"é"\r\n');
+    expect(toCsv(["a"], [{ a: "é" }]).startsWith('"a"')).toBe(true);
   });
 
   it("names files as the old system did", () => {

@@ -1,0 +1,57 @@
+// scripts/stack.sh start as a user runs it, when another program already listens on the port the
+// stack's functions host had: the stack must not take that program for its host.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { repoRoot } from "../scripts/lib/stack-env.ts";
+
+const local = join(repoRoot, ".local");
+const file = (name: string) => join(local, name);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("scripts/stack.sh and the functions port", () => {
+  const env = readFileSync(file("stack.env"), "utf8");
+  const taken = Number(/^PM_LEADS_FUNCTIONS_PORT=(\d+)$/m.exec(env)![1]);
+  let impostor: Server;
+
+  beforeAll(async () => {
+    const pid = existsSync(file("functions.pid")) ? Number(readFileSync(file("functions.pid"), "utf8")) : 0;
+    if (pid && alive(pid)) throw new Error("stop the stack's functions host first (this test starts and stops one)");
+    // another program on the port: it answers everything, /_health included, but is no functions host
+    impostor = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'));
+    await new Promise<void>((resolve) => impostor.listen(taken, "127.0.0.1", resolve));
+  });
+
+  afterAll(async () => {
+    const pid = Number(readFileSync(file("functions.pid"), "utf8"));
+    if (alive(pid)) {
+      process.kill(pid, "SIGTERM");
+      for (const deadline = Date.now() + 15_000; alive(pid) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((resolve) => impostor.close(resolve));
+    // the stack as it was: its port and env (other test files read the env)
+    writeFileSync(file("functions.port"), `${taken}\n`);
+    writeFileSync(file("stack.env"), env);
+  });
+
+  it("takes another port when something else answers on its functions port, and starts its own host there", async () => {
+    const started = spawnSync("bash", ["scripts/stack.sh", "start"], { cwd: repoRoot, encoding: "utf8", timeout: 240_000 });
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stderr).toContain(`port ${taken} is taken by another program`);
+    const port = Number(readFileSync(file("functions.port"), "utf8"));
+    expect(port).not.toBe(taken);
+    expect(readFileSync(file("stack.env"), "utf8")).toContain(`SUPABASE_URL=http://127.0.0.1:${port}\n`);
+    const health = await (await fetch(`http://127.0.0.1:${port}/_health`)).json() as { functions: string[]; pid: number };
+    expect(health.functions).toContain("runs");
+    expect(health.pid).toBe(Number(readFileSync(file("functions.pid"), "utf8")));
+  });
+});
