@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import postgres, { type Sql } from "postgres";
 import { databaseUrl, repoRoot } from "../../scripts/lib/stack-env.ts";
+import { rng } from "../../shared/providers/offline/world.ts";
 import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
 
 export interface Profile {
@@ -58,18 +59,6 @@ const RETRY_ATTEMPTS = 4; // WORKER_RETRY_ATTEMPTS's default: provider calls per
 const FAULTS = "rate_limit=0.05,server_error=0.12,timeout=0.03,timeout_ms=1500,retry_after_ms=100,invalid_request=0.004";
 const CRITERIA = { pms: "Buildium", states: ["TX", "FL", "CA", "AZ"] };
 
-/** mulberry32: a small seeded PRNG, so that a seed replays its schedule. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const CONNECTION_ERRORS = /CONNECTION_|ECONNREFUSED|ECONNRESET|57P0|terminating connection|the database system is (starting up|shutting down|in recovery)|connection/i;
@@ -101,7 +90,7 @@ function restartPostgres(): void {
 
 export async function runChaos(seed: number, profileName: keyof typeof PROFILES, log: (line: string) => void = () => {}): Promise<ChaosReport> {
   const profile = PROFILES[profileName];
-  const random = prng(seed);
+  const random = rng(seed); // the same seed, the same schedule
   const started = Date.now();
   const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
   const hosts: Host[] = [];

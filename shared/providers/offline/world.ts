@@ -77,8 +77,8 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small, fast, seeded PRNG */
-function rng(seed: number): () => number {
+/** mulberry32: a small, fast, seeded PRNG (the chaos suite's schedule uses it too) */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
