@@ -302,7 +302,12 @@ export class Worker<Tools = ResearchTools> {
   private async reserveBudget(task: Task): Promise<boolean> {
     const [budget] = await this.sql`select pm_pipeline.reserve_budget(${task.id}, ${task.lease_token}) as ok`;
     if (budget.ok) return true;
-    this.log({ event: "deferred", task: task.id, detail: budget.ok === false ? "budget reached" : "lease lost" });
+    if (budget.ok === null) {
+      this.summary.lost++; // another worker owns the task now (this one was paused or slow)
+      this.log({ event: "lease lost", task: task.id });
+    } else {
+      this.log({ event: "deferred", task: task.id, detail: "budget reached" });
+    }
     return false;
   }
 
