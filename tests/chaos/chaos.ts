@@ -53,6 +53,7 @@ export interface ChaosReport {
 }
 
 const KINDS = ["lead_list", "company_research", "contact_research"];
+type Action = "kill" | "pause" | "terminate" | "restart" | "none";
 const LEASE_SECONDS = 2;
 const RETRY_ATTEMPTS = 4; // WORKER_RETRY_ATTEMPTS's default: provider calls per attempt at most
 // ~20% transient (rate limits, 5xx, hangs until a timeout) and a few permanent refusals
@@ -122,36 +123,42 @@ export async function runChaos(seed: number, profileName: keyof typeof PROFILES,
     }
     log(`seed ${seed}: ${profile.runs} runs x ${profile.companies} companies, ${profile.chaosSeconds} s of faults`);
 
-    // the schedule: one action every 0.5-2.5 s, and the restarts at moments drawn up front
-    const chaosStart = Date.now();
-    const chaosEnd = chaosStart + profile.chaosSeconds * 1000;
-    const restartsAt = Array.from({ length: profile.restarts }, () => chaosStart + (0.1 + 0.8 * random()) * profile.chaosSeconds * 1000)
-      .sort((a, b) => a - b);
-    while (Date.now() < chaosEnd) {
-      await sleep(500 + random() * 2000);
-      if (restartsAt.length && Date.now() >= restartsAt[0]) {
-        restartsAt.shift();
+    // the schedule, drawn up front from the seed so that a seed replays it: an action every 0.5-2.5 s
+    // of planned time, and the PostgreSQL restarts in place of some of them
+    const schedule: { waitMs: number; action: Action; victim: number }[] = [];
+    for (let planned = 0; planned < profile.chaosSeconds * 1000;) {
+      const waitMs = 500 + random() * 2000;
+      const roll = random();
+      const action: Action = roll < 0.35 ? "kill" : roll < 0.5 ? "pause" : roll < 0.85 ? "terminate" : "none";
+      schedule.push({ waitMs, action, victim: random() });
+      planned += waitMs;
+    }
+    for (let placed = 0; placed < Math.min(profile.restarts, schedule.length);) {
+      const step = schedule[Math.floor(random() * schedule.length)];
+      if (step.action !== "restart") (step.action = "restart"), placed++;
+    }
+
+    for (const step of schedule) {
+      await sleep(step.waitMs);
+      const live = hosts.filter((h) => h.process.exitCode === null && h.process.signalCode === null);
+      const victim = live[Math.floor(step.victim * live.length)];
+      if (step.action === "restart") {
         restartPostgres();
         actions.postgres_restarted++;
         log("  pg_ctl restart -m immediate");
-        continue;
-      }
-      const roll = random();
-      const live = hosts.filter((h) => h.process.exitCode === null && h.process.signalCode === null);
-      const victim = live[Math.floor(random() * live.length)];
-      if (roll < 0.35 && victim) {
+      } else if (step.action === "kill" && victim) {
         victim.process.kill("SIGKILL");
         actions.host_killed++;
         log(`  kill -9 ${victim.name}`);
         await newHost();
-      } else if (roll < 0.5 && victim) {
+      } else if (step.action === "pause" && victim) {
         // longer than a lease: its tasks go to other workers, then it wakes and tries to commit
         victim.process.kill("SIGSTOP");
         actions.host_paused_past_lease++;
         log(`  SIGSTOP ${victim.name} for ${LEASE_SECONDS + 2} s`);
         await sleep((LEASE_SECONDS + 2) * 1000);
         victim.process.kill("SIGCONT");
-      } else if (roll < 0.85) {
+      } else if (step.action === "terminate") {
         const [t] = await steady("terminate backends", () => sql`
           select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
            where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()`);
