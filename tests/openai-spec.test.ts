@@ -9,7 +9,9 @@ import type { Criteria } from "../shared/pipeline/schemas.ts";
 import { OpenAIProvider } from "../shared/providers/openai/provider.ts";
 import { FakeOpenAI, replies, type Answer } from "./helpers/fake-openai.ts";
 
-const SPEC = fileURLToPath(new URL("../../shared/reference/openai-openapi-responses.json", import.meta.url));
+// a copy of ../shared/reference/openai-openapi-responses.json (OpenAI's published OpenAPI schemas of POST /responses),
+// kept in the repo so that the test runs in any checkout, not only one with shared/ beside it
+const SPEC = fileURLToPath(new URL("./fixtures/openai/openapi-responses.json", import.meta.url));
 
 function validators(): Record<"CreateResponse" | "Response" | "ErrorResponse", ValidateFunction> {
   const spec = JSON.parse(readFileSync(SPEC, "utf8"));
