@@ -51,4 +51,36 @@ describe("concurrent claimers", () => {
         from pm_pipeline.tasks where kind = ${kind}`;
     expect(done).toEqual({ once: TASKS, total: TASKS });
   });
+
+  // Found by a CI run: `pm-leads cancel` right after `pm-leads run` answered 500 (deadlock). The
+  // user's call locked the run and waited for the task row a worker had just claimed, while the
+  // claim's heartbeat (it names the run) waited for the run's lock. This replays that order.
+  it("a user's action on a run and a worker's claim of the run's task never deadlock", async () => {
+    const [{ id: run }] = await admin`select (pm_pipeline.start_run(${admin.json({ pms: "AppFolio", state: "FL" })}, 5)).id`;
+    await queue(admin).enqueue(kind, run, [{ payload: {} }]);
+    const user = await admin.reserve();
+    const worker = await admin.reserve();
+    try {
+      await user`begin`;
+      await user`select pm_pipeline.decide_run(${run}, ${admin.json({ decision: "set_budget", budget_usd: 5 })})`; // holds the run
+      await worker`begin`;
+      await worker`set local lock_timeout = '5s'`;
+      const claimed = await worker`select * from pm_pipeline.claim_tasks(${workerId("deadlock")}, ${[kind]}, 1)`;
+      expect(claimed).toHaveLength(1);
+      const cancelling = user`select pm_pipeline.cancel_run(${run})`; // may wait for the claimed row, not the other way round
+      await worker`commit`;
+      await cancelling;
+      await user`commit`;
+    } finally {
+      await user`rollback`.catch(() => {});
+      await worker`rollback`.catch(() => {});
+      user.release();
+      worker.release();
+    }
+    const [after] = await admin`
+      select r.status::text, t.state::text as task from pm_pipeline.runs r join pm_pipeline.tasks t on t.run_id = r.id and t.kind = ${kind}
+       where r.id = ${run}`;
+    expect(after).toEqual({ status: "cancelled", task: "running" }); // the claim stands; its result will be refused
+  });
 });
+

@@ -18,14 +18,25 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
+ * The server chose this statement as the victim of a deadlock or a serialization conflict and
+ * rolled it back: nothing of it committed, so running it again is always safe.
+ */
+export function isRolledBack(error: unknown): boolean {
+  const { code } = (error ?? {}) as { code?: unknown };
+  return code === "40P01" || code === "40001";
+}
+
+/**
  * Runs `work`, again (up to `retries` times) when it fails at the connection level; postgres.js
  * opens a fresh connection for the next attempt. Only for statements that are safe to repeat.
+ * A statement the server rolled back (isRolledBack) gets one more try in any case.
  */
 export async function retryOnConnectionError<T>(work: () => Promise<T>, retries = 1): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0, rolledBack = 0; ; attempt++) {
     try {
       return await work();
     } catch (error) {
+      if (isRolledBack(error) && rolledBack++ < 1) continue;
       if (attempt >= retries || !isConnectionError(error)) throw error;
     }
   }

@@ -108,7 +108,7 @@ begin
     raise exception 'a run reaches stage done only by completing: use set_run_status(run, ''completed'')'
       using errcode = 'invalid_parameter_value';
   end if;
-  select stage into v_from from pm_pipeline.runs where id = p_run_id for update;
+  select stage into v_from from pm_pipeline.runs where id = p_run_id for no key update;
   update pm_pipeline.runs set stage = p_stage
    where id = p_run_id and status = 'active' and stage < p_stage;
   if not found then
@@ -135,7 +135,10 @@ as $$
 declare
   v_run pm_pipeline.runs;
 begin
-  select * into v_run from pm_pipeline.runs where id = p_run_id for update;
+  -- every lock on a run is FOR NO KEY UPDATE: it serialises the run's writers but never blocks the
+  -- foreign-key checks of rows that point at the run (a claim's heartbeat, an event, a company),
+  -- which would otherwise deadlock with a worker that holds its task and waits for the run
+  select * into v_run from pm_pipeline.runs where id = p_run_id for no key update;
   if v_run.id is null then
     raise exception 'run % does not exist', p_run_id using errcode = 'no_data_found';
   end if;

@@ -87,7 +87,7 @@ declare
   v_message text;
   v_searching boolean;
 begin
-  select * into v_run from pm_pipeline.runs where id = p_run_id for update;
+  select * into v_run from pm_pipeline.runs where id = p_run_id for no key update;
   if v_run.status is distinct from 'active' or v_run.started_at is null then
     return v_run.status;
   end if;
@@ -172,7 +172,7 @@ begin
   if v_task.run_id is null then
     return;
   end if;
-  select * into v_run from pm_pipeline.runs where id = v_task.run_id for update;
+  select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
   if v_run.status not in ('active', 'needs_user_decision') then
     return;
   end if;
@@ -247,7 +247,7 @@ declare
   v_new integer := 0;
   v_research jsonb;
 begin
-  select * into v_run from pm_pipeline.runs where id = v_task.run_id for update;
+  select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
   if v_run.status = 'active' then
     -- never more candidates than the run still needs
     select v_run.target_quantity - count(*) filter (where c.status in ('accepted', 'candidate'))
@@ -286,7 +286,7 @@ begin
     raise exception 'decision must be accepted, rejected or review' using errcode = 'invalid_parameter_value';
   end if;
   -- lock order everywhere: the task (require_lease), then its run; completions of one run queue here
-  perform from pm_pipeline.runs where id = v_task.run_id for update;
+  perform from pm_pipeline.runs where id = v_task.run_id for no key update;
   insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence, pms_evidence_urls, units, units_estimated,
          units_quote, units_source_url, single_family_focus, property_mix, employees, icp_fit, icp_score, icp_tier,
          disqualifiers, agent_summary, source_urls, researched_by_task)
@@ -327,7 +327,7 @@ declare
   v_run pm_pipeline.runs;
   v_have integer;
 begin
-  select * into v_run from pm_pipeline.runs where id = v_task.run_id for update;
+  select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
   select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
   perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
     greatest(v_run.contacts_max - v_have, 0));

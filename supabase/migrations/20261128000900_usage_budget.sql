@@ -110,7 +110,7 @@ begin
   if v_task.run_id is null then
     return true;
   end if;
-  perform from pm_pipeline.runs where id = v_task.run_id for update;
+  perform from pm_pipeline.runs where id = v_task.run_id for no key update;
   select * into v_cost from pm_pipeline.v_run_costs where run_id = v_task.run_id;
   if v_cost.budget_usd is null then
     return true;

@@ -171,7 +171,7 @@ as $$
 declare
   v_run pm_pipeline.runs;
 begin
-  select * into v_run from pm_pipeline.runs where id = p_run_id for update;
+  select * into v_run from pm_pipeline.runs where id = p_run_id for no key update;
   if v_run.id is null then
     raise exception 'run % does not exist', p_run_id using errcode = 'no_data_found';
   end if;
@@ -407,7 +407,7 @@ begin
     raise exception 'decision must be accepted, rejected or review' using errcode = 'invalid_parameter_value';
   end if;
   -- lock order everywhere: the task (require_lease), then its run; completions of one run queue here
-  perform from pm_pipeline.runs where id = v_task.run_id for update;
+  perform from pm_pipeline.runs where id = v_task.run_id for no key update;
   insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence, pms_evidence_urls, units, units_estimated,
          units_quote, units_source_url, single_family_focus, property_mix, employees, icp_fit, icp_score, icp_tier,
          disqualifiers, agent_summary, source_urls, researched_by_task)
@@ -447,7 +447,7 @@ declare
   v_run pm_pipeline.runs;
   v_have integer;
 begin
-  select * into v_run from pm_pipeline.runs where id = v_task.run_id for update;
+  select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
   if pm_pipeline.run_is_open(v_run.id) then
     select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
     perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
