@@ -9,10 +9,15 @@
 #   scripts/stack.sh stop     stops the functions host and the cluster (data is kept under .local/)
 #   scripts/stack.sh status   exit 0 when the cluster answers; prints the migrations
 #   scripts/stack.sh reset    stop and delete the cluster
+#
+# PM_LEADS_STACK_DIR (default .local/) is where a stack keeps its cluster, ports, keys and stack.env:
+# another folder is another stack, independent of the first (the tests run on one of their own).
+# PM_LEADS_SCHEMA_SOURCE=schemas builds the database from supabase/schemas/ (the declarative
+# schema, in config.toml's order) instead of supabase/migrations/; the schema check diffs the two.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LOCAL="$ROOT/.local"
+LOCAL="${PM_LEADS_STACK_DIR:-$ROOT/.local}"
 PG_LINK="$LOCAL/pg"           # the cluster's folder (may be a link, see pg_home)
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 SUPABASE="$ROOT/node_modules/.bin/supabase"
@@ -83,7 +88,7 @@ pick_port() {
   local port=${1:-$DEFAULT_PORT}
   while port_in_use "$port"; do
     port=$((port + 1))
-    [ "$port" -lt $((${1:-$DEFAULT_PORT} + 20)) ] || die "no free port below $port"
+    [ "$port" -lt $((${1:-$DEFAULT_PORT} + 100)) ] || die "no free port below $port"
   done
   echo "$port"
 }
@@ -236,6 +241,17 @@ EOF
 }
 
 migrate() {
+  if [ "${PM_LEADS_SCHEMA_SOURCE:-migrations}" = schemas ]; then
+    # the order of config.toml's schema_paths ("./schemas/*.sql"): file names sorted
+    say "applying the declarative schema (supabase/schemas/)"
+    : >"$LOCAL/migrate.log"
+    local file
+    for file in $(LC_ALL=C ls "$ROOT"/supabase/schemas/*.sql); do
+      PGOPTIONS='-c client_min_messages=warning' psql -q -X -v ON_ERROR_STOP=1 -f "$file" "$(db_url)" >>"$LOCAL/migrate.log" 2>&1 \
+        || { tail -20 "$LOCAL/migrate.log" >&2; die "applying $file failed"; }
+    done
+    return 0
+  fi
   say "applying migrations with the Supabase CLI"
   (cd "$ROOT" && "$SUPABASE" db push --db-url "$(db_url)" --yes) >"$LOCAL/migrate.log" 2>&1 \
     || { cat "$LOCAL/migrate.log" >&2; die "supabase db push failed"; }
@@ -256,7 +272,7 @@ start() {
   claim_functions_port
   write_env
   [ "${1:-}" = "--db-only" ] || start_functions
-  say "ready: $(db_url)   (env: .local/stack.env)"
+  say "ready: $(db_url)   (env: $ENV_FILE)"
 }
 
 stop() {
