@@ -19,6 +19,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="${PM_LEADS_STACK_DIR:-$ROOT/.local}"
 PG_LINK="$LOCAL/pg"           # the cluster's folder (may be a link, see pg_home)
+# the cluster's real folder: the postgres OS user runs its programs there, and may not be able to
+# pass through the folder that holds the link
+pg_dir() { readlink -f "$PG_LINK"; }
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 SUPABASE="$ROOT/node_modules/.bin/supabase"
 ENV_FILE="$LOCAL/stack.env"
@@ -70,7 +73,7 @@ ensure_packages() {
 # The postgres OS user must reach the data folder. When the checkout lives under a folder it
 # cannot enter (a private temp dir, a home folder), keep the cluster in /tmp and link to it.
 pg_home() {
-  if [ -e "$PG_LINK" ]; then echo "$PG_LINK"; return; fi
+  if [ -e "$PG_LINK" ]; then pg_dir; return; fi
   mkdir -p "$LOCAL"
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$LOCAL"; then
     local dir; dir="$(mktemp -d /tmp/pm-leads-pg.XXXXXX)"
@@ -78,8 +81,8 @@ pg_home() {
   else
     mkdir -p "$PG_LINK"
   fi
-  [ "$(id -u)" = 0 ] && chown postgres: "$(readlink -f "$PG_LINK")"
-  echo "$PG_LINK"
+  [ "$(id -u)" = 0 ] && chown postgres: "$(pg_dir)"
+  pg_dir
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -105,7 +108,7 @@ worker_login() {
     || die "could not give pm_pipeline_worker its password"
 }
 
-running() { [ -f "$PG_LINK/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" status >/dev/null 2>&1; }
+running() { [ -f "$PG_LINK/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$(pg_dir)/data" status >/dev/null 2>&1; }
 
 init_cluster() {
   local home; home="$(pg_home)"
@@ -253,8 +256,13 @@ migrate() {
     return 0
   fi
   say "applying migrations with the Supabase CLI"
-  (cd "$ROOT" && "$SUPABASE" db push --db-url "$(db_url)" --yes) >"$LOCAL/migrate.log" 2>&1 \
-    || { cat "$LOCAL/migrate.log" >&2; die "supabase db push failed"; }
+  if ! (cd "$ROOT" && "$SUPABASE" db push --db-url "$(db_url)" --yes) >"$LOCAL/migrate.log" 2>&1; then
+    cat "$LOCAL/migrate.log" >&2
+    if grep -q "Remote migration versions not found" "$LOCAL/migrate.log"; then
+      die "this database was built from migrations that are no longer in supabase/migrations/ (on 2026-12-02 they were squashed into one baseline): delete it with 'npm run stack:reset' (its runs are lost) and start again"
+    fi
+    die "supabase db push failed"
+  fi
 }
 
 start() {
@@ -262,7 +270,7 @@ start() {
   init_cluster
   if ! running; then
     say "starting PostgreSQL on 127.0.0.1:$(cat "$PG_LINK/port")"
-    as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" -l "$PG_LINK/postgres.log" -w -t 60 start >/dev/null \
+    as_pg "$PGBIN/pg_ctl" -D "$(pg_dir)/data" -l "$(pg_dir)/postgres.log" -w -t 60 start >/dev/null \
       || { tail -20 "$PG_LINK/postgres.log" >&2; die "PostgreSQL did not start"; }
   fi
   bootstrap_sql | PGOPTIONS='-c client_min_messages=warning' psql -q -X -v ON_ERROR_STOP=1 "$(db_url)" >/dev/null \
@@ -278,7 +286,7 @@ start() {
 stop() {
   stop_functions
   if [ -e "$PG_LINK/data" ] && running; then
-    as_pg "$PGBIN/pg_ctl" -D "$PG_LINK/data" -m fast -w stop >/dev/null
+    as_pg "$PGBIN/pg_ctl" -D "$(pg_dir)/data" -m fast -w stop >/dev/null
     say "stopped"
   else
     say "not running"
@@ -298,7 +306,7 @@ status() {
 
 reset() {
   stop || true
-  if [ -L "$PG_LINK" ]; then rm -rf "$(readlink -f "$PG_LINK")"; fi
+  if [ -L "$PG_LINK" ]; then rm -rf "$(pg_dir)"; fi
   rm -rf "$PG_LINK" "$ENV_FILE" "$LOCAL/functions.port"
   say "deleted the local cluster"
 }

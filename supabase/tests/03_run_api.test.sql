@@ -1,4 +1,4 @@
--- pgTAP: the run API's SQL functions (migration *_run_api.sql): submit_run and begin_run, the
+-- pgTAP: the run API's SQL functions (supabase/schemas/06_run_api.sql): submit_run and begin_run, the
 -- run_summary / run_details / list_runs documents, cancel_run, decide_run, the suppression list
 -- (domain_problem, add_suppression, remove_suppression) and the v_workers view. Who may call them
 -- is checked for every function of the schema by 01_rls.test.sql.

@@ -1,4 +1,4 @@
--- pgTAP: alerts (supabase/migrations/*_alerts.sql). The alert kind and its retry schedule, the
+-- pgTAP: alerts (supabase/schemas/07_alerts.sql). The alert kind and its retry schedule, the
 -- trigger that turns run status changes into alert tasks, the dead-worker alert of
 -- release_dead_worker_leases(), idempotent enqueueing, and the fenced delivery record.
 --

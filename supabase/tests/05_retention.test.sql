@@ -1,4 +1,4 @@
--- pgTAP: retention (supabase/migrations/*_maintenance_cron.sql). purge_old_rows() deletes history
+-- pgTAP: retention (supabase/schemas/08_cron.sql). purge_old_rows() deletes history
 -- older than settings.history_retention that no live run needs, and keeps the rest.
 --
 -- Runs in one transaction that is rolled back; every check names its own runs and keys.

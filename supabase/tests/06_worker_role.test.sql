@@ -1,4 +1,4 @@
--- pgTAP: the functions' role (supabase/migrations/*_worker_role.sql). pm_pipeline_worker executes
+-- pgTAP: the functions' role (supabase/schemas/09_access.sql). pm_pipeline_worker executes
 -- the SQL API, whose functions write as the schema's owner, reads what the functions read, and
 -- can write nothing directly nor read the queue's rows.
 --

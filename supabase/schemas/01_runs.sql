@@ -1,10 +1,148 @@
--- How a run is created and how its stage and status may change. The old system let any worker
--- blindly overwrite stage and status; here a trigger admits only the moves below, and the functions
--- are compare-and-set, so a stale worker cannot undo a newer state.
+-- Runs: a lead-list request and where it stands, the event log of what happened to it, and how its
+-- stage and status may change. The old system let any worker blindly overwrite stage and status;
+-- here a trigger admits only the moves run_status_move_allowed lists, and the functions are
+-- compare-and-set, so a stale worker cannot undo a newer state.
+
+-- Returns null for valid criteria, else what is wrong with them. The run API validates with zod first;
+-- this is the backstop so that nothing else can store criteria the workers cannot read.
+create function pm_pipeline.criteria_problem(p_criteria jsonb)
+returns text
+language plpgsql
+security definer
+immutable
+set search_path = ''
+as $$
+declare
+  v_key text;
+  v_min numeric;
+  v_max numeric;
+begin
+  if p_criteria is null or jsonb_typeof(p_criteria) <> 'object' then
+    return 'criteria must be a JSON object';
+  end if;
+  for v_key in select jsonb_object_keys(p_criteria) loop
+    if v_key not in ('pms', 'state', 'states', 'city', 'units_min', 'units_max') then
+      return format('unknown criteria field "%s" (allowed: pms, state, states, city, units_min, units_max)', v_key);
+    end if;
+  end loop;
+  -- pms: one name, a list of names, or null (any PMS)
+  if p_criteria ? 'pms' and jsonb_typeof(p_criteria->'pms') not in ('string', 'array', 'null') then
+    return 'pms must be a string, a list of strings or null';
+  end if;
+  if jsonb_typeof(p_criteria->'pms') = 'array' and exists (
+       select from jsonb_array_elements(p_criteria->'pms') e where jsonb_typeof(e) <> 'string') then
+    return 'pms must be a string, a list of strings or null';
+  end if;
+  if p_criteria ? 'state' and jsonb_typeof(p_criteria->'state') <> 'string' then
+    return 'state must be a string';
+  end if;
+  if p_criteria ? 'city' and jsonb_typeof(p_criteria->'city') <> 'string' then
+    return 'city must be a string';
+  end if;
+  if p_criteria ? 'states' and (jsonb_typeof(p_criteria->'states') <> 'array' or exists (
+       select from jsonb_array_elements(p_criteria->'states') e where jsonb_typeof(e) <> 'string')) then
+    return 'states must be a list of strings';
+  end if;
+  if exists (select from jsonb_each(p_criteria) e
+               cross join lateral (select v from jsonb_array_elements_text(
+                 case jsonb_typeof(e.value) when 'array' then e.value else jsonb_build_array(e.value) end) v) x
+             where e.key in ('pms', 'state', 'states', 'city') and e.value <> 'null'
+               and (btrim(x.v) = '' or length(x.v) > 100)) then
+    return 'pms, state, states and city must be 1 to 100 characters each';
+  end if;
+  foreach v_key in array array['units_min', 'units_max'] loop
+    if p_criteria ? v_key and (jsonb_typeof(p_criteria->v_key) <> 'number'
+        or (p_criteria->>v_key)::numeric <> trunc((p_criteria->>v_key)::numeric)
+        or (p_criteria->>v_key)::numeric not between 0 and 1000000) then
+      return format('%s must be a whole number from 0 to 1000000', v_key);
+    end if;
+  end loop;
+  v_min := (p_criteria->>'units_min')::numeric;
+  v_max := (p_criteria->>'units_max')::numeric;
+  if v_min > v_max then
+    return format('units_min (%s) is greater than units_max (%s)', v_min, v_max);
+  end if;
+  return null;
+end
+$$;
+
+comment on function pm_pipeline.criteria_problem(jsonb) is 'Null when run criteria are valid, else a sentence saying what is wrong with them.';
+
+create table pm_pipeline.runs (
+  id uuid primary key default gen_random_uuid(),
+  criteria jsonb not null constraint runs_criteria_valid check (pm_pipeline.criteria_problem(criteria) is null),
+  target_quantity integer not null check (target_quantity between 1 and 1000),
+  contacts_min integer not null default 1,
+  contacts_max integer not null default 3,
+  stage pm_pipeline.run_stage not null default 'company_discovery',
+  status pm_pipeline.run_status not null default 'active',
+  notes text,
+  idempotency_key text unique check (length(idempotency_key) between 1 and 200),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  finished_at timestamptz,
+  started_at timestamptz,
+  discovery_exhausted boolean not null default false,
+  discovery_batches integer not null default 0,
+  discovery_failures integer not null default 0,
+  discovery_stopped text,
+  budget_usd numeric(12, 4) check (budget_usd >= 0),
+  request jsonb,
+  constraint runs_contacts_range check (contacts_min between 0 and 10 and contacts_max between 1 and 10 and contacts_min <= contacts_max),
+  -- 'done' and 'completed' mean the same thing and are set together
+  constraint runs_done_is_completed check ((stage = 'done') = (status = 'completed'))
+);
+alter table pm_pipeline.runs enable row level security;
+
+comment on table pm_pipeline.runs is 'A lead-list request: criteria, how many companies, how many contacts each, and where it stands. Stage and status change only through advance_run_stage / set_run_status (a trigger rejects any other move).';
+
+comment on column pm_pipeline.runs.criteria is 'e.g. {"pms": "Buildium", "state": "TX", "city": "Austin", "units_min": 100, "units_max": 2000}';
+
+comment on column pm_pipeline.runs.idempotency_key is 'Optional client key: creating a run with a key that exists returns the existing run.';
+
+comment on column pm_pipeline.runs.started_at is 'When start_run handed the run to the workers; runs without it are not driven by the pipeline.';
+
+comment on column pm_pipeline.runs.discovery_failures is 'Discovery batches that failed for good since the run started or a decision resumed it: each next batch waits a backoff, and max_failed_discovery_batches of them stop discovery.';
+
+comment on column pm_pipeline.runs.discovery_stopped is 'Why discovery stopped for good (a permanent provider error, too many failed batches): no batch is enqueued until a decision resumes the run.';
+
+comment on column pm_pipeline.runs.discovery_exhausted is 'Set when a discovery batch found nothing new: no more candidates will be looked for unless a decision resumes the run.';
+
+comment on column pm_pipeline.runs.budget_usd is 'Optional spending limit in USD for the provider calls of this run; null means none.';
+
+comment on column pm_pipeline.runs.request is 'The create request as the run API received it (criteria, quantity, contacts, budget): a retry with the same Idempotency-Key is compared with this, not with the run as decisions have changed it.';
+
+create table pm_pipeline.events (
+  id bigint generated always as identity primary key,
+  run_id uuid references pm_pipeline.runs (id) on delete cascade,
+  task_id bigint,
+  kind text not null,
+  message text not null,
+  data jsonb not null default '{}',
+  created_at timestamptz not null default now()
+);
+alter table pm_pipeline.events enable row level security;
+
+create index events_run on pm_pipeline.events (run_id, id);
+
+comment on table pm_pipeline.events is 'Append-only log of what happened to runs and tasks (stage changes, permanent task failures, decisions), newest last.';
+
+create function pm_pipeline.log_event(p_run_id uuid, p_kind text, p_message text, p_data jsonb default '{}', p_task_id bigint default null)
+returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into pm_pipeline.events (run_id, task_id, kind, message, data)
+  values (p_run_id, p_task_id, p_kind, p_message, coalesce(p_data, '{}'));
+$$;
+
+comment on function pm_pipeline.log_event(uuid, text, text, jsonb, bigint) is 'Appends one row to the event log.';
 
 create function pm_pipeline.run_status_move_allowed(p_from pm_pipeline.run_status, p_to pm_pipeline.run_status)
 returns boolean
 language sql
+security definer
 immutable
 set search_path = ''
 as $$
@@ -13,11 +151,13 @@ as $$
     ('needs_user_decision', 'active'), ('needs_user_decision', 'completed'),
     ('needs_user_decision', 'error'), ('needs_user_decision', 'cancelled'))
 $$;
+
 comment on function pm_pipeline.run_status_move_allowed(pm_pipeline.run_status, pm_pipeline.run_status) is 'The allowed run status moves; completed, error and cancelled are final.';
 
 create function pm_pipeline.guard_run_transition()
 returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -42,6 +182,8 @@ begin
 end
 $$;
 
+comment on function pm_pipeline.guard_run_transition() is 'Trigger: rejects run status moves that run_status_move_allowed does not list and stage moves backwards; stamps updated_at and finished_at.';
+
 create trigger runs_guard_transition
   before update on pm_pipeline.runs
   for each row execute function pm_pipeline.guard_run_transition();
@@ -56,6 +198,7 @@ create function pm_pipeline.create_run(
   p_notes text default null)
 returns pm_pipeline.runs
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -92,6 +235,7 @@ begin
   return v_run;
 end
 $$;
+
 comment on function pm_pipeline.create_run(jsonb, integer, integer, integer, text, text) is 'Validates and creates a run; with an idempotency key already used, returns that run unchanged.';
 
 -- Moves an active run's stage forward. Returns false (and changes nothing) when the run is already
@@ -99,6 +243,7 @@ comment on function pm_pipeline.create_run(jsonb, integer, integer, integer, tex
 create function pm_pipeline.advance_run_stage(p_run_id uuid, p_stage pm_pipeline.run_stage)
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -119,6 +264,7 @@ begin
   return true;
 end
 $$;
+
 comment on function pm_pipeline.advance_run_stage(uuid, pm_pipeline.run_stage) is 'Moves an active run to a later stage; false when it is already there or past it, or not active.';
 
 -- Compare-and-set of a run's status. With p_expected, nothing happens unless the run is in that
@@ -130,6 +276,7 @@ create function pm_pipeline.set_run_status(
   p_expected pm_pipeline.run_status default null)
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -160,12 +307,14 @@ begin
   return true;
 end
 $$;
+
 comment on function pm_pipeline.set_run_status(uuid, pm_pipeline.run_status, text, pm_pipeline.run_status) is 'Changes a run''s status if the move is allowed (and, with p_expected, only from that status); records the message as an event.';
 
 -- A user decision resumes a run that waits for one: status back to active at the given stage.
 create function pm_pipeline.resume_run(p_run_id uuid, p_stage pm_pipeline.run_stage, p_message text)
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -182,4 +331,17 @@ begin
   return true;
 end
 $$;
+
 comment on function pm_pipeline.resume_run(uuid, pm_pipeline.run_stage, text) is 'Resumes a run that needs a user decision (the only way a stage moves backwards).';
+
+create function pm_pipeline.run_is_open(p_run_id uuid)
+returns boolean
+language sql
+security definer
+stable
+set search_path = ''
+as $$
+  select coalesce((select status in ('active', 'needs_user_decision') from pm_pipeline.runs where id = p_run_id), false)
+$$;
+
+comment on function pm_pipeline.run_is_open(uuid) is 'True while a run may still change its companies and contacts (active or waiting for a decision).';

@@ -1,6 +1,6 @@
 -- Maintenance by pg_cron, the job the old heartbeat-monitor daemon was meant to do (it crashed at
--- import): release dead workers' leases, purge stale worker rows, trim pg_cron's own history and
--- the pipeline's (finished tasks, events, usage rows, pg_net's responses).
+-- import): release dead workers' leases, dispatch waiting work, purge stale worker rows, trim
+-- pg_cron's own history and the pipeline's (finished tasks, events, usage rows, pg_net's responses).
 --
 -- Valid on Debian's pg_cron 1.4 (5-field cron only, so at most once a minute) and on hosted
 -- Supabase (pg_cron >= 1.5 also takes 'N seconds'). Claims re-queue expired leases themselves,
@@ -11,6 +11,7 @@ create extension if not exists pg_cron;
 create function pm_pipeline.purge_cron_history()
 returns bigint
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -22,25 +23,28 @@ begin
   return v_count;
 end
 $$;
+
 comment on function pm_pipeline.purge_cron_history() is 'Deletes pg_cron run history older than settings.cron_history_retention; returns how many rows.';
 
 create function pm_pipeline.purge_stale_workers()
 returns bigint
 language sql
+security definer
 set search_path = ''
 as $$
   select count(*) from pm_pipeline.cleanup_stale_workers((select s.stale_worker_purge_minutes from pm_pipeline.settings s));
 $$;
+
 comment on function pm_pipeline.purge_stale_workers() is 'cleanup_stale_workers with settings.stale_worker_purge_minutes; returns how many rows it deleted.';
 
 -- History older than settings.history_retention, of what no live run needs: finished tasks (alert
 -- tasks too, and with them their deliveries), events and usage rows of runs that ended (or of no
 -- run). A run that is active or waiting for a decision keeps everything: its budget sums its usage,
 -- its reconcile counts its tasks. Runs, companies, research and contacts are results: kept.
--- (plpgsql, so the tables of later migrations may be named here.)
 create function pm_pipeline.purge_old_rows()
 returns jsonb
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -71,6 +75,7 @@ begin
   return jsonb_build_object('tasks', v_tasks, 'events', v_events, 'provider_usage', v_usage, 'http_responses', v_responses);
 end
 $$;
+
 comment on function pm_pipeline.purge_old_rows() is 'Deletes history older than settings.history_retention that no live run needs: finished tasks, events, usage rows, pg_net responses; returns the counts.';
 
 -- The schedule of the jobs that should run often: every 10 s where pg_cron takes seconds (>= 1.5,
@@ -78,6 +83,7 @@ comment on function pm_pipeline.purge_old_rows() is 'Deletes history older than 
 create function pm_pipeline.frequent_cron_schedule()
 returns text
 language sql
+security definer
 stable
 set search_path = ''
 as $$
@@ -85,10 +91,17 @@ as $$
               then '10 seconds' else '* * * * *' end
     from pg_extension e where e.extname = 'pg_cron';
 $$;
+
 comment on function pm_pipeline.frequent_cron_schedule() is 'Every 10 seconds on pg_cron >= 1.5, every minute on older pg_cron.';
 
 select cron.schedule('pm_pipeline_release_dead_leases', pm_pipeline.frequent_cron_schedule(),
   'select count(*) from pm_pipeline.release_dead_worker_leases()');
+
+select cron.schedule('pm_pipeline_dispatch_waiting_work', pm_pipeline.frequent_cron_schedule(),
+  'select pm_pipeline.dispatch_waiting_work()');
+
 select cron.schedule('pm_pipeline_purge_stale_workers', '*/10 * * * *', 'select pm_pipeline.purge_stale_workers()');
+
 select cron.schedule('pm_pipeline_purge_cron_history', '17 3 * * *', 'select pm_pipeline.purge_cron_history()');
+
 select cron.schedule('pm_pipeline_purge_old_rows', '27 3 * * *', 'select pm_pipeline.purge_old_rows()');

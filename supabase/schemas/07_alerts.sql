@@ -20,14 +20,11 @@ insert into pm_pipeline.task_kinds (kind, description, max_attempts, lease_secon
 values ('alert', 'Sends one alert (run needs a decision, completed or failed; dead worker) to the configured receivers.',
         36, 30, 60, 3600, 1, 'monitor');
 
--- ---------------------------------------------------------------------------------------------
--- Run alerts: from the event log's status changes
--- ---------------------------------------------------------------------------------------------
-
 -- "Buildium; Round Rock, TX; 100-2000 units": the criteria in one line for a human.
 create function pm_pipeline.criteria_summary(p_criteria jsonb)
 returns text
 language sql
+security definer
 immutable
 set search_path = ''
 as $$
@@ -42,11 +39,13 @@ as $$
          when p_criteria ? 'units_min' then format('at least %s units', p_criteria->>'units_min')
          when p_criteria ? 'units_max' then format('at most %s units', p_criteria->>'units_max') end)
 $$;
+
 comment on function pm_pipeline.criteria_summary(jsonb) is 'Run criteria in one line for alerts: PMS; location; unit range.';
 
 create function pm_pipeline.enqueue_run_alert()
 returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -72,6 +71,7 @@ begin
   return null;
 end
 $$;
+
 comment on function pm_pipeline.enqueue_run_alert() is 'Trigger: enqueues the alert of a run status change (needs_user_decision, completed, error), keyed by the event id.';
 
 create trigger events_enqueue_run_alert
@@ -80,16 +80,13 @@ create trigger events_enqueue_run_alert
   when (new.kind = 'status_changed' and new.data->>'to' in ('needs_user_decision', 'completed', 'error'))
   execute function pm_pipeline.enqueue_run_alert();
 
--- ---------------------------------------------------------------------------------------------
--- Dead-worker alerts: when release_dead_worker_leases() marks a silent worker dead
--- ---------------------------------------------------------------------------------------------
-
 -- A trigger on the transition rather than a change to release_dead_worker_leases(): the function
 -- users call by hand keeps its body and result, and any path that marks a worker dead alerts.
 -- It fires before the dead worker's tasks are released, so they are still its running tasks.
 create function pm_pipeline.enqueue_dead_worker_alert()
 returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -110,6 +107,7 @@ begin
   return null;
 end
 $$;
+
 comment on function pm_pipeline.enqueue_dead_worker_alert() is 'Trigger: enqueues one alert when a worker is marked dead, keyed by worker id and last heartbeat.';
 
 create trigger worker_heartbeats_enqueue_dead_worker_alert
@@ -118,9 +116,6 @@ create trigger worker_heartbeats_enqueue_dead_worker_alert
   when (new.status = 'dead' and old.status is distinct from 'dead')
   execute function pm_pipeline.enqueue_dead_worker_alert();
 
--- ---------------------------------------------------------------------------------------------
--- Deliveries: one row per alert and receiver that answered 2xx
--- ---------------------------------------------------------------------------------------------
 create table pm_pipeline.alert_deliveries (
   task_id bigint not null references pm_pipeline.tasks (id) on delete cascade,
   receiver text not null check (receiver ~ '^[a-z][a-z0-9_-]{0,30}$'),
@@ -130,11 +125,13 @@ create table pm_pipeline.alert_deliveries (
   primary key (task_id, receiver)
 );
 alter table pm_pipeline.alert_deliveries enable row level security;
+
 comment on table pm_pipeline.alert_deliveries is 'Which receiver (webhook, email) accepted which alert task, in which attempt, with its answer: a retry skips these receivers.';
 
 create function pm_pipeline.record_alert_delivery(p_task_id bigint, p_lease_token uuid, p_receiver text, p_response jsonb default '{}')
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -149,6 +146,7 @@ begin
   return found;
 end
 $$;
+
 comment on function pm_pipeline.record_alert_delivery(bigint, uuid, text, jsonb) is 'Fenced by the lease: records that a receiver accepted an alert; false when it was recorded before.';
 
 create view pm_pipeline.v_alerts
@@ -162,7 +160,5 @@ select t.id as task_id, t.key, t.payload->>'type' as type, t.state, t.attempts, 
        t.payload, t.created_at, t.finished_at
   from pm_pipeline.tasks t
  where t.kind = 'alert';
-comment on view pm_pipeline.v_alerts is 'Every alert: type, state, attempts, the receivers that accepted it, and why it was not (yet) delivered.';
 
--- see the end of *_fenced_writes.sql
-revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;
+comment on view pm_pipeline.v_alerts is 'Every alert: type, state, attempts, the receivers that accepted it, and why it was not (yet) delivered.';

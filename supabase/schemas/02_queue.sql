@@ -10,23 +10,6 @@
 -- the queue, and claims take the lowest tags first. So the tasks of concurrent runs interleave,
 -- and a run that enqueues 1,000 tasks does not delay a run that enqueues 5 after it.
 
-create type pm_pipeline.task_state as enum ('queued', 'running', 'succeeded', 'failed', 'cancelled');
-comment on type pm_pipeline.task_state is 'queued -> running -> succeeded | failed, or back to queued for another attempt; cancelled when its run ends first.';
-
-create table pm_pipeline.worker_heartbeats (
-  worker_id text primary key check (length(worker_id) between 1 and 200),
-  worker_type text not null,
-  last_heartbeat_at timestamptz not null default now(),
-  status text not null default 'active' check (status in ('active', 'idle', 'processing', 'stopped', 'dead')),
-  current_run_id uuid references pm_pipeline.runs (id) on delete set null,
-  current_task text,
-  lease_expires_at timestamptz,
-  started_at timestamptz not null default now(),
-  stopped_at timestamptz,
-  metadata jsonb not null default '{}'
-);
-comment on table pm_pipeline.worker_heartbeats is 'One row per worker: its last heartbeat, status (active, idle, processing, stopped, dead), current run and task, lease expiry. Same names as the old system''s Phase 2 table.';
-
 create table pm_pipeline.task_kinds (
   kind text primary key check (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
   description text not null,
@@ -35,14 +18,19 @@ create table pm_pipeline.task_kinds (
   backoff_base_seconds numeric not null default 2 check (backoff_base_seconds > 0),
   backoff_max_seconds numeric not null default 300,
   concurrency integer not null default 4 check (concurrency between 0 and 1000),
+  function_name text check (function_name ~ '^[a-z][a-z0-9-]*$'),
   constraint task_kinds_backoff_range check (backoff_max_seconds >= backoff_base_seconds)
 );
+alter table pm_pipeline.task_kinds enable row level security;
+
 comment on table pm_pipeline.task_kinds is 'Per worker kind: attempts before a task fails for good, lease length (renewed by heartbeats), retry backoff and how many workers may run at once.';
 
-insert into pm_pipeline.task_kinds (kind, description, max_attempts, lease_seconds, backoff_base_seconds, backoff_max_seconds, concurrency) values
-  ('lead_list', 'Discovers a batch of candidate companies for a run.', 5, 30, 2, 300, 2),
-  ('company_research', 'Researches one company: PMS with evidence, units, fit.', 5, 30, 2, 300, 4),
-  ('contact_research', 'Finds the decision makers of one accepted company.', 5, 30, 2, 300, 4);
+comment on column pm_pipeline.task_kinds.function_name is 'The Edge Function that works this kind; dispatch_workers invokes it when tasks are waiting.';
+
+insert into pm_pipeline.task_kinds (kind, description, max_attempts, lease_seconds, backoff_base_seconds, backoff_max_seconds, concurrency, function_name) values
+  ('lead_list', 'Discovers a batch of candidate companies for a run.', 5, 30, 2, 300, 2, 'lead-list'),
+  ('company_research', 'Researches one company: PMS with evidence, units, fit.', 5, 30, 2, 300, 4, 'company-research'),
+  ('contact_research', 'Finds the decision makers of one accepted company.', 5, 30, 2, 300, 4, 'contact-research');
 
 create table pm_pipeline.tasks (
   id bigint generated always as identity primary key,
@@ -67,29 +55,45 @@ create table pm_pipeline.tasks (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   finished_at timestamptz,
+  budget_reserved_usd numeric(12, 6) not null default 0 check (budget_reserved_usd >= 0),
   constraint tasks_running_has_lease check ((state = 'running') = (lease_token is not null and lease_expires_at is not null)),
   constraint tasks_attempts_bounded check (attempts between 0 and max_attempts)
 );
+alter table pm_pipeline.tasks enable row level security;
+
 create unique index tasks_kind_key on pm_pipeline.tasks (kind, key) where key is not null;
+
 create index tasks_claimable on pm_pipeline.tasks (kind, fair_tag, id) where state = 'queued';
+
 create index tasks_leased on pm_pipeline.tasks (lease_expires_at) where state = 'running';
+
 create index tasks_run on pm_pipeline.tasks (run_id, kind, fair_tag);
+
 -- every claim and completion leaves a dead row version (state is in the partial indexes): vacuum
 -- the queue after a fixed number of them, not after a fraction of an ever larger table
 alter table pm_pipeline.tasks set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,
   autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 2000);
+
 comment on table pm_pipeline.tasks is 'The task queue of all workers. Claim with claim_tasks; heartbeat, complete, fail and release with the lease token the claim returned.';
+
 comment on column pm_pipeline.tasks.key is 'Idempotency key, unique per kind: enqueueing the same key again returns the existing task.';
+
 comment on column pm_pipeline.tasks.fair_tag is 'Start tag for fair queueing across runs: claims take the lowest first.';
+
 comment on column pm_pipeline.tasks.errors is 'Every failed attempt: [{attempt, worker, at, error, kind, retryable, counted}].';
+
 comment on column pm_pipeline.tasks.last_error_kind is 'How the last attempt ended, as the worker classified it (auth, quota, invalid_input, invalid_output, rate_limit, server, timeout, error) or released / lease_expired.';
+
 comment on column pm_pipeline.tasks.checkpoint is 'What an attempt already has in hand (a paid provider answer), saved under the lease so that the next attempt does not pay for it again.';
+
+comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
 
 -- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
 -- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.
 create function pm_pipeline.retry_delay(p_kind text, p_attempt integer)
 returns interval
 language sql
+security definer
 volatile
 set search_path = ''
 as $$
@@ -97,6 +101,7 @@ as $$
     from (select least(k.backoff_max_seconds, k.backoff_base_seconds * 2 ^ greatest(p_attempt - 1, 0))::float8 as d
             from pm_pipeline.task_kinds k where k.kind = p_kind) s
 $$;
+
 comment on function pm_pipeline.retry_delay(text, integer) is 'Backoff before the next attempt of a task of this kind after attempt p_attempt failed: between d/2 and d, d = min(cap, base * 2^(attempt-1)).';
 
 -- Enqueues tasks of one kind for one run (or none). p_items: [{"key": ..., "payload": {...},
@@ -105,6 +110,7 @@ comment on function pm_pipeline.retry_delay(text, integer) is 'Backoff before th
 create function pm_pipeline.enqueue_tasks(p_kind text, p_run_id uuid, p_items jsonb)
 returns setof pm_pipeline.tasks
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -167,16 +173,19 @@ begin
      and not exists (select from inserted where inserted.key = t.key);
 end
 $$;
+
 comment on function pm_pipeline.enqueue_tasks(text, uuid, jsonb) is 'Enqueues tasks of one kind: [{key, payload, delay_seconds}]; idempotent by key (returns the existing task); nothing for a run that has ended.';
 
 create function pm_pipeline.enqueue_task(p_kind text, p_run_id uuid, p_payload jsonb default '{}', p_key text default null, p_delay_seconds float8 default 0)
 returns pm_pipeline.tasks
 language sql
+security definer
 set search_path = ''
 as $$
   select * from pm_pipeline.enqueue_tasks(p_kind, p_run_id,
     jsonb_build_array(jsonb_build_object('key', p_key, 'payload', coalesce(p_payload, '{}'), 'delay_seconds', p_delay_seconds)));
 $$;
+
 comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is 'Enqueues one task (see enqueue_tasks); with a key seen before, returns that task.';
 
 -- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
@@ -196,6 +205,7 @@ create function pm_pipeline.settle_attempts(
   p_count_attempt boolean default true)
 returns setof pm_pipeline.tasks
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -249,6 +259,7 @@ begin
   return query select * from pm_pipeline.tasks t where t.id = any(v_ids);
 end
 $$;
+
 comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval, text, boolean) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable; an attempt not really tried may go uncounted.';
 
 -- Re-queues tasks whose lease expired (their worker stopped heartbeating). Idempotent; run by
@@ -256,6 +267,7 @@ comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean
 create function pm_pipeline.requeue_expired_leases(p_kinds text[] default null)
 returns setof pm_pipeline.tasks
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -275,6 +287,7 @@ begin
     interval '0', 'lease_expired');
 end
 $$;
+
 comment on function pm_pipeline.requeue_expired_leases(text[]) is 'Ends attempts whose lease expired: back to queued at once, or failed when out of attempts.';
 
 -- Claims up to p_limit ready tasks of the given kinds for a worker: FOR UPDATE SKIP LOCKED, so
@@ -284,6 +297,7 @@ comment on function pm_pipeline.requeue_expired_leases(text[]) is 'Ends attempts
 create function pm_pipeline.claim_tasks(p_worker_id text, p_kinds text[], p_limit integer default 1)
 returns setof pm_pipeline.tasks
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -350,6 +364,7 @@ begin
   select * from claimed c order by c.fair_tag, c.id;
 end
 $$;
+
 comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up to p_limit ready tasks (lowest fair_tag first) with SKIP LOCKED; each gets a lease token and expiry. Re-queues expired leases first.';
 
 -- Renews the lease of a claimed task and the worker's heartbeat. Returns the new expiry, or null
@@ -357,6 +372,7 @@ comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up
 create function pm_pipeline.heartbeat_task(p_task_id bigint, p_lease_token uuid)
 returns timestamptz
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -378,6 +394,7 @@ begin
   return v_expires;
 end
 $$;
+
 comment on function pm_pipeline.heartbeat_task(bigint, uuid) is 'Extends a claimed task''s lease by its kind''s lease_seconds; null when the lease is lost.';
 
 -- Completes claimed tasks, each with its token; stale tokens and expired leases are skipped.
@@ -386,6 +403,7 @@ comment on function pm_pipeline.heartbeat_task(bigint, uuid) is 'Extends a claim
 create function pm_pipeline.complete_tasks(p_task_ids bigint[], p_lease_tokens uuid[], p_results jsonb[] default null)
 returns setof bigint
 language sql
+security definer
 set search_path = ''
 as $$
   update pm_pipeline.tasks t
@@ -395,28 +413,53 @@ as $$
    where t.id = r.id and t.lease_token = r.token and t.state = 'running' and t.lease_expires_at > now()
   returning t.id;
 $$;
+
 comment on function pm_pipeline.complete_tasks(bigint[], uuid[], jsonb[]) is 'Batch completion: marks each task succeeded if its lease token is current; returns the ids completed.';
 
 create function pm_pipeline.complete_task(p_task_id bigint, p_lease_token uuid, p_result jsonb default null)
 returns boolean
 language sql
+security definer
 set search_path = ''
 as $$
   select exists (select from pm_pipeline.complete_tasks(array[p_task_id], array[p_lease_token], array[p_result]));
 $$;
+
 comment on function pm_pipeline.complete_task(bigint, uuid, jsonb) is 'Marks a claimed task succeeded (with its result) if the lease token is current; false for a stale token.';
 
 -- Locks a claimed task for the rest of the transaction if the token is current, else returns null.
 create function pm_pipeline.lock_lease(p_task_id bigint, p_lease_token uuid)
 returns pm_pipeline.tasks
 language sql
+security definer
 set search_path = ''
 as $$
   select * from pm_pipeline.tasks t
    where t.id = p_task_id and t.lease_token = p_lease_token and t.state = 'running' and t.lease_expires_at > now()
      for update;
 $$;
+
 comment on function pm_pipeline.lock_lease(bigint, uuid) is 'Returns and locks the task when the lease token is current (null otherwise): fences a worker''s writes in the same transaction.';
+
+-- Returns and locks the task when the lease is current, else raises PM001 (lease lost).
+create function pm_pipeline.require_lease(p_task_id bigint, p_lease_token uuid)
+returns pm_pipeline.tasks
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.lock_lease(p_task_id, p_lease_token);
+begin
+  if v_task.id is null then
+    raise exception 'lease lost: task % is no longer held with this token', p_task_id
+      using errcode = 'PM001', hint = 'another worker may own the task now; drop this result';
+  end if;
+  return v_task;
+end
+$$;
+
+comment on function pm_pipeline.require_lease(bigint, uuid) is 'Locks the task if the lease token is current, else raises PM001 so the caller''s transaction writes nothing.';
 
 -- Fails the current attempt. Retryable errors go back to the queue after a backoff (at least
 -- p_retry_after_seconds, for a server that said when); others, and the last attempt, fail for good.
@@ -431,6 +474,7 @@ create function pm_pipeline.fail_task(
   p_error_kind text default null)
 returns pm_pipeline.task_state
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -441,6 +485,7 @@ begin
     coalesce(p_retryable, true), true, make_interval(secs => greatest(coalesce(p_retry_after_seconds, 0), 0)), p_error_kind) s);
 end
 $$;
+
 comment on function pm_pipeline.fail_task(bigint, uuid, text, boolean, float8, text) is 'Ends a claimed task''s attempt with a classified error: retry after backoff, or failed for good. Null for a stale token.';
 
 -- Gives a claimed task back (a worker out of time or shutting down): queued again at once. The
@@ -449,6 +494,7 @@ comment on function pm_pipeline.fail_task(bigint, uuid, text, boolean, float8, t
 create function pm_pipeline.release_task(p_task_id bigint, p_lease_token uuid, p_reason text default 'released by worker')
 returns pm_pipeline.task_state
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -459,6 +505,7 @@ begin
     interval '0', 'released', false) s);
 end
 $$;
+
 comment on function pm_pipeline.release_task(bigint, uuid, text) is 'Gives a claimed task back to the queue at once (fenced by the token); the attempt does not count, up to max_attempts releases.';
 
 -- Saves what an attempt has in hand (a paid provider answer) under the lease: a later attempt of
@@ -466,6 +513,7 @@ comment on function pm_pipeline.release_task(bigint, uuid, text) is 'Gives a cla
 create function pm_pipeline.save_checkpoint(p_task_id bigint, p_lease_token uuid, p_name text, p_value jsonb)
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -477,10 +525,12 @@ begin
   return true;
 end
 $$;
+
 comment on function pm_pipeline.save_checkpoint(bigint, uuid, text, jsonb) is 'Fenced: keeps a named result of the current attempt (e.g. the provider''s answer) for the task''s later attempts.';
 
+-- with its owner's rights: the worker role reads it, not the tables under it (09_access.sql)
 create view pm_pipeline.v_queue_stats
-with (security_invoker = true)
+with (security_invoker = false)
 as
 select k.kind,
        count(t.id) filter (where t.state = 'queued' and t.run_after <= now()) as ready,
@@ -493,4 +543,5 @@ select k.kind,
   from pm_pipeline.task_kinds k
   left join pm_pipeline.tasks t on t.kind = k.kind
  group by k.kind;
+
 comment on view pm_pipeline.v_queue_stats is 'Tasks per kind and state: ready, waiting out a backoff, running, succeeded, failed, cancelled.';

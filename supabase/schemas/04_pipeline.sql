@@ -1,5 +1,6 @@
--- How a run flows through the queue. All decisions are made here, in SQL, under a lock on the run
--- row, in the same transaction as the task completion that prompted them:
+-- How a run flows through the queue: the companies and contacts it finds, and every decision about
+-- them, made here in SQL under a lock on the run row, in the same transaction as the task
+-- completion that prompted it:
 --
 --   start_run           -> discovery tasks (lead_list), enough to cover the target
 --   complete_lead_list  -> new companies (candidates), one company_research task each
@@ -7,34 +8,110 @@
 --   complete_contact_research -> contacts; a company with too few decision makers is rejected
 --   reconcile_run       -> tops up discovery, advances the stage, completes the run, or asks the
 --                          user to decide when nothing is left in flight and the target is not met
+--
+-- Every write a worker makes here is fenced by its lease (require_lease): a worker whose lease was
+-- lost (a zombie) gets error PM001 and its whole transaction rolls back. Inserts are idempotent
+-- (ON CONFLICT DO NOTHING): a retried task cannot create duplicates.
 
-alter table pm_pipeline.runs
-  add column started_at timestamptz,
-  add column discovery_exhausted boolean not null default false,
-  add column discovery_batches integer not null default 0,
-  add column discovery_failures integer not null default 0,
-  add column discovery_stopped text;
-comment on column pm_pipeline.runs.started_at is 'When start_run handed the run to the workers; runs without it are not driven by the pipeline.';
-comment on column pm_pipeline.runs.discovery_failures is 'Discovery batches that failed for good since the run started or a decision resumed it: each next batch waits a backoff, and max_failed_discovery_batches of them stop discovery.';
-comment on column pm_pipeline.runs.discovery_stopped is 'Why discovery stopped for good (a permanent provider error, too many failed batches): no batch is enqueued until a decision resumes the run.';
-comment on column pm_pipeline.runs.discovery_exhausted is 'Set when a discovery batch found nothing new: no more candidates will be looked for unless a decision resumes the run.';
+create table pm_pipeline.companies (
+  id uuid primary key default gen_random_uuid(),
+  run_id uuid not null references pm_pipeline.runs (id) on delete cascade,
+  name text not null check (length(btrim(name)) between 1 and 300),
+  domain text not null constraint companies_domain_normalized check (domain = pm_pipeline.normalize_domain(domain)),
+  website text,
+  city text,
+  state text,
+  pms text,
+  status pm_pipeline.company_status not null default 'candidate',
+  rejection_reason text,
+  source_urls text[] not null default '{}',
+  discovered_by_task bigint,
+  discovered_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint companies_run_domain_unique unique (run_id, domain),
+  constraint companies_rejection_has_reason check (status <> 'rejected' or rejection_reason is not null)
+);
+alter table pm_pipeline.companies enable row level security;
 
-alter table pm_pipeline.settings
-  add column lead_list_batch_size integer not null default 10 check (lead_list_batch_size between 1 and 100);
-comment on column pm_pipeline.settings.lead_list_batch_size is 'Companies asked for per discovery task (LEAD_LIST_BATCH_SIZE in the old system).';
-alter table pm_pipeline.settings
-  add column max_failed_discovery_batches integer not null default 3 check (max_failed_discovery_batches between 1 and 100);
-comment on column pm_pipeline.settings.max_failed_discovery_batches is 'Discovery batches of a run that may fail for good (each after its retries) before discovery stops and the run asks for a decision.';
+create index companies_run_status on pm_pipeline.companies (run_id, status);
 
-alter table pm_pipeline.task_kinds
-  add column function_name text check (function_name ~ '^[a-z][a-z0-9-]*$');
-comment on column pm_pipeline.task_kinds.function_name is 'The Edge Function that works this kind; dispatch_workers invokes it when tasks are waiting.';
-update pm_pipeline.task_kinds set function_name = replace(kind, '_', '-')
- where kind in ('lead_list', 'company_research', 'contact_research');
+comment on table pm_pipeline.companies is 'Companies a run found, unique per run by normalised domain (the company''s own site, never a PMS portal host).';
 
--- ---------------------------------------------------------------------------------------------
--- Progress of a run: one row per run, what users see
--- ---------------------------------------------------------------------------------------------
+create table pm_pipeline.company_research (
+  company_id uuid primary key references pm_pipeline.companies (id) on delete cascade,
+  run_id uuid not null references pm_pipeline.runs (id) on delete cascade,
+  pms text,
+  pms_confidence text check (pms_confidence in ('high', 'medium', 'low', 'none', 'unknown')),
+  pms_evidence_urls text[] not null default '{}',
+  units integer check (units between 0 and 1000000),
+  units_estimated boolean not null default true,
+  units_quote text,
+  units_source_url text,
+  single_family_focus text,
+  property_mix text,
+  employees integer check (employees >= 0),
+  icp_fit text,
+  icp_score integer check (icp_score between 0 and 100),
+  icp_tier smallint check (icp_tier between 1 and 3),
+  disqualifiers text[] not null default '{}',
+  agent_summary text,
+  source_urls text[] not null default '{}',
+  researched_by_task bigint,
+  researched_at timestamptz not null default now()
+);
+alter table pm_pipeline.company_research enable row level security;
+
+create index company_research_run on pm_pipeline.company_research (run_id);
+
+comment on table pm_pipeline.company_research is 'What research found about one company: PMS with evidence, units (with the quote and URL they came from), property mix, employees, ICP fit.';
+
+create table pm_pipeline.contacts (
+  id uuid primary key default gen_random_uuid(),
+  company_id uuid not null references pm_pipeline.companies (id) on delete cascade,
+  run_id uuid not null references pm_pipeline.runs (id) on delete cascade,
+  full_name text not null check (length(btrim(full_name)) between 1 and 200),
+  title text,
+  title_tier smallint check (title_tier between 1 and 6),
+  email text check (email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'),
+  email_class pm_pipeline.email_class not null default 'unknown',
+  linkedin_url text,
+  department text,
+  seniority text,
+  quality_score integer check (quality_score between 0 and 100),
+  icp_score integer check (icp_score between 0 and 100),
+  personalization_notes text,
+  personal_anecdotes text,
+  professional_anecdotes text,
+  additional_research_notes text,
+  agent_summary text,
+  source_urls text[] not null default '{}',
+  found_by_task bigint,
+  created_at timestamptz not null default now()
+);
+alter table pm_pipeline.contacts enable row level security;
+
+create unique index contacts_company_email_unique on pm_pipeline.contacts (company_id, lower(email)) where email is not null;
+
+create unique index contacts_company_linkedin_unique on pm_pipeline.contacts (company_id, lower(linkedin_url)) where linkedin_url is not null;
+
+create index contacts_run on pm_pipeline.contacts (run_id);
+
+create index contacts_company on pm_pipeline.contacts (company_id);
+
+comment on table pm_pipeline.contacts is 'Decision makers of a company, unique per company by lower(email) and by lower(linkedin_url).';
+
+-- Suppression: domains no run may return (customers, recently contacted, do-not-contact)
+
+create table pm_pipeline.suppression (
+  domain text primary key constraint suppression_domain_normalized check (domain = pm_pipeline.normalize_domain(domain)),
+  reason text,
+  source text,
+  created_at timestamptz not null default now()
+);
+alter table pm_pipeline.suppression enable row level security;
+
+comment on table pm_pipeline.suppression is 'Blocked domains (normalised): no run ever accepts a company with one of these domains.';
+
 create view pm_pipeline.v_run_progress
 with (security_invoker = true)
 as
@@ -68,14 +145,13 @@ select r.id as run_id, r.status, r.stage, r.target_quantity, r.contacts_min, r.c
            count(*) filter (where tk.state in ('queued', 'running')) as in_flight,
            count(*) filter (where tk.state = 'failed') as failed
       from pm_pipeline.tasks tk where tk.run_id = r.id) t on true;
+
 comment on view pm_pipeline.v_run_progress is 'Per run: companies accepted / ready (with enough contacts) / candidates / rejected / in review, contacts, tasks in flight and failed.';
 
--- ---------------------------------------------------------------------------------------------
--- The decision function
--- ---------------------------------------------------------------------------------------------
 create function pm_pipeline.reconcile_run(p_run_id uuid)
 returns pm_pipeline.run_status
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -151,6 +227,7 @@ begin
   return 'active'::pm_pipeline.run_status;
 end
 $$;
+
 comment on function pm_pipeline.reconcile_run(uuid) is 'Decides what a run needs next: more discovery, a later stage, completion, or a user decision. Called after every task outcome.';
 
 -- What a task that failed for good means for its run (called by settle_attempts, the queue's one
@@ -161,6 +238,7 @@ comment on function pm_pipeline.reconcile_run(uuid) is 'Decides what a run needs
 create function pm_pipeline.handle_failed_task(p_task_id bigint)
 returns void
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -203,7 +281,24 @@ begin
   perform pm_pipeline.reconcile_run(v_run.id);
 end
 $$;
+
 comment on function pm_pipeline.handle_failed_task(bigint) is 'Internal: a task that failed for good ends its run (rejected key), stops its discovery (quota, bad request, too many failed batches) or sends its company to review; then reconciles the run.';
+
+create function pm_pipeline.begin_run(p_run_id uuid)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update pm_pipeline.runs set started_at = now() where id = p_run_id and started_at is null;
+  if found then
+    perform pm_pipeline.reconcile_run(p_run_id);
+  end if;
+end
+$$;
+
+comment on function pm_pipeline.begin_run(uuid) is 'Hands a created run to the workers (its first discovery task); does nothing for a run already started.';
 
 -- Creates a run (see create_run) and enqueues its first discovery tasks.
 create function pm_pipeline.start_run(
@@ -215,29 +310,105 @@ create function pm_pipeline.start_run(
   p_notes text default null)
 returns pm_pipeline.runs
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
   v_run pm_pipeline.runs := pm_pipeline.create_run(p_criteria, p_target_quantity, p_contacts_min, p_contacts_max, p_idempotency_key, p_notes);
 begin
-  if v_run.started_at is null then
-    update pm_pipeline.runs set started_at = now() where id = v_run.id;
-    perform pm_pipeline.reconcile_run(v_run.id);
-  end if;
+  perform pm_pipeline.begin_run(v_run.id);
   select * into v_run from pm_pipeline.runs where id = v_run.id;
   return v_run;
 end
 $$;
+
 comment on function pm_pipeline.start_run(jsonb, integer, integer, integer, text, text) is 'Creates a run and enqueues its discovery; idempotent by key.';
 
--- ---------------------------------------------------------------------------------------------
--- Completions: the task's results and its completion in one transaction, fenced by the lease
--- ---------------------------------------------------------------------------------------------
+-- Adds the companies a task discovered to the task's run. Skips blocked domains (suppression) and
+-- domains the run already has; the domain is normalised and is the company's own site.
+-- p_companies: [{name, domain | website, city, state, pms, source_urls}]; at most p_max new rows
+-- (in the order given). Returns the new rows.
+create function pm_pipeline.add_companies(p_task_id bigint, p_lease_token uuid, p_companies jsonb, p_max integer default null)
+returns setof pm_pipeline.companies
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
+begin
+  if v_task.run_id is null then
+    raise exception 'task % belongs to no run', p_task_id using errcode = 'invalid_parameter_value';
+  end if;
+  if jsonb_typeof(p_companies) is distinct from 'array' then
+    raise exception 'companies must be a JSON array' using errcode = 'invalid_parameter_value';
+  end if;
+  return query
+  insert into pm_pipeline.companies as c (run_id, name, domain, website, city, state, pms, source_urls, discovered_by_task)
+  select v_task.run_id, btrim(n.name), n.new_domain, coalesce(n.website, 'https://' || n.new_domain), n.city, n.state, n.pms,
+         coalesce(n.source_urls, '{}'), v_task.id
+    from (select distinct on (d.domain) d.domain as new_domain, x.*
+            from jsonb_populate_recordset(null::pm_pipeline.companies, p_companies) with ordinality as x
+           cross join lateral (select pm_pipeline.normalize_domain(coalesce(x.domain, x.website)) as domain) d
+           where d.domain ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$'
+             and not exists (select from pm_pipeline.suppression s where s.domain = d.domain)
+             and not exists (select from pm_pipeline.companies k where k.run_id = v_task.run_id and k.domain = d.domain)
+           order by d.domain, x.ordinality) n
+   order by n.ordinality
+   limit p_max
+  on conflict (run_id, domain) do nothing
+  returning c.*;
+end
+$$;
+
+comment on function pm_pipeline.add_companies(bigint, uuid, jsonb, integer) is 'Fenced, idempotent insert of discovered companies into the task''s run; blocked and known domains are skipped.';
+
+-- Adds contacts to a company of the task's run. Duplicates by lower(email) or lower(linkedin_url)
+-- within the company are skipped; at most p_max new rows. p_contacts: [{full_name, title, email, ...}].
+create function pm_pipeline.add_contacts(p_task_id bigint, p_lease_token uuid, p_company_id uuid, p_contacts jsonb, p_max integer default null)
+returns setof pm_pipeline.contacts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
+begin
+  if not exists (select from pm_pipeline.companies c where c.id = p_company_id and c.run_id = v_task.run_id) then
+    raise exception 'company % is not part of the run of task %', p_company_id, p_task_id using errcode = 'invalid_parameter_value';
+  end if;
+  if jsonb_typeof(p_contacts) is distinct from 'array' then
+    raise exception 'contacts must be a JSON array' using errcode = 'invalid_parameter_value';
+  end if;
+  return query
+  insert into pm_pipeline.contacts as c (company_id, run_id, full_name, title, title_tier, email, email_class, linkedin_url,
+         department, seniority, quality_score, icp_score, personalization_notes, personal_anecdotes, professional_anecdotes,
+         additional_research_notes, agent_summary, source_urls, found_by_task)
+  select p_company_id, v_task.run_id, btrim(x.full_name), x.title, x.title_tier, nullif(btrim(x.email), ''),
+         coalesce(x.email_class, 'unknown'), nullif(btrim(x.linkedin_url), ''), x.department, x.seniority, x.quality_score,
+         x.icp_score, x.personalization_notes, x.personal_anecdotes, x.professional_anecdotes, x.additional_research_notes,
+         x.agent_summary, coalesce(x.source_urls, '{}'), v_task.id
+    from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as x
+   where not exists (select from pm_pipeline.contacts k where k.company_id = p_company_id
+                      and (lower(k.email) = lower(btrim(x.email)) or lower(k.linkedin_url) = lower(btrim(x.linkedin_url))))
+     -- nor a duplicate of an earlier one in the same batch (so p_max counts distinct people)
+     and not exists (select from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as e
+                      where e.ordinality < x.ordinality
+                        and (lower(btrim(e.email)) = lower(btrim(x.email)) or lower(btrim(e.linkedin_url)) = lower(btrim(x.linkedin_url))))
+   order by x.ordinality
+   limit p_max
+  on conflict do nothing
+  returning c.*;
+end
+$$;
+
+comment on function pm_pipeline.add_contacts(bigint, uuid, uuid, jsonb, integer) is 'Fenced, idempotent insert of a company''s contacts (unique per company by e-mail and by LinkedIn URL).';
 
 -- p_result: {"companies": [...], "exhausted": bool, ...}. Returns how many companies were new.
 create function pm_pipeline.complete_lead_list(p_task_id bigint, p_lease_token uuid, p_result jsonb)
 returns integer
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -268,12 +439,14 @@ begin
   return v_new;
 end
 $$;
+
 comment on function pm_pipeline.complete_lead_list(bigint, uuid, jsonb) is 'Fenced: adds a discovery batch''s new companies (research enqueued for each), completes the task, reconciles the run.';
 
 -- p_research: columns of company_research; p_decision: {"status": "accepted"|"rejected"|"review", "reason": text}
 create function pm_pipeline.complete_company_research(p_task_id bigint, p_lease_token uuid, p_research jsonb, p_decision jsonb)
 returns pm_pipeline.company_status
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -297,28 +470,31 @@ begin
          p_task_id)
   on conflict (company_id) do nothing;
 
-  update pm_pipeline.companies
-     set status = v_status,
-         pms = coalesce(v_research.pms, pms),
-         rejection_reason = case when v_status = 'accepted' then null else coalesce(p_decision->>'reason', 'no reason given') end,
-         updated_at = now()
-   where id = v_company_id and status = 'candidate';
-
-  if v_status = 'accepted' then
-    perform pm_pipeline.enqueue_tasks('contact_research', v_task.run_id,
-      jsonb_build_array(jsonb_build_object('key', 'contacts:' || v_company_id, 'payload', jsonb_build_object('company_id', v_company_id))));
+  if pm_pipeline.run_is_open(v_task.run_id) then
+    update pm_pipeline.companies
+       set status = v_status,
+           pms = coalesce(v_research.pms, pms),
+           rejection_reason = case when v_status = 'accepted' then null else coalesce(p_decision->>'reason', 'no reason given') end,
+           updated_at = now()
+     where id = v_company_id and status = 'candidate';
+    if v_status = 'accepted' then
+      perform pm_pipeline.enqueue_tasks('contact_research', v_task.run_id,
+        jsonb_build_array(jsonb_build_object('key', 'contacts:' || v_company_id, 'payload', jsonb_build_object('company_id', v_company_id))));
+    end if;
   end if;
   perform pm_pipeline.complete_task(p_task_id, p_lease_token, p_decision);
   perform pm_pipeline.reconcile_run(v_task.run_id);
   return v_status;
 end
 $$;
+
 comment on function pm_pipeline.complete_company_research(bigint, uuid, jsonb, jsonb) is 'Fenced: stores a company''s research and the decision (accepted -> contact task), completes the task, reconciles the run.';
 
 -- p_result: {"contacts": [...], ...}. A company left with fewer than contacts_min is rejected.
 create function pm_pipeline.complete_contact_research(p_task_id bigint, p_lease_token uuid, p_result jsonb)
 returns integer
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -328,11 +504,13 @@ declare
   v_have integer;
 begin
   select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
+  if pm_pipeline.run_is_open(v_run.id) then
+    select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
+    perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
+      greatest(v_run.contacts_max - v_have, 0));
+  end if;
   select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
-  perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
-    greatest(v_run.contacts_max - v_have, 0));
-  select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
-  if v_have < v_run.contacts_min then
+  if v_have < v_run.contacts_min and pm_pipeline.run_is_open(v_run.id) then
     update pm_pipeline.companies
        set status = 'rejected', updated_at = now(),
            rejection_reason = format('found %s decision maker(s), need at least %s', v_have, v_run.contacts_min)
@@ -343,13 +521,14 @@ begin
   return v_have;
 end
 $$;
+
 comment on function pm_pipeline.complete_contact_research(bigint, uuid, jsonb) is 'Fenced: adds a company''s contacts (up to contacts_max), rejects it below contacts_min, completes the task, reconciles the run.';
 
--- ---------------------------------------------------------------------------------------------
 -- Exports, with the old system's column names in its order (CRM imports rely on them)
--- ---------------------------------------------------------------------------------------------
+
+-- with its owner's rights: the worker role reads it, not the tables under it (09_access.sql)
 create view pm_pipeline.v_companies_export
-with (security_invoker = true)
+with (security_invoker = false)
 as
 select c.run_id, c.name as company_name, c.city as company_city, c.state as company_state, c.pms,
        r.units, r.employees, c.domain, r.single_family_focus, r.property_mix, r.icp_fit, r.icp_score, r.agent_summary,
@@ -359,10 +538,12 @@ select c.run_id, c.name as company_name, c.city as company_city, c.state as comp
   from pm_pipeline.companies c
   left join pm_pipeline.company_research r on r.company_id = c.id
  where c.status = 'accepted';
+
 comment on view pm_pipeline.v_companies_export is 'Accepted companies in the companies CSV layout (old column names first, new ones after).';
 
+-- with its owner's rights: the worker role reads it, not the tables under it (09_access.sql)
 create view pm_pipeline.v_contacts_export
-with (security_invoker = true)
+with (security_invoker = false)
 as
 select ct.run_id, ct.full_name, ct.title, ct.email, ct.linkedin_url, ct.department, ct.seniority, ct.quality_score, ct.icp_score,
        c.name as company_name, c.domain as company_domain, c.website as company_website, c.state as company_state,
@@ -372,177 +553,5 @@ select ct.run_id, ct.full_name, ct.title, ct.email, ct.linkedin_url, ct.departme
   from pm_pipeline.contacts ct
   join pm_pipeline.companies c on c.id = ct.company_id
  where c.status = 'accepted';
+
 comment on view pm_pipeline.v_contacts_export is 'Contacts of accepted companies in the contacts CSV layout (old column names first, new ones after).';
-
--- ---------------------------------------------------------------------------------------------
--- Worker registration and dispatch
--- ---------------------------------------------------------------------------------------------
-
--- Workers of a kind that count against its concurrency: heartbeating (v_active_workers) and not
--- sitting on an expired lease (a frozen worker is not working, whatever its last heartbeat says).
-create function pm_pipeline.live_workers(p_kind text, p_except text default null)
-returns integer
-language sql
-stable
-set search_path = ''
-as $$
-  select count(*)::int from pm_pipeline.v_active_workers w
-   where w.worker_type = p_kind and w.worker_id is distinct from p_except
-     and not exists (select from pm_pipeline.tasks t
-                      where t.locked_by = w.worker_id and t.state = 'running' and t.lease_expires_at <= now());
-$$;
-comment on function pm_pipeline.live_workers(text, text) is 'Workers of a kind that heartbeat and hold no expired lease: what task_kinds.concurrency limits.';
-
--- Registers an invocation as a worker of a kind, unless the kind already has as many live workers
--- as its concurrency allows (then the invocation should exit). Serialised per kind.
-create function pm_pipeline.register_worker(p_worker_id text, p_kind text, p_metadata jsonb default '{}')
-returns boolean
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_limit integer;
-begin
-  select k.concurrency into v_limit from pm_pipeline.task_kinds k where k.kind = p_kind;
-  if v_limit is null then
-    raise exception 'unknown task kind "%"', p_kind using errcode = 'invalid_parameter_value';
-  end if;
-  perform pg_advisory_xact_lock(hashtext('pm_pipeline.register_worker'), hashtext(p_kind));
-  if pm_pipeline.live_workers(p_kind, p_worker_id) >= v_limit then
-    return false;
-  end if;
-  perform pm_pipeline.upsert_worker_heartbeat(p_worker_id, p_kind, 'active', null, null, null, p_metadata);
-  return true;
-end
-$$;
-comment on function pm_pipeline.register_worker(text, text, jsonb) is 'Registers a worker of a kind if the kind has fewer live workers than task_kinds.concurrency; false means: exit.';
-
--- Asks for as many workers of a kind as there are ready tasks, up to its concurrency: by pg_net
--- (hosted Supabase; project URL and worker secret from Vault) or by NOTIFY (the local functions
--- host listens). pg_net and NOTIFY both act only when the transaction commits.
-create function pm_pipeline.dispatch_workers(p_kind text)
-returns integer
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_kind pm_pipeline.task_kinds;
-  v_wanted integer;
-  v_url text;
-  v_secret text;
-begin
-  select * into v_kind from pm_pipeline.task_kinds where kind = p_kind;
-  if v_kind.function_name is null then
-    return 0;
-  end if;
-  select least(
-           (select count(*) from (select from pm_pipeline.tasks t
-                                   where t.kind = p_kind
-                                     -- what claim_tasks would hand out: a paused or ended run's tasks wake nobody
-                                     and (t.state = 'queued' and t.run_after <= now()
-                                          and (t.run_id is null or exists (select from pm_pipeline.runs r
-                                                                            where r.id = t.run_id and r.status = 'active'))
-                                          or t.state = 'running' and t.lease_expires_at <= now())  -- a crashed worker's
-                                   limit v_kind.concurrency) ready),
-           v_kind.concurrency - pm_pipeline.live_workers(p_kind))
-    into v_wanted;
-  if v_wanted <= 0 then
-    return 0;
-  end if;
-
-  if to_regproc('net.http_post') is not null and to_regclass('vault.decrypted_secrets') is not null then
-    -- dynamic: neither schema exists on a database without these extensions (the local stack)
-    execute format('select max(decrypted_secret) filter (where name = %L), max(decrypted_secret) filter (where name = %L) from %I.%I',
-                   'pm_leads_project_url', 'pm_leads_worker_secret', 'vault', 'decrypted_secrets')
-       into v_url, v_secret;
-  end if;
-  for i in 1 .. v_wanted loop
-    if v_url is not null and v_secret is not null then
-      execute format('select %I.http_post(url := $1, body := $2, headers := $3, timeout_milliseconds := 5000)', 'net')
-        using rtrim(v_url, '/') || '/functions/v1/' || v_kind.function_name,
-              jsonb_build_object('kind', p_kind),
-              jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || v_secret);
-    else
-      -- numbered: NOTIFY delivers identical payloads of one transaction only once
-      perform pg_notify('pm_pipeline_dispatch', jsonb_build_object('function', v_kind.function_name, 'kind', p_kind, 'n', i)::text);
-    end if;
-  end loop;
-  return v_wanted;
-end
-$$;
-comment on function pm_pipeline.dispatch_workers(text) is 'Invokes the kind''s Edge Function once per missing worker (ready tasks, up to concurrency): pg_net with Vault secrets when present, else NOTIFY pm_pipeline_dispatch.';
-
-create function pm_pipeline.dispatch_inserted_tasks()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  -- share lock on the kind until commit: a worker deciding to stop (worker_may_stop) waits for it
-  perform pm_pipeline.dispatch_workers(k.kind)
-     from (select distinct i.kind from inserted i where i.state = 'queued' and i.run_after <= now()) d
-     join pm_pipeline.task_kinds k on k.kind = d.kind and k.function_name is not null
-      for share of k;
-  return null;
-end
-$$;
-
-create trigger tasks_dispatch_workers
-  after insert on pm_pipeline.tasks
-  referencing new table as inserted
-  for each statement execute function pm_pipeline.dispatch_inserted_tasks();
-
--- pg_cron's safety net: work that waits (retries after a backoff, a dispatch that was lost) with
--- fewer live workers than allowed gets workers.
-create function pm_pipeline.dispatch_waiting_work()
-returns integer
-language sql
-set search_path = ''
-as $$
-  select coalesce(sum(pm_pipeline.dispatch_workers(k.kind)), 0)::int
-    from pm_pipeline.task_kinds k where k.function_name is not null;
-$$;
-comment on function pm_pipeline.dispatch_waiting_work() is 'Dispatches workers for every kind with ready tasks and spare concurrency (run by pg_cron).';
-
-select cron.schedule('pm_pipeline_dispatch_waiting_work', pm_pipeline.frequent_cron_schedule(),
-  'select pm_pipeline.dispatch_waiting_work()');
-
--- A worker with nothing to claim stops here, unless work of its kind is queued or running. The lock
--- on the kind waits for transactions that are enqueueing tasks of it (their trigger holds a share
--- lock until commit): without it, a worker could stop just as tasks arrive whose dispatch counted
--- it as alive, and they would wait for pg_cron.
-create function pm_pipeline.worker_may_stop(p_worker_id text, p_kind text)
-returns boolean
-language plpgsql
-set search_path = ''
-as $$
-begin
-  perform from pm_pipeline.task_kinds where kind = p_kind for update;
-  if exists (select from pm_pipeline.tasks t
-              where t.kind = p_kind and t.state in ('queued', 'running')
-                and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))) then
-    return false;
-  end if;
-  perform pm_pipeline.stop_worker(p_worker_id, 'no work left');
-  return true;
-end
-$$;
-comment on function pm_pipeline.worker_may_stop(text, text) is 'Stops a worker that found nothing to claim, unless tasks of its kind are queued or running (then it keeps polling).';
-
--- When may a worker with nothing to claim find work again? When a retry falls due, or when the lease
--- of a task another worker holds runs out (if that worker crashed, the waiting one takes it over).
-create function pm_pipeline.next_task_due(p_kind text)
-returns timestamptz
-language sql
-stable
-set search_path = ''
-as $$
-  select least((select min(t.run_after) from pm_pipeline.tasks t
-                 where t.kind = p_kind and t.state = 'queued'
-                   and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))),
-               (select min(t.lease_expires_at) from pm_pipeline.tasks t where t.kind = p_kind and t.state = 'running'));
-$$;
-comment on function pm_pipeline.next_task_due(text) is 'When a task of a kind may next become claimable: a queued retry falls due or a running lease expires (null: nothing queued or running).';
-
--- see the end of *_fenced_writes.sql
-revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;

@@ -3,14 +3,6 @@
 -- a budget stops in needs_user_decision ("budget reached") when its next call would exceed it;
 -- nothing is lost (its queued tasks wait), and raising the budget resumes it.
 
-alter table pm_pipeline.runs
-  add column budget_usd numeric(12, 4) check (budget_usd >= 0);
-comment on column pm_pipeline.runs.budget_usd is 'Optional spending limit in USD for the provider calls of this run; null means none.';
-
-alter table pm_pipeline.tasks
-  add column budget_reserved_usd numeric(12, 6) not null default 0 check (budget_reserved_usd >= 0);
-comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
-
 create table pm_pipeline.provider_usage (
   id bigint generated always as identity primary key,
   run_id uuid references pm_pipeline.runs (id) on delete cascade,
@@ -26,8 +18,10 @@ create table pm_pipeline.provider_usage (
   cost_usd numeric(12, 6) not null default 0 check (cost_usd >= 0),
   created_at timestamptz not null default now()
 );
-create index provider_usage_run on pm_pipeline.provider_usage (run_id);
 alter table pm_pipeline.provider_usage enable row level security;
+
+create index provider_usage_run on pm_pipeline.provider_usage (run_id);
+
 comment on table pm_pipeline.provider_usage is 'One row per provider call (or batch of calls) of a task: tokens, web searches and cost in USD. Recorded even when the lease was lost: the money was spent.';
 
 create view pm_pipeline.v_run_costs
@@ -45,6 +39,7 @@ select r.id as run_id, r.budget_usd,
   from pm_pipeline.runs r
   left join pm_pipeline.provider_usage u on u.run_id = r.id
  group by r.id;
+
 comment on view pm_pipeline.v_run_costs is 'Per run: provider calls, tokens, web searches, cost in USD, what running tasks have reserved, and the budget.';
 
 -- Records the usage of a task's provider calls. p_usage: {provider, model, calls, input_tokens,
@@ -52,6 +47,7 @@ comment on view pm_pipeline.v_run_costs is 'Per run: provider calls, tokens, web
 create function pm_pipeline.record_usage(p_task_id bigint, p_usage jsonb)
 returns void
 language sql
+security definer
 set search_path = ''
 as $$
   insert into pm_pipeline.provider_usage (run_id, task_id, kind, provider, model, calls, input_tokens, output_tokens,
@@ -64,6 +60,7 @@ as $$
   -- the call is paid for now: what it had reserved is spent, not reserved
   update pm_pipeline.tasks set budget_reserved_usd = 0 where id = p_task_id and budget_reserved_usd > 0;
 $$;
+
 comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, web searches and cost of a task''s provider call(s), right after each billed response; clears the task''s budget reservation.';
 
 -- Before a task's provider call: may the run spend on? The next call is estimated at the run's
@@ -72,6 +69,7 @@ comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, 
 create function pm_pipeline.budget_allows(p_run_id uuid)
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -87,7 +85,30 @@ begin
   return false;
 end
 $$;
+
 comment on function pm_pipeline.budget_allows(uuid) is 'True when the run may make its next provider call; else stops the run for a decision ("budget reached").';
+
+-- Gives a claimed task back without counting the attempt: the work was not tried (its run is
+-- waiting for a decision). Fenced by the token.
+create function pm_pipeline.defer_task(p_task_id bigint, p_lease_token uuid, p_reason text)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
+    return false;
+  end if;
+  update pm_pipeline.tasks
+     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null, budget_reserved_usd = 0,
+         run_after = now(), last_error = p_reason, updated_at = now()
+   where id = p_task_id;
+  return true;
+end
+$$;
+
+comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
 
 -- Before a task's provider call: reserves the call's estimated cost (the run's average per call so
 -- far) under a lock on the run, counting what other running tasks have reserved, so that workers
@@ -97,6 +118,7 @@ comment on function pm_pipeline.budget_allows(uuid) is 'True when the run may ma
 create function pm_pipeline.reserve_budget(p_task_id bigint, p_lease_token uuid)
 returns boolean
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -127,32 +149,14 @@ begin
   return false;
 end
 $$;
-comment on function pm_pipeline.reserve_budget(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget; false (run stopped for a decision, task deferred untried) when it does not fit.';
 
--- Gives a claimed task back without counting the attempt: the work was not tried (its run is
--- waiting for a decision). Fenced by the token.
-create function pm_pipeline.defer_task(p_task_id bigint, p_lease_token uuid, p_reason text)
-returns boolean
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
-    return false;
-  end if;
-  update pm_pipeline.tasks
-     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null, budget_reserved_usd = 0,
-         run_after = now(), last_error = p_reason, updated_at = now()
-   where id = p_task_id;
-  return true;
-end
-$$;
-comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
+comment on function pm_pipeline.reserve_budget(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget; false (run stopped for a decision, task deferred untried) when it does not fit.';
 
 -- Sets a run's budget; a run stopped by its budget resumes when the new one leaves room.
 create function pm_pipeline.set_run_budget(p_run_id uuid, p_budget_usd numeric)
 returns pm_pipeline.run_status
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -177,8 +181,5 @@ begin
   return (select status from pm_pipeline.runs where id = p_run_id);
 end
 $$;
-comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when there is room again.';
 
--- see the end of *_fenced_writes.sql
-revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;
-revoke all on pm_pipeline.provider_usage, pm_pipeline.v_run_costs from anon, authenticated;
+comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when there is room again.';

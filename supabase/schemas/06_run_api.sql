@@ -6,52 +6,13 @@
 --   P0002 no_data_found           -> 404
 --   PM409 (ours)                  -> 409 the run's state does not allow it
 
--- ---------------------------------------------------------------------------------------------
--- Starting a run: start_run and submit_run share begin_run
--- ---------------------------------------------------------------------------------------------
-create function pm_pipeline.begin_run(p_run_id uuid)
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  update pm_pipeline.runs set started_at = now() where id = p_run_id and started_at is null;
-  if found then
-    perform pm_pipeline.reconcile_run(p_run_id);
-  end if;
-end
-$$;
-comment on function pm_pipeline.begin_run(uuid) is 'Hands a created run to the workers (its first discovery task); does nothing for a run already started.';
-
-create or replace function pm_pipeline.start_run(
-  p_criteria jsonb,
-  p_target_quantity integer,
-  p_contacts_min integer default 1,
-  p_contacts_max integer default 3,
-  p_idempotency_key text default null,
-  p_notes text default null)
-returns pm_pipeline.runs
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_run pm_pipeline.runs := pm_pipeline.create_run(p_criteria, p_target_quantity, p_contacts_min, p_contacts_max, p_idempotency_key, p_notes);
-begin
-  perform pm_pipeline.begin_run(v_run.id);
-  select * into v_run from pm_pipeline.runs where id = v_run.id;
-  return v_run;
-end
-$$;
-
-alter table pm_pipeline.runs add column request jsonb;
-comment on column pm_pipeline.runs.request is 'The create request as the run API received it (criteria, quantity, contacts, budget): a retry with the same Idempotency-Key is compared with this, not with the run as decisions have changed it.';
-
 -- p_request: {criteria, quantity, contacts_min, contacts_max, budget_usd}. A key seen before returns
 -- that run (created: false) if the request is the same, and raises PM409 if it is not: a client that
 -- reuses a key for another request has a bug, and silently answering with the old run would hide it.
 create function pm_pipeline.submit_run(p_request jsonb, p_idempotency_key text default null)
 returns jsonb
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -80,14 +41,13 @@ begin
   return jsonb_build_object('run_id', v_run.id, 'created', true);
 end
 $$;
+
 comment on function pm_pipeline.submit_run(jsonb, text) is 'The run API''s create: validates, creates and starts a run with its budget; with a known idempotency key returns that run (created false), or raises PM409 if the request differs.';
 
--- ---------------------------------------------------------------------------------------------
--- Reading a run: one JSON document, what GET /runs/:id answers
--- ---------------------------------------------------------------------------------------------
 create function pm_pipeline.run_summary(p_run_id uuid)
 returns jsonb
 language sql
+security definer
 stable
 set search_path = ''
 as $$
@@ -122,11 +82,13 @@ as $$
     join pm_pipeline.v_run_costs c on c.run_id = r.id
    where r.id = p_run_id
 $$;
+
 comment on function pm_pipeline.run_summary(uuid) is 'A run as the API lists it: criteria, stage, status, progress counts, cost and the decision it waits for (null when the run does not exist).';
 
 create function pm_pipeline.run_details(p_run_id uuid, p_events integer default 50)
 returns jsonb
 language sql
+security definer
 stable
 set search_path = ''
 as $$
@@ -145,11 +107,13 @@ as $$
         from (select * from pm_pipeline.events e where e.run_id = p_run_id order by e.id desc limit greatest(coalesce(p_events, 50), 0)) e), '[]'))
    where exists (select from pm_pipeline.runs where id = p_run_id)
 $$;
+
 comment on function pm_pipeline.run_details(uuid, integer) is 'run_summary plus rejection reasons, failed tasks with their errors and the latest events (oldest first): GET /runs/:id.';
 
 create function pm_pipeline.list_runs(p_status pm_pipeline.run_status default null, p_limit integer default 20)
 returns jsonb
 language sql
+security definer
 stable
 set search_path = ''
 as $$
@@ -158,14 +122,13 @@ as $$
            where p_status is null or status = p_status
            order by created_at desc, id limit least(greatest(coalesce(p_limit, 20), 1), 200)) r
 $$;
+
 comment on function pm_pipeline.list_runs(pm_pipeline.run_status, integer) is 'The most recent runs (at most 200), optionally of one status, as run_summary documents: GET /runs.';
 
--- ---------------------------------------------------------------------------------------------
--- Cancelling and deciding
--- ---------------------------------------------------------------------------------------------
 create function pm_pipeline.lock_run_for_user(p_run_id uuid, p_action text, p_allowed pm_pipeline.run_status[])
 returns pm_pipeline.runs
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -182,11 +145,13 @@ begin
   return v_run;
 end
 $$;
+
 comment on function pm_pipeline.lock_run_for_user(uuid, text, pm_pipeline.run_status[]) is 'Locks a run for a user action; no_data_found if it does not exist, PM409 if its status does not allow the action.';
 
 create function pm_pipeline.cancel_run(p_run_id uuid)
 returns void
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -195,6 +160,7 @@ begin
   end if;
 end
 $$;
+
 comment on function pm_pipeline.cancel_run(uuid) is 'Cancels an active or waiting run (its queued tasks are cancelled); cancelling a cancelled run again changes nothing.';
 
 -- p_decision: {"decision": "accept_partial"}
@@ -205,6 +171,7 @@ comment on function pm_pipeline.cancel_run(uuid) is 'Cancels an active or waitin
 create function pm_pipeline.decide_run(p_run_id uuid, p_decision jsonb)
 returns void
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -299,14 +266,13 @@ begin
   perform pm_pipeline.reconcile_run(p_run_id);
 end
 $$;
+
 comment on function pm_pipeline.decide_run(uuid, jsonb) is 'A user decision for a run: accept_partial completes it with what exists; expand_location / loosen_pms change the criteria and resume it with new discovery (loosen_pms also judges the companies already researched again); set_budget changes its budget. Recorded as events.';
 
--- ---------------------------------------------------------------------------------------------
--- Suppression list
--- ---------------------------------------------------------------------------------------------
 create function pm_pipeline.domain_problem(p_value text)
 returns text
 language sql
+security definer
 immutable
 set search_path = ''
 as $$
@@ -317,11 +283,13 @@ as $$
       then 'not a domain name (letters, digits and hyphens, with a dot)'
   end
 $$;
+
 comment on function pm_pipeline.domain_problem(text) is 'Null when a URL or host normalises to a plausible domain name, else why not.';
 
 create function pm_pipeline.add_suppression(p_domains text[], p_reason text default null, p_source text default null)
 returns jsonb
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -343,11 +311,13 @@ begin
   return jsonb_build_object('added', v_added, 'already', cardinality(v_domains) - v_added, 'domains', to_jsonb(v_domains));
 end
 $$;
+
 comment on function pm_pipeline.add_suppression(text[], text, text) is 'Adds domains (normalised) to the suppression list; all or nothing: one invalid domain rejects the call. Returns added, already, domains.';
 
 create function pm_pipeline.remove_suppression(p_domains text[])
 returns integer
 language sql
+security definer
 set search_path = ''
 as $$
   with gone as (
@@ -356,114 +326,5 @@ as $$
     returning 1)
   select count(*)::int from gone
 $$;
+
 comment on function pm_pipeline.remove_suppression(text[]) is 'Removes domains (given in any form normalize_domain accepts) from the suppression list; returns how many were there.';
-
--- ---------------------------------------------------------------------------------------------
--- Workers as the API shows them
--- ---------------------------------------------------------------------------------------------
-create view pm_pipeline.v_workers
-with (security_invoker = true)
-as
-select w.worker_id, w.worker_type, w.status,
-       w.status not in ('stopped', 'dead') and w.last_heartbeat_at >= now() - pm_pipeline.dead_worker_after() as alive,
-       w.last_heartbeat_at,
-       round(extract(epoch from now() - w.last_heartbeat_at)::numeric, 1) as seconds_since_heartbeat,
-       w.started_at, w.stopped_at,
-       (select jsonb_build_object('id', t.id::text, 'kind', t.kind, 'run_id', t.run_id, 'lease_expires_at', t.lease_expires_at)
-          from pm_pipeline.tasks t where t.state = 'running' and t.locked_by = w.worker_id
-         order by t.locked_at desc limit 1) as current_task
-  from pm_pipeline.worker_heartbeats w;
-comment on view pm_pipeline.v_workers is 'Every known worker with whether it is alive and the task it holds now (GET /workers).';
-
-revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;
-
--- ---------------------------------------------------------------------------------------------
--- A run that ended (accept_partial, cancel) keeps what it had: a research task still in flight at
--- that moment completes, and its research is kept, but it no longer accepts, rejects or adds
--- contacts, so an export does not change after the run ended.
--- ---------------------------------------------------------------------------------------------
-create function pm_pipeline.run_is_open(p_run_id uuid)
-returns boolean
-language sql
-stable
-set search_path = ''
-as $$
-  select coalesce((select status in ('active', 'needs_user_decision') from pm_pipeline.runs where id = p_run_id), false)
-$$;
-comment on function pm_pipeline.run_is_open(uuid) is 'True while a run may still change its companies and contacts (active or waiting for a decision).';
-
-create or replace function pm_pipeline.complete_company_research(p_task_id bigint, p_lease_token uuid, p_research jsonb, p_decision jsonb)
-returns pm_pipeline.company_status
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
-  v_company_id uuid := (v_task.payload->>'company_id')::uuid;
-  v_status pm_pipeline.company_status := (p_decision->>'status')::pm_pipeline.company_status;
-  v_research pm_pipeline.company_research := jsonb_populate_record(null::pm_pipeline.company_research, p_research);
-begin
-  if v_status not in ('accepted', 'rejected', 'review') then
-    raise exception 'decision must be accepted, rejected or review' using errcode = 'invalid_parameter_value';
-  end if;
-  -- lock order everywhere: the task (require_lease), then its run; completions of one run queue here
-  perform from pm_pipeline.runs where id = v_task.run_id for no key update;
-  insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence, pms_evidence_urls, units, units_estimated,
-         units_quote, units_source_url, single_family_focus, property_mix, employees, icp_fit, icp_score, icp_tier,
-         disqualifiers, agent_summary, source_urls, researched_by_task)
-  values (v_company_id, v_task.run_id, v_research.pms, v_research.pms_confidence, coalesce(v_research.pms_evidence_urls, '{}'),
-         v_research.units, coalesce(v_research.units_estimated, true), v_research.units_quote, v_research.units_source_url,
-         v_research.single_family_focus, v_research.property_mix, v_research.employees, v_research.icp_fit, v_research.icp_score,
-         v_research.icp_tier, coalesce(v_research.disqualifiers, '{}'), v_research.agent_summary, coalesce(v_research.source_urls, '{}'),
-         p_task_id)
-  on conflict (company_id) do nothing;
-
-  if pm_pipeline.run_is_open(v_task.run_id) then
-    update pm_pipeline.companies
-       set status = v_status,
-           pms = coalesce(v_research.pms, pms),
-           rejection_reason = case when v_status = 'accepted' then null else coalesce(p_decision->>'reason', 'no reason given') end,
-           updated_at = now()
-     where id = v_company_id and status = 'candidate';
-    if v_status = 'accepted' then
-      perform pm_pipeline.enqueue_tasks('contact_research', v_task.run_id,
-        jsonb_build_array(jsonb_build_object('key', 'contacts:' || v_company_id, 'payload', jsonb_build_object('company_id', v_company_id))));
-    end if;
-  end if;
-  perform pm_pipeline.complete_task(p_task_id, p_lease_token, p_decision);
-  perform pm_pipeline.reconcile_run(v_task.run_id);
-  return v_status;
-end
-$$;
-
-create or replace function pm_pipeline.complete_contact_research(p_task_id bigint, p_lease_token uuid, p_result jsonb)
-returns integer
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
-  v_company_id uuid := (v_task.payload->>'company_id')::uuid;
-  v_run pm_pipeline.runs;
-  v_have integer;
-begin
-  select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
-  if pm_pipeline.run_is_open(v_run.id) then
-    select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
-    perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
-      greatest(v_run.contacts_max - v_have, 0));
-  end if;
-  select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
-  if v_have < v_run.contacts_min and pm_pipeline.run_is_open(v_run.id) then
-    update pm_pipeline.companies
-       set status = 'rejected', updated_at = now(),
-           rejection_reason = format('found %s decision maker(s), need at least %s', v_have, v_run.contacts_min)
-     where id = v_company_id and status = 'accepted';
-  end if;
-  perform pm_pipeline.complete_task(p_task_id, p_lease_token, (p_result - 'contacts') || jsonb_build_object('contacts', v_have));
-  perform pm_pipeline.reconcile_run(v_task.run_id);
-  return v_have;
-end
-$$;
-
-revoke execute on all functions in schema pm_pipeline from public, anon, authenticated;
