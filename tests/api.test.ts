@@ -260,7 +260,7 @@ describe("run API", () => {
       const created = await call(api, "runs", { method: "POST", body: { criteria: SMALL_MARKET, quantity: 12 } });
       const waiting = await waitWhileActive(created.body.id);
       expect(waiting.status).toBe("needs_user_decision");
-      expect(waiting.decision).toEqual({ reason: expect.stringMatching(/found \d+ of 12 companies/), options: ["accept_partial", "expand_location", "loosen_pms", "set_budget"] });
+      expect(waiting.decision).toEqual({ reason: expect.stringMatching(/found \d+ of 12 companies/), waiting_for: "target_not_met", options: ["accept_partial", "expand_location", "loosen_pms", "set_budget"] });
       expect(waiting.rejected.length).toBeGreaterThan(0);
       expect(waiting.rejected[0]).toEqual({ reason: expect.any(String), count: expect.any(Number) });
 

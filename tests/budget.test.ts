@@ -22,13 +22,11 @@ describe("run budget", () => {
 
     // the next call is estimated at $0.60: 0.60 + 0.60 > 1.00
     const [second] = await q.claim(workerId(), [kind]);
-    const [allowed] = await sql`select pm_pipeline.budget_allows(${run}) as ok`;
-    expect(allowed.ok).toBe(false);
-    const [paused] = await sql`select status, notes from pm_pipeline.runs where id = ${run}`;
-    expect(paused.status).toBe("needs_user_decision");
+    const [reserved] = await sql`select pm_pipeline.reserve_budget_or_defer(${second.id}, ${second.lease_token}) as ok`;
+    expect(reserved.ok).toBe(false); // one call: the run stops and the task goes back
+    const [paused] = await sql`select status, decision_reason, notes from pm_pipeline.runs where id = ${run}`;
+    expect(paused).toMatchObject({ status: "needs_user_decision", decision_reason: "budget_reached" });
     expect(paused.notes).toMatch(/^budget reached: spent \$0\.6000? of \$1\.0+/);
-    const [deferred] = await sql`select pm_pipeline.defer_task(${second.id}, ${second.lease_token}, 'budget reached') as ok`;
-    expect(deferred.ok).toBe(true);
     const [row] = await sql`select state, attempts from pm_pipeline.tasks where id = ${second.id}`;
     expect(row).toEqual({ state: "queued", attempts: 0 }); // untried: the attempt does not count
     expect(await q.claim(workerId(), [kind])).toEqual([]); // a paused run hands out no work

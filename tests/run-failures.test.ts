@@ -172,7 +172,7 @@ describe("the queue under failure", () => {
     const claimed = (await Promise.all([1, 2, 3, 4].map(() => q.claim(workerId(), [kind])))).flat();
     expect(claimed).toHaveLength(4);
     const reserved = await Promise.all(claimed.map(async (t) =>
-      (await sql`select pm_pipeline.reserve_budget(${t.id}, ${t.lease_token}) as ok`)[0].ok as boolean));
+      (await sql`select pm_pipeline.reserve_budget_or_defer(${t.id}, ${t.lease_token}) as ok`)[0].ok as boolean));
     // $0.30 spent + two reservations of $0.30 fit in $1.00; a third would not
     expect(reserved.filter(Boolean)).toHaveLength(2);
     const [r] = await sql`select status, notes from pm_pipeline.runs where id = ${run}`;

@@ -3,16 +3,20 @@
 import { vendorByName } from "../pms/vendors.ts";
 import type { CompanyResearch, Criteria } from "./schemas.ts";
 
-export interface Decision {
-  status: "accepted" | "rejected" | "review";
-  reason: string | null;
-}
+/** Why a company is rejected or in review: the code the database keys on (companies.status_reason). */
+export type DecisionCode =
+  | "disqualified" | "pms_not_checked" | "no_pms_evidence" | "other_pms" | "weak_pms_evidence"
+  | "units_unknown" | "units_out_of_range";
+
+export type Decision =
+  | { status: "accepted"; reason: null; code: null }
+  | { status: "rejected" | "review"; reason: string; code: DecisionCode };
 
 const canonical = (name: string) => vendorByName(name)?.name.toLowerCase() ?? name.trim().toLowerCase();
 
 export function qualify(criteria: Criteria, research: CompanyResearch): Decision {
   if (research.disqualifiers.length > 0) {
-    return { status: "rejected", reason: `disqualified: ${research.disqualifiers.join("; ")}` };
+    return { status: "rejected", code: "disqualified", reason: `disqualified: ${research.disqualifiers.join("; ")}` };
   }
 
   const wanted = criteria.pms == null ? null : (Array.isArray(criteria.pms) ? criteria.pms : [criteria.pms]);
@@ -21,28 +25,28 @@ export function qualify(criteria: Criteria, research: CompanyResearch): Decision
     const matches = found !== null && wanted.some((w) => canonical(w) === found);
     const asked = wanted.join(" or ");
     if (research.pms_confidence === "unknown") {
-      return { status: "review", reason: `PMS unknown: the site could not be checked (wanted ${asked})` };
+      return { status: "review", code: "pms_not_checked", reason: `PMS unknown: the site could not be checked (wanted ${asked})` };
     }
     if (!found || research.pms_confidence === "none") {
-      return { status: "rejected", reason: `no PMS evidence on the site (wanted ${asked})` };
+      return { status: "rejected", code: "no_pms_evidence", reason: `no PMS evidence on the site (wanted ${asked})` };
     }
     if (!matches) {
       return research.pms_confidence === "high"
-        ? { status: "rejected", reason: `uses ${research.pms}, not ${asked}` }
-        : { status: "review", reason: `${research.pms_confidence} evidence of ${research.pms}, wanted ${asked}` };
+        ? { status: "rejected", code: "other_pms", reason: `uses ${research.pms}, not ${asked}` }
+        : { status: "review", code: "weak_pms_evidence", reason: `${research.pms_confidence} evidence of ${research.pms}, wanted ${asked}` };
     }
     if (research.pms_confidence !== "high") {
-      return { status: "review", reason: `only ${research.pms_confidence} evidence of ${research.pms}` };
+      return { status: "review", code: "weak_pms_evidence", reason: `only ${research.pms_confidence} evidence of ${research.pms}` };
     }
   }
 
   const { units_min: min, units_max: max } = criteria;
   if (min !== undefined || max !== undefined) {
     const range = `${min ?? 0}-${max ?? "any"}`;
-    if (research.units === null) return { status: "review", reason: `units unknown (wanted ${range})` };
+    if (research.units === null) return { status: "review", code: "units_unknown", reason: `units unknown (wanted ${range})` };
     if ((min !== undefined && research.units < min) || (max !== undefined && research.units > max)) {
-      return { status: "rejected", reason: `about ${research.units} units, outside ${range}` };
+      return { status: "rejected", code: "units_out_of_range", reason: `about ${research.units} units, outside ${range}` };
     }
   }
-  return { status: "accepted", reason: null };
+  return { status: "accepted", reason: null, code: null };
 }

@@ -300,7 +300,7 @@ export class Worker<Tools = ResearchTools> {
 
   /** Reserves the next call within the run's budget; a run over it stops for a decision and the task goes back untried. */
   private async reserveBudget(task: Task): Promise<boolean> {
-    const [budget] = await this.sql`select pm_pipeline.reserve_budget(${task.id}, ${task.lease_token}) as ok`;
+    const [budget] = await this.sql`select pm_pipeline.reserve_budget_or_defer(${task.id}, ${task.lease_token}) as ok`;
     if (budget.ok) return true;
     if (budget.ok === null) {
       this.summary.lost++; // another worker owns the task now (this one was paused or slow)

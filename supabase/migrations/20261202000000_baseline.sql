@@ -54,13 +54,23 @@ comment on type pm_pipeline.run_status is 'active -> needs_user_decision | compl
 
 create type pm_pipeline.company_status as enum ('candidate', 'accepted', 'rejected', 'review');
 
-comment on type pm_pipeline.company_status is 'candidate: found, not yet researched; accepted: qualifies; rejected: does not (reason kept); review: evidence too weak to accept automatically.';
+comment on type pm_pipeline.company_status is 'candidate: found, not yet researched; accepted: qualifies; rejected: does not (reason kept); review: evidence too weak to accept automatically. Moves: company_status_move_allowed.';
+
+-- Why a company is rejected or in review, as code reads it; companies.rejection_reason says it for people.
+create type pm_pipeline.company_reason as enum (
+  'disqualified', 'pms_not_checked', 'no_pms_evidence', 'other_pms', 'weak_pms_evidence', 'units_unknown',
+  'units_out_of_range', 'too_few_contacts', 'task_failed');
+comment on type pm_pipeline.company_reason is 'Why a company is rejected or in review: the research verdict (disqualified ... units_out_of_range, decided in shared/pipeline/qualify.ts), too_few_contacts (contact research), task_failed (its task failed for good).';
+
+-- What a run that needs a user decision waits for; runs.notes says it for people.
+create type pm_pipeline.decision_reason as enum ('target_not_met', 'budget_reached');
+comment on type pm_pipeline.decision_reason is 'Why a run waits for a decision: target_not_met (nothing left in flight, fewer companies than asked for) or budget_reached (its next provider call would exceed its budget).';
 
 create type pm_pipeline.email_class as enum ('published', 'pattern_inferred', 'generic_role', 'personal', 'unknown');
 
 create type pm_pipeline.task_state as enum ('queued', 'running', 'succeeded', 'failed', 'cancelled');
 
-comment on type pm_pipeline.task_state is 'queued -> running -> succeeded | failed, or back to queued for another attempt; cancelled when its run ends first.';
+comment on type pm_pipeline.task_state is 'queued -> running -> succeeded | failed, or back to queued for another attempt; cancelled when its run ends first. Moves: task_state_move_allowed.';
 
 create function pm_pipeline.normalize_domain(p_value text)
 returns text
@@ -165,6 +175,7 @@ create table pm_pipeline.runs (
   contacts_max integer not null default 3,
   stage pm_pipeline.run_stage not null default 'company_discovery',
   status pm_pipeline.run_status not null default 'active',
+  decision_reason pm_pipeline.decision_reason,
   notes text,
   idempotency_key text unique check (length(idempotency_key) between 1 and 200),
   created_at timestamptz not null default now(),
@@ -179,7 +190,8 @@ create table pm_pipeline.runs (
   request jsonb,
   constraint runs_contacts_range check (contacts_min between 0 and 10 and contacts_max between 1 and 10 and contacts_min <= contacts_max),
   -- 'done' and 'completed' mean the same thing and are set together
-  constraint runs_done_is_completed check ((stage = 'done') = (status = 'completed'))
+  constraint runs_done_is_completed check ((stage = 'done') = (status = 'completed')),
+  constraint runs_decision_has_reason check ((status = 'needs_user_decision') = (decision_reason is not null))
 );
 alter table pm_pipeline.runs enable row level security;
 
@@ -188,6 +200,7 @@ comment on table pm_pipeline.runs is 'A lead-list request: criteria, how many co
 comment on column pm_pipeline.runs.criteria is 'e.g. {"pms": "Buildium", "state": "TX", "city": "Austin", "units_min": 100, "units_max": 2000}';
 
 comment on column pm_pipeline.runs.idempotency_key is 'Optional client key: creating a run with a key that exists returns the existing run.';
+comment on column pm_pipeline.runs.decision_reason is 'What a run in needs_user_decision waits for (code); notes says it in words. Null in every other status.';
 
 comment on column pm_pipeline.runs.started_at is 'When start_run handed the run to the workers; runs without it are not driven by the pipeline.';
 
@@ -357,12 +370,15 @@ $$;
 comment on function pm_pipeline.advance_run_stage(uuid, pm_pipeline.run_stage) is 'Moves an active run to a later stage; false when it is already there or past it, or not active.';
 
 -- Compare-and-set of a run's status. With p_expected, nothing happens unless the run is in that
--- status. Completing sets stage done; cancelling, failing or completing a run cancels its queued tasks.
+-- status. Completing sets stage done; cancelling, failing or completing a run cancels its queued
+-- tasks. A run stopped for a decision says what it waits for (p_decision_reason; by default the
+-- target not met).
 create function pm_pipeline.set_run_status(
   p_run_id uuid,
   p_status pm_pipeline.run_status,
   p_message text,
-  p_expected pm_pipeline.run_status default null)
+  p_expected pm_pipeline.run_status default null,
+  p_decision_reason pm_pipeline.decision_reason default null)
 returns boolean
 language plpgsql
 security definer
@@ -385,6 +401,7 @@ begin
   update pm_pipeline.runs
      set status = p_status,
          stage = case when p_status = 'completed' then 'done' else stage end,
+         decision_reason = case when p_status = 'needs_user_decision' then coalesce(p_decision_reason, 'target_not_met') end,
          notes = coalesce(p_message, notes)
    where id = p_run_id;
   if p_status in ('completed', 'error', 'cancelled') then
@@ -397,7 +414,7 @@ begin
 end
 $$;
 
-comment on function pm_pipeline.set_run_status(uuid, pm_pipeline.run_status, text, pm_pipeline.run_status) is 'Changes a run''s status if the move is allowed (and, with p_expected, only from that status); records the message as an event.';
+comment on function pm_pipeline.set_run_status(uuid, pm_pipeline.run_status, text, pm_pipeline.run_status, pm_pipeline.decision_reason) is 'Changes a run''s status if the move is allowed (and, with p_expected, only from that status); records the message as an event.';
 
 -- A user decision resumes a run that waits for one: status back to active at the given stage.
 create function pm_pipeline.resume_run(p_run_id uuid, p_stage pm_pipeline.run_stage, p_message text)
@@ -410,7 +427,7 @@ begin
   if p_stage = 'done' then
     raise exception 'a resumed run cannot start at stage done' using errcode = 'invalid_parameter_value';
   end if;
-  update pm_pipeline.runs set status = 'active', stage = p_stage, notes = coalesce(p_message, notes)
+  update pm_pipeline.runs set status = 'active', stage = p_stage, decision_reason = null, notes = coalesce(p_message, notes)
    where id = p_run_id and status = 'needs_user_decision';
   if not found then
     return false;
@@ -528,6 +545,47 @@ comment on column pm_pipeline.tasks.checkpoint is 'What an attempt already has i
 
 comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
 
+-- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
+-- set_run_status cancelling a run's queue) moves tasks only along these edges; a trigger refuses
+-- any other move, whoever makes it.
+create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
+returns boolean
+language sql
+immutable
+security definer
+set search_path = ''
+as $$
+  select p_from = p_to or (p_from, p_to) in (
+    ('queued', 'running'),       -- claimed
+    ('queued', 'cancelled'),     -- its run ended
+    ('running', 'succeeded'),    -- completed under its lease
+    ('running', 'queued'),       -- retried, released, deferred, or its lease expired
+    ('running', 'failed'),       -- out of attempts, or a permanent error
+    ('running', 'cancelled'))    -- its run ended while it ran
+$$;
+comment on function pm_pipeline.task_state_move_allowed(pm_pipeline.task_state, pm_pipeline.task_state) is 'The allowed task state moves; succeeded, failed and cancelled are final.';
+
+create function pm_pipeline.guard_task_transition()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not pm_pipeline.task_state_move_allowed(old.state, new.state) then
+    raise exception 'task %: state cannot move from % to %', old.id, old.state, new.state
+      using errcode = 'check_violation', hint = 'succeeded, failed and cancelled are final';
+  end if;
+  return new;
+end
+$$;
+comment on function pm_pipeline.guard_task_transition() is 'Trigger: rejects task state moves that task_state_move_allowed does not list.';
+
+create trigger tasks_guard_transition
+  before update of state on pm_pipeline.tasks
+  for each row when (old.state is distinct from new.state)
+  execute function pm_pipeline.guard_task_transition();
+
 -- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
 -- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.
 create function pm_pipeline.retry_delay(p_kind text, p_attempt integer)
@@ -628,8 +686,8 @@ $$;
 
 comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is 'Enqueues one task (see enqueue_tasks); with a key seen before, returns that task.';
 
--- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
--- (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
+-- Every attempt that did not succeed (failed, released, expired, orphaned) is settled here: back
+-- to queued (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
 -- failed for good with the reason and its kind kept, logged, and handed to the pipeline
 -- (handle_failed_task: the company or the run learns why). A task whose run has ended meanwhile
 -- is cancelled, not queued again. An attempt that was not really tried (p_count_attempt false: cut
@@ -1424,18 +1482,61 @@ create table pm_pipeline.companies (
   pms text,
   status pm_pipeline.company_status not null default 'candidate',
   rejection_reason text,
+  status_reason pm_pipeline.company_reason,
   source_urls text[] not null default '{}',
   discovered_by_task bigint,
   discovered_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint companies_run_domain_unique unique (run_id, domain),
-  constraint companies_rejection_has_reason check (status <> 'rejected' or rejection_reason is not null)
+  constraint companies_rejection_has_reason check (status <> 'rejected' or rejection_reason is not null),
+  constraint companies_reason_only_when_held_back check (status in ('rejected', 'review') or status_reason is null)
 );
 alter table pm_pipeline.companies enable row level security;
 
 create index companies_run_status on pm_pipeline.companies (run_id, status);
 
 comment on table pm_pipeline.companies is 'Companies a run found, unique per run by normalised domain (the company''s own site, never a PMS portal host).';
+comment on column pm_pipeline.companies.rejection_reason is 'Why the company is rejected or in review, for people ("uses AppFolio, not Buildium").';
+comment on column pm_pipeline.companies.status_reason is 'Why the company is rejected or in review, as a code (company_reason): what SQL keys on, never the text.';
+
+-- The company state machine: research decides a candidate; contact research can still reject an
+-- accepted company (too few decision makers); a failed task sends it to review; a loosened PMS
+-- criterion judges rejected and reviewed companies again (requalify_companies).
+create function pm_pipeline.company_status_move_allowed(p_from pm_pipeline.company_status, p_to pm_pipeline.company_status)
+returns boolean
+language sql
+immutable
+security definer
+set search_path = ''
+as $$
+  select p_from = p_to or (p_from, p_to) in (
+    ('candidate', 'accepted'), ('candidate', 'rejected'), ('candidate', 'review'),
+    ('accepted', 'rejected'), ('accepted', 'review'),
+    ('rejected', 'candidate'), ('review', 'candidate'))
+$$;
+comment on function pm_pipeline.company_status_move_allowed(pm_pipeline.company_status, pm_pipeline.company_status) is 'The allowed company status moves.';
+
+create function pm_pipeline.guard_company_transition()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not pm_pipeline.company_status_move_allowed(old.status, new.status) then
+    raise exception 'company %: status cannot move from % to %', old.id, old.status, new.status
+      using errcode = 'check_violation';
+  end if;
+  new.updated_at := now();
+  return new;
+end
+$$;
+comment on function pm_pipeline.guard_company_transition() is 'Trigger: rejects company status moves that company_status_move_allowed does not list; stamps updated_at.';
+
+create trigger companies_guard_transition
+  before update of status on pm_pipeline.companies
+  for each row when (old.status is distinct from new.status)
+  execute function pm_pipeline.guard_company_transition();
 
 create table pm_pipeline.company_research (
   company_id uuid primary key references pm_pipeline.companies (id) on delete cascade,
@@ -1621,7 +1722,7 @@ begin
          order by tk.finished_at desc limit 1));
     end if;
     perform pm_pipeline.set_run_status(p_run_id, 'needs_user_decision',
-      v_message || '. Options: accept_partial, expand_location, loosen_pms.');
+      v_message || '. Options: accept_partial, expand_location, loosen_pms.', null, 'target_not_met');
     return 'needs_user_decision'::pm_pipeline.run_status;
   end if;
   return 'active'::pm_pipeline.run_status;
@@ -1671,7 +1772,7 @@ begin
      where id = v_run.id;
   elsif v_task.kind in ('company_research', 'contact_research') then
     update pm_pipeline.companies
-       set status = 'review', updated_at = now(),
+       set status = 'review', status_reason = 'task_failed',
            rejection_reason = left(format('%s failed: %s', replace(v_task.kind, '_', ' '), v_task.last_error), 1000)
      where id = (v_task.payload->>'company_id')::uuid and status in ('candidate', 'accepted');
     if v_task.last_error_kind = 'quota' then
@@ -1875,7 +1976,7 @@ begin
        set status = v_status,
            pms = coalesce(v_research.pms, pms),
            rejection_reason = case when v_status = 'accepted' then null else coalesce(p_decision->>'reason', 'no reason given') end,
-           updated_at = now()
+           status_reason = case when v_status = 'accepted' then null else (p_decision->>'code')::pm_pipeline.company_reason end
      where id = v_company_id and status = 'candidate';
     if v_status = 'accepted' then
       perform pm_pipeline.enqueue_tasks('contact_research', v_task.run_id,
@@ -1912,7 +2013,7 @@ begin
   select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
   if v_have < v_run.contacts_min and pm_pipeline.run_is_open(v_run.id) then
     update pm_pipeline.companies
-       set status = 'rejected', updated_at = now(),
+       set status = 'rejected', status_reason = 'too_few_contacts',
            rejection_reason = format('found %s decision maker(s), need at least %s', v_have, v_run.contacts_min)
      where id = v_company_id and status = 'accepted';
   end if;
@@ -1923,6 +2024,38 @@ end
 $$;
 
 comment on function pm_pipeline.complete_contact_research(bigint, uuid, jsonb) is 'Fenced: adds a company''s contacts (up to contacts_max), rejects it below contacts_min, completes the task, reconciles the run.';
+
+-- After loosen_pms: the companies already researched are judged again against the new PMS, from
+-- their stored research (no new provider calls): discovery never finds a known domain again, so
+-- without this an AppFolio company rejected while the run wanted Buildium could not count once
+-- AppFolio is allowed. A company that qualified but had too few decision makers stays as it is.
+create function pm_pipeline.requalify_companies(p_run_id uuid)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_reopened uuid[];
+  v_decisions bigint := (select count(*) from pm_pipeline.events e where e.run_id = p_run_id and e.kind = 'decision');
+begin
+  with reopened as (
+    update pm_pipeline.companies c set status = 'candidate', rejection_reason = null, status_reason = null
+     where c.run_id = p_run_id and c.status in ('rejected', 'review')
+       and exists (select from pm_pipeline.company_research r where r.company_id = c.id)
+       and c.status_reason is distinct from 'too_few_contacts'
+    returning c.id)
+  select coalesce(array_agg(id), '{}') into v_reopened from reopened;
+  -- keyed by the decision's number: a later loosen_pms judges them again
+  perform pm_pipeline.enqueue_tasks('company_research', p_run_id, (
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'key', format('requalify:%s:%s', r.id, v_decisions),
+             'payload', jsonb_build_object('company_id', r.id, 'requalify', true))), '[]')
+      from unnest(v_reopened) r(id)));
+  return cardinality(v_reopened);
+end
+$$;
+comment on function pm_pipeline.requalify_companies(uuid) is 'Sends a run''s rejected and reviewed companies that have research (not those with too few contacts) back to candidate, each with a company_research task that judges its stored research again; returns how many.';
 
 -- Exports, with the old system's column names in its order (CRM imports rely on them)
 
@@ -2024,30 +2157,47 @@ $$;
 
 comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, web searches and cost of a task''s provider call(s), right after each billed response; clears the task''s budget reservation.';
 
--- Before a task's provider call: may the run spend on? The next call is estimated at the run's
--- average cost per call so far. When it would exceed the budget, the run stops in
--- needs_user_decision and this returns false; the worker then defers the task.
-create function pm_pipeline.budget_allows(p_run_id uuid)
+-- May a run make its next provider call? The call is estimated at the run's average cost per call
+-- so far; what other running tasks of the run have reserved counts as spent (a task's own
+-- reservation does not). No budget: always. A question only: it changes nothing.
+create function pm_pipeline.run_can_afford_next_call(p_run_id uuid, p_task_id bigint default null)
 returns boolean
-language plpgsql
+language sql
+stable
 security definer
 set search_path = ''
 as $$
-declare
-  v_cost pm_pipeline.v_run_costs;
-begin
-  select * into v_cost from pm_pipeline.v_run_costs where run_id = p_run_id;
-  if v_cost.budget_usd is null or v_cost.cost_usd + coalesce(v_cost.cost_per_call_usd, 0) <= v_cost.budget_usd then
-    return true;
-  end if;
-  perform pm_pipeline.set_run_status(p_run_id, 'needs_user_decision',
-    format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
-      round(v_cost.cost_usd, 4), v_cost.budget_usd, round(coalesce(v_cost.cost_per_call_usd, 0), 4)), 'active');
-  return false;
-end
+  select c.budget_usd is null
+         or c.cost_usd + c.reserved_usd
+            - coalesce((select t.budget_reserved_usd from pm_pipeline.tasks t where t.id = p_task_id and t.state = 'running'), 0)
+            + coalesce(c.cost_per_call_usd, 0) <= c.budget_usd
+    from pm_pipeline.v_run_costs c where c.run_id = p_run_id
 $$;
+comment on function pm_pipeline.run_can_afford_next_call(uuid, bigint) is 'True when the run''s next provider call (at its average cost per call) fits its budget, counting other tasks'' reservations; true without a budget. Changes nothing.';
 
-comment on function pm_pipeline.budget_allows(uuid) is 'True when the run may make its next provider call; else stops the run for a decision ("budget reached").';
+create function pm_pipeline.budget_reached_message(p_run_id uuid)
+returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
+                round(c.cost_usd, 4), c.budget_usd, round(coalesce(c.cost_per_call_usd, 0), 4))
+    from pm_pipeline.v_run_costs c where c.run_id = p_run_id
+$$;
+comment on function pm_pipeline.budget_reached_message(uuid) is 'What a run stopped by its budget tells the user: spent, budget, cost per call.';
+
+-- An active run whose next call does not fit stops for a decision (decision_reason budget_reached).
+create function pm_pipeline.pause_run_for_budget(p_run_id uuid)
+returns boolean
+language sql
+security definer
+set search_path = ''
+as $$
+  select pm_pipeline.set_run_status(p_run_id, 'needs_user_decision', pm_pipeline.budget_reached_message(p_run_id), 'active', 'budget_reached')
+$$;
+comment on function pm_pipeline.pause_run_for_budget(uuid) is 'Moves an active run to needs_user_decision because of its budget; false when it was not active.';
 
 -- Gives a claimed task back without counting the attempt: the work was not tried (its run is
 -- waiting for a decision). Fenced by the token.
@@ -2071,12 +2221,11 @@ $$;
 
 comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
 
--- Before a task's provider call: reserves the call's estimated cost (the run's average per call so
--- far) under a lock on the run, counting what other running tasks have reserved, so that workers
--- of one run together overshoot the budget by at most one call each. When the call would not fit,
--- the run stops for a decision, the task goes back untried (defer_task) and this returns false.
--- Null when the lease is lost.
-create function pm_pipeline.reserve_budget(p_task_id bigint, p_lease_token uuid)
+-- Before a task's provider call: reserves the call's estimated cost under a lock on the run, so
+-- that workers of one run together overshoot the budget by at most one call each. When the call
+-- does not fit, the run stops for a decision and the task goes back untried: one call does both,
+-- and says which happened. Null when the lease is lost.
+create function pm_pipeline.reserve_budget_or_defer(p_task_id bigint, p_lease_token uuid)
 returns boolean
 language plpgsql
 security definer
@@ -2084,8 +2233,6 @@ set search_path = ''
 as $$
 declare
   v_task pm_pipeline.tasks := pm_pipeline.lock_lease(p_task_id, p_lease_token);
-  v_cost pm_pipeline.v_run_costs;
-  v_estimate numeric;
 begin
   if v_task.id is null then
     return null;
@@ -2093,27 +2240,24 @@ begin
   if v_task.run_id is null then
     return true;
   end if;
-  perform from pm_pipeline.runs where id = v_task.run_id for no key update;
-  select * into v_cost from pm_pipeline.v_run_costs where run_id = v_task.run_id;
-  if v_cost.budget_usd is null then
+  if (select r.budget_usd from pm_pipeline.runs r where r.id = v_task.run_id for no key update) is null then
     return true;
   end if;
-  v_estimate := coalesce(v_cost.cost_per_call_usd, 0);
-  if v_cost.cost_usd + (v_cost.reserved_usd - v_task.budget_reserved_usd) + v_estimate <= v_cost.budget_usd then
-    update pm_pipeline.tasks set budget_reserved_usd = v_estimate where id = p_task_id;
+  if pm_pipeline.run_can_afford_next_call(v_task.run_id, p_task_id) then
+    update pm_pipeline.tasks
+       set budget_reserved_usd = coalesce((select c.cost_per_call_usd from pm_pipeline.v_run_costs c where c.run_id = v_task.run_id), 0)
+     where id = p_task_id;
     return true;
   end if;
-  perform pm_pipeline.set_run_status(v_task.run_id, 'needs_user_decision',
-    format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
-      round(v_cost.cost_usd, 4), v_cost.budget_usd, round(v_estimate, 4)), 'active');
+  perform pm_pipeline.pause_run_for_budget(v_task.run_id);
   perform pm_pipeline.defer_task(p_task_id, p_lease_token, 'run stopped: budget reached');
   return false;
 end
 $$;
+comment on function pm_pipeline.reserve_budget_or_defer(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget (true), or stops the run for a decision and gives the task back untried (false); null for a stale token.';
 
-comment on function pm_pipeline.reserve_budget(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget; false (run stopped for a decision, task deferred untried) when it does not fit.';
-
--- Sets a run's budget; a run stopped by its budget resumes when the new one leaves room.
+-- Sets a run's budget. A run stopped by its budget resumes when the new one leaves room for the
+-- next call; otherwise it keeps waiting, its message updated to the new budget.
 create function pm_pipeline.set_run_budget(p_run_id uuid, p_budget_usd numeric)
 returns pm_pipeline.run_status
 language plpgsql
@@ -2131,19 +2275,20 @@ begin
     raise exception 'run % does not exist', p_run_id using errcode = 'no_data_found';
   end if;
   perform pm_pipeline.log_event(p_run_id, 'budget_changed', format('budget set to %s', coalesce('$' || p_budget_usd, 'none')));
-  if v_run.status = 'needs_user_decision' and v_run.notes like 'budget reached%' then
-    perform pm_pipeline.resume_run(p_run_id, v_run.stage, format('budget raised to %s', coalesce('$' || p_budget_usd, 'none')));
-    if not pm_pipeline.budget_allows(p_run_id) then
-      return 'needs_user_decision'::pm_pipeline.run_status;
-    end if;
-    perform pm_pipeline.reconcile_run(p_run_id);
-    perform pm_pipeline.dispatch_waiting_work();
+  if v_run.decision_reason is distinct from 'budget_reached' then
+    return v_run.status;
   end if;
+  if not pm_pipeline.run_can_afford_next_call(p_run_id) then
+    update pm_pipeline.runs set notes = pm_pipeline.budget_reached_message(p_run_id) where id = p_run_id;
+    return v_run.status;
+  end if;
+  perform pm_pipeline.resume_run(p_run_id, v_run.stage, format('budget raised to %s', coalesce('$' || p_budget_usd, 'none')));
+  perform pm_pipeline.reconcile_run(p_run_id);
+  perform pm_pipeline.dispatch_waiting_work();
   return (select status from pm_pipeline.runs where id = p_run_id);
 end
 $$;
-
-comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when there is room again.';
+comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when the next call fits, else keeps waiting with an updated message.';
 
 -- =============================================================================================
 -- supabase/schemas/06_run_api.sql
@@ -2225,6 +2370,7 @@ as $$
       'output_tokens', c.output_tokens, 'web_searches', c.web_searches),
     'decision', case when r.status = 'needs_user_decision' then jsonb_build_object(
       'reason', r.notes,
+      'waiting_for', r.decision_reason,
       'options', jsonb_build_array('accept_partial', 'expand_location', 'loosen_pms', 'set_budget')) end,
     'created_at', r.created_at, 'started_at', r.started_at, 'updated_at', r.updated_at, 'finished_at', r.finished_at)
     from pm_pipeline.runs r
@@ -2330,7 +2476,6 @@ declare
   v_criteria jsonb;
   v_problem text;
   v_p pm_pipeline.v_run_progress;
-  v_reopened uuid[];
 begin
   if v_kind is null or v_kind not in ('accept_partial', 'expand_location', 'loosen_pms', 'set_budget') then
     raise exception 'decision must be one of accept_partial, expand_location, loosen_pms, set_budget (got %)',
@@ -2395,22 +2540,7 @@ begin
   perform pm_pipeline.log_event(p_run_id, 'decision', format('decision: %s', v_kind),
     jsonb_build_object('decision', v_kind, 'criteria_before', v_run.criteria, 'criteria_after', v_criteria));
   if v_kind = 'loosen_pms' then
-    -- companies already researched are judged again against the new PMS, from their stored research
-    -- (no new provider calls): discovery never finds a known domain again, so without this an
-    -- AppFolio company rejected while the run wanted Buildium could not count once AppFolio is allowed
-    with reopened as (
-      update pm_pipeline.companies c set status = 'candidate', rejection_reason = null, updated_at = now()
-       where c.run_id = p_run_id and c.status in ('rejected', 'review')
-         and exists (select from pm_pipeline.company_research r where r.company_id = c.id)
-         -- a company that qualified but had too few decision makers (complete_contact_research's reason) stays as it is
-         and coalesce(c.rejection_reason, '') not like 'found % decision maker(s), need at least %'
-      returning c.id)
-    select coalesce(array_agg(id), '{}') into v_reopened from reopened;
-    perform pm_pipeline.enqueue_tasks('company_research', p_run_id, (
-      select coalesce(jsonb_agg(jsonb_build_object(
-               'key', format('requalify:%s:%s', r.id, (select count(*) from pm_pipeline.events e where e.run_id = p_run_id and e.kind = 'decision')),
-               'payload', jsonb_build_object('company_id', r.id, 'requalify', true))), '[]')
-        from unnest(v_reopened) r(id)));
+    perform pm_pipeline.requalify_companies(p_run_id);
   end if;
   perform pm_pipeline.resume_run(p_run_id, 'company_discovery', format('resumed by %s: criteria now %s', v_kind, v_criteria));
   perform pm_pipeline.reconcile_run(p_run_id);

@@ -45,13 +45,23 @@ comment on type pm_pipeline.run_status is 'active -> needs_user_decision | compl
 
 create type pm_pipeline.company_status as enum ('candidate', 'accepted', 'rejected', 'review');
 
-comment on type pm_pipeline.company_status is 'candidate: found, not yet researched; accepted: qualifies; rejected: does not (reason kept); review: evidence too weak to accept automatically.';
+comment on type pm_pipeline.company_status is 'candidate: found, not yet researched; accepted: qualifies; rejected: does not (reason kept); review: evidence too weak to accept automatically. Moves: company_status_move_allowed.';
+
+-- Why a company is rejected or in review, as code reads it; companies.rejection_reason says it for people.
+create type pm_pipeline.company_reason as enum (
+  'disqualified', 'pms_not_checked', 'no_pms_evidence', 'other_pms', 'weak_pms_evidence', 'units_unknown',
+  'units_out_of_range', 'too_few_contacts', 'task_failed');
+comment on type pm_pipeline.company_reason is 'Why a company is rejected or in review: the research verdict (disqualified ... units_out_of_range, decided in shared/pipeline/qualify.ts), too_few_contacts (contact research), task_failed (its task failed for good).';
+
+-- What a run that needs a user decision waits for; runs.notes says it for people.
+create type pm_pipeline.decision_reason as enum ('target_not_met', 'budget_reached');
+comment on type pm_pipeline.decision_reason is 'Why a run waits for a decision: target_not_met (nothing left in flight, fewer companies than asked for) or budget_reached (its next provider call would exceed its budget).';
 
 create type pm_pipeline.email_class as enum ('published', 'pattern_inferred', 'generic_role', 'personal', 'unknown');
 
 create type pm_pipeline.task_state as enum ('queued', 'running', 'succeeded', 'failed', 'cancelled');
 
-comment on type pm_pipeline.task_state is 'queued -> running -> succeeded | failed, or back to queued for another attempt; cancelled when its run ends first.';
+comment on type pm_pipeline.task_state is 'queued -> running -> succeeded | failed, or back to queued for another attempt; cancelled when its run ends first. Moves: task_state_move_allowed.';
 
 create function pm_pipeline.normalize_domain(p_value text)
 returns text

@@ -76,6 +76,7 @@ create table pm_pipeline.runs (
   contacts_max integer not null default 3,
   stage pm_pipeline.run_stage not null default 'company_discovery',
   status pm_pipeline.run_status not null default 'active',
+  decision_reason pm_pipeline.decision_reason,
   notes text,
   idempotency_key text unique check (length(idempotency_key) between 1 and 200),
   created_at timestamptz not null default now(),
@@ -90,7 +91,8 @@ create table pm_pipeline.runs (
   request jsonb,
   constraint runs_contacts_range check (contacts_min between 0 and 10 and contacts_max between 1 and 10 and contacts_min <= contacts_max),
   -- 'done' and 'completed' mean the same thing and are set together
-  constraint runs_done_is_completed check ((stage = 'done') = (status = 'completed'))
+  constraint runs_done_is_completed check ((stage = 'done') = (status = 'completed')),
+  constraint runs_decision_has_reason check ((status = 'needs_user_decision') = (decision_reason is not null))
 );
 alter table pm_pipeline.runs enable row level security;
 
@@ -99,6 +101,7 @@ comment on table pm_pipeline.runs is 'A lead-list request: criteria, how many co
 comment on column pm_pipeline.runs.criteria is 'e.g. {"pms": "Buildium", "state": "TX", "city": "Austin", "units_min": 100, "units_max": 2000}';
 
 comment on column pm_pipeline.runs.idempotency_key is 'Optional client key: creating a run with a key that exists returns the existing run.';
+comment on column pm_pipeline.runs.decision_reason is 'What a run in needs_user_decision waits for (code); notes says it in words. Null in every other status.';
 
 comment on column pm_pipeline.runs.started_at is 'When start_run handed the run to the workers; runs without it are not driven by the pipeline.';
 
@@ -268,12 +271,15 @@ $$;
 comment on function pm_pipeline.advance_run_stage(uuid, pm_pipeline.run_stage) is 'Moves an active run to a later stage; false when it is already there or past it, or not active.';
 
 -- Compare-and-set of a run's status. With p_expected, nothing happens unless the run is in that
--- status. Completing sets stage done; cancelling, failing or completing a run cancels its queued tasks.
+-- status. Completing sets stage done; cancelling, failing or completing a run cancels its queued
+-- tasks. A run stopped for a decision says what it waits for (p_decision_reason; by default the
+-- target not met).
 create function pm_pipeline.set_run_status(
   p_run_id uuid,
   p_status pm_pipeline.run_status,
   p_message text,
-  p_expected pm_pipeline.run_status default null)
+  p_expected pm_pipeline.run_status default null,
+  p_decision_reason pm_pipeline.decision_reason default null)
 returns boolean
 language plpgsql
 security definer
@@ -296,6 +302,7 @@ begin
   update pm_pipeline.runs
      set status = p_status,
          stage = case when p_status = 'completed' then 'done' else stage end,
+         decision_reason = case when p_status = 'needs_user_decision' then coalesce(p_decision_reason, 'target_not_met') end,
          notes = coalesce(p_message, notes)
    where id = p_run_id;
   if p_status in ('completed', 'error', 'cancelled') then
@@ -308,7 +315,7 @@ begin
 end
 $$;
 
-comment on function pm_pipeline.set_run_status(uuid, pm_pipeline.run_status, text, pm_pipeline.run_status) is 'Changes a run''s status if the move is allowed (and, with p_expected, only from that status); records the message as an event.';
+comment on function pm_pipeline.set_run_status(uuid, pm_pipeline.run_status, text, pm_pipeline.run_status, pm_pipeline.decision_reason) is 'Changes a run''s status if the move is allowed (and, with p_expected, only from that status); records the message as an event.';
 
 -- A user decision resumes a run that waits for one: status back to active at the given stage.
 create function pm_pipeline.resume_run(p_run_id uuid, p_stage pm_pipeline.run_stage, p_message text)
@@ -321,7 +328,7 @@ begin
   if p_stage = 'done' then
     raise exception 'a resumed run cannot start at stage done' using errcode = 'invalid_parameter_value';
   end if;
-  update pm_pipeline.runs set status = 'active', stage = p_stage, notes = coalesce(p_message, notes)
+  update pm_pipeline.runs set status = 'active', stage = p_stage, decision_reason = null, notes = coalesce(p_message, notes)
    where id = p_run_id and status = 'needs_user_decision';
   if not found then
     return false;

@@ -88,6 +88,47 @@ comment on column pm_pipeline.tasks.checkpoint is 'What an attempt already has i
 
 comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
 
+-- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
+-- set_run_status cancelling a run's queue) moves tasks only along these edges; a trigger refuses
+-- any other move, whoever makes it.
+create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
+returns boolean
+language sql
+immutable
+security definer
+set search_path = ''
+as $$
+  select p_from = p_to or (p_from, p_to) in (
+    ('queued', 'running'),       -- claimed
+    ('queued', 'cancelled'),     -- its run ended
+    ('running', 'succeeded'),    -- completed under its lease
+    ('running', 'queued'),       -- retried, released, deferred, or its lease expired
+    ('running', 'failed'),       -- out of attempts, or a permanent error
+    ('running', 'cancelled'))    -- its run ended while it ran
+$$;
+comment on function pm_pipeline.task_state_move_allowed(pm_pipeline.task_state, pm_pipeline.task_state) is 'The allowed task state moves; succeeded, failed and cancelled are final.';
+
+create function pm_pipeline.guard_task_transition()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not pm_pipeline.task_state_move_allowed(old.state, new.state) then
+    raise exception 'task %: state cannot move from % to %', old.id, old.state, new.state
+      using errcode = 'check_violation', hint = 'succeeded, failed and cancelled are final';
+  end if;
+  return new;
+end
+$$;
+comment on function pm_pipeline.guard_task_transition() is 'Trigger: rejects task state moves that task_state_move_allowed does not list.';
+
+create trigger tasks_guard_transition
+  before update of state on pm_pipeline.tasks
+  for each row when (old.state is distinct from new.state)
+  execute function pm_pipeline.guard_task_transition();
+
 -- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
 -- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.
 create function pm_pipeline.retry_delay(p_kind text, p_attempt integer)
@@ -188,8 +229,8 @@ $$;
 
 comment on function pm_pipeline.enqueue_task(text, uuid, jsonb, text, float8) is 'Enqueues one task (see enqueue_tasks); with a key seen before, returns that task.';
 
--- The one place where a failed, released, expired or orphaned attempt is settled: back to queued
--- (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
+-- Every attempt that did not succeed (failed, released, expired, orphaned) is settled here: back
+-- to queued (after a backoff, at least p_min_delay) while attempts remain and the error is retryable, else
 -- failed for good with the reason and its kind kept, logged, and handed to the pipeline
 -- (handle_failed_task: the company or the run learns why). A task whose run has ended meanwhile
 -- is cancelled, not queued again. An attempt that was not really tried (p_count_attempt false: cut

@@ -24,18 +24,61 @@ create table pm_pipeline.companies (
   pms text,
   status pm_pipeline.company_status not null default 'candidate',
   rejection_reason text,
+  status_reason pm_pipeline.company_reason,
   source_urls text[] not null default '{}',
   discovered_by_task bigint,
   discovered_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint companies_run_domain_unique unique (run_id, domain),
-  constraint companies_rejection_has_reason check (status <> 'rejected' or rejection_reason is not null)
+  constraint companies_rejection_has_reason check (status <> 'rejected' or rejection_reason is not null),
+  constraint companies_reason_only_when_held_back check (status in ('rejected', 'review') or status_reason is null)
 );
 alter table pm_pipeline.companies enable row level security;
 
 create index companies_run_status on pm_pipeline.companies (run_id, status);
 
 comment on table pm_pipeline.companies is 'Companies a run found, unique per run by normalised domain (the company''s own site, never a PMS portal host).';
+comment on column pm_pipeline.companies.rejection_reason is 'Why the company is rejected or in review, for people ("uses AppFolio, not Buildium").';
+comment on column pm_pipeline.companies.status_reason is 'Why the company is rejected or in review, as a code (company_reason): what SQL keys on, never the text.';
+
+-- The company state machine: research decides a candidate; contact research can still reject an
+-- accepted company (too few decision makers); a failed task sends it to review; a loosened PMS
+-- criterion judges rejected and reviewed companies again (requalify_companies).
+create function pm_pipeline.company_status_move_allowed(p_from pm_pipeline.company_status, p_to pm_pipeline.company_status)
+returns boolean
+language sql
+immutable
+security definer
+set search_path = ''
+as $$
+  select p_from = p_to or (p_from, p_to) in (
+    ('candidate', 'accepted'), ('candidate', 'rejected'), ('candidate', 'review'),
+    ('accepted', 'rejected'), ('accepted', 'review'),
+    ('rejected', 'candidate'), ('review', 'candidate'))
+$$;
+comment on function pm_pipeline.company_status_move_allowed(pm_pipeline.company_status, pm_pipeline.company_status) is 'The allowed company status moves.';
+
+create function pm_pipeline.guard_company_transition()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not pm_pipeline.company_status_move_allowed(old.status, new.status) then
+    raise exception 'company %: status cannot move from % to %', old.id, old.status, new.status
+      using errcode = 'check_violation';
+  end if;
+  new.updated_at := now();
+  return new;
+end
+$$;
+comment on function pm_pipeline.guard_company_transition() is 'Trigger: rejects company status moves that company_status_move_allowed does not list; stamps updated_at.';
+
+create trigger companies_guard_transition
+  before update of status on pm_pipeline.companies
+  for each row when (old.status is distinct from new.status)
+  execute function pm_pipeline.guard_company_transition();
 
 create table pm_pipeline.company_research (
   company_id uuid primary key references pm_pipeline.companies (id) on delete cascade,
@@ -221,7 +264,7 @@ begin
          order by tk.finished_at desc limit 1));
     end if;
     perform pm_pipeline.set_run_status(p_run_id, 'needs_user_decision',
-      v_message || '. Options: accept_partial, expand_location, loosen_pms.');
+      v_message || '. Options: accept_partial, expand_location, loosen_pms.', null, 'target_not_met');
     return 'needs_user_decision'::pm_pipeline.run_status;
   end if;
   return 'active'::pm_pipeline.run_status;
@@ -271,7 +314,7 @@ begin
      where id = v_run.id;
   elsif v_task.kind in ('company_research', 'contact_research') then
     update pm_pipeline.companies
-       set status = 'review', updated_at = now(),
+       set status = 'review', status_reason = 'task_failed',
            rejection_reason = left(format('%s failed: %s', replace(v_task.kind, '_', ' '), v_task.last_error), 1000)
      where id = (v_task.payload->>'company_id')::uuid and status in ('candidate', 'accepted');
     if v_task.last_error_kind = 'quota' then
@@ -475,7 +518,7 @@ begin
        set status = v_status,
            pms = coalesce(v_research.pms, pms),
            rejection_reason = case when v_status = 'accepted' then null else coalesce(p_decision->>'reason', 'no reason given') end,
-           updated_at = now()
+           status_reason = case when v_status = 'accepted' then null else (p_decision->>'code')::pm_pipeline.company_reason end
      where id = v_company_id and status = 'candidate';
     if v_status = 'accepted' then
       perform pm_pipeline.enqueue_tasks('contact_research', v_task.run_id,
@@ -512,7 +555,7 @@ begin
   select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
   if v_have < v_run.contacts_min and pm_pipeline.run_is_open(v_run.id) then
     update pm_pipeline.companies
-       set status = 'rejected', updated_at = now(),
+       set status = 'rejected', status_reason = 'too_few_contacts',
            rejection_reason = format('found %s decision maker(s), need at least %s', v_have, v_run.contacts_min)
      where id = v_company_id and status = 'accepted';
   end if;
@@ -523,6 +566,38 @@ end
 $$;
 
 comment on function pm_pipeline.complete_contact_research(bigint, uuid, jsonb) is 'Fenced: adds a company''s contacts (up to contacts_max), rejects it below contacts_min, completes the task, reconciles the run.';
+
+-- After loosen_pms: the companies already researched are judged again against the new PMS, from
+-- their stored research (no new provider calls): discovery never finds a known domain again, so
+-- without this an AppFolio company rejected while the run wanted Buildium could not count once
+-- AppFolio is allowed. A company that qualified but had too few decision makers stays as it is.
+create function pm_pipeline.requalify_companies(p_run_id uuid)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_reopened uuid[];
+  v_decisions bigint := (select count(*) from pm_pipeline.events e where e.run_id = p_run_id and e.kind = 'decision');
+begin
+  with reopened as (
+    update pm_pipeline.companies c set status = 'candidate', rejection_reason = null, status_reason = null
+     where c.run_id = p_run_id and c.status in ('rejected', 'review')
+       and exists (select from pm_pipeline.company_research r where r.company_id = c.id)
+       and c.status_reason is distinct from 'too_few_contacts'
+    returning c.id)
+  select coalesce(array_agg(id), '{}') into v_reopened from reopened;
+  -- keyed by the decision's number: a later loosen_pms judges them again
+  perform pm_pipeline.enqueue_tasks('company_research', p_run_id, (
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'key', format('requalify:%s:%s', r.id, v_decisions),
+             'payload', jsonb_build_object('company_id', r.id, 'requalify', true))), '[]')
+      from unnest(v_reopened) r(id)));
+  return cardinality(v_reopened);
+end
+$$;
+comment on function pm_pipeline.requalify_companies(uuid) is 'Sends a run''s rejected and reviewed companies that have research (not those with too few contacts) back to candidate, each with a company_research task that judges its stored research again; returns how many.';
 
 -- Exports, with the old system's column names in its order (CRM imports rely on them)
 

@@ -63,30 +63,47 @@ $$;
 
 comment on function pm_pipeline.record_usage(bigint, jsonb) is 'Records tokens, web searches and cost of a task''s provider call(s), right after each billed response; clears the task''s budget reservation.';
 
--- Before a task's provider call: may the run spend on? The next call is estimated at the run's
--- average cost per call so far. When it would exceed the budget, the run stops in
--- needs_user_decision and this returns false; the worker then defers the task.
-create function pm_pipeline.budget_allows(p_run_id uuid)
+-- May a run make its next provider call? The call is estimated at the run's average cost per call
+-- so far; what other running tasks of the run have reserved counts as spent (a task's own
+-- reservation does not). No budget: always. A question only: it changes nothing.
+create function pm_pipeline.run_can_afford_next_call(p_run_id uuid, p_task_id bigint default null)
 returns boolean
-language plpgsql
+language sql
+stable
 security definer
 set search_path = ''
 as $$
-declare
-  v_cost pm_pipeline.v_run_costs;
-begin
-  select * into v_cost from pm_pipeline.v_run_costs where run_id = p_run_id;
-  if v_cost.budget_usd is null or v_cost.cost_usd + coalesce(v_cost.cost_per_call_usd, 0) <= v_cost.budget_usd then
-    return true;
-  end if;
-  perform pm_pipeline.set_run_status(p_run_id, 'needs_user_decision',
-    format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
-      round(v_cost.cost_usd, 4), v_cost.budget_usd, round(coalesce(v_cost.cost_per_call_usd, 0), 4)), 'active');
-  return false;
-end
+  select c.budget_usd is null
+         or c.cost_usd + c.reserved_usd
+            - coalesce((select t.budget_reserved_usd from pm_pipeline.tasks t where t.id = p_task_id and t.state = 'running'), 0)
+            + coalesce(c.cost_per_call_usd, 0) <= c.budget_usd
+    from pm_pipeline.v_run_costs c where c.run_id = p_run_id
 $$;
+comment on function pm_pipeline.run_can_afford_next_call(uuid, bigint) is 'True when the run''s next provider call (at its average cost per call) fits its budget, counting other tasks'' reservations; true without a budget. Changes nothing.';
 
-comment on function pm_pipeline.budget_allows(uuid) is 'True when the run may make its next provider call; else stops the run for a decision ("budget reached").';
+create function pm_pipeline.budget_reached_message(p_run_id uuid)
+returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
+                round(c.cost_usd, 4), c.budget_usd, round(coalesce(c.cost_per_call_usd, 0), 4))
+    from pm_pipeline.v_run_costs c where c.run_id = p_run_id
+$$;
+comment on function pm_pipeline.budget_reached_message(uuid) is 'What a run stopped by its budget tells the user: spent, budget, cost per call.';
+
+-- An active run whose next call does not fit stops for a decision (decision_reason budget_reached).
+create function pm_pipeline.pause_run_for_budget(p_run_id uuid)
+returns boolean
+language sql
+security definer
+set search_path = ''
+as $$
+  select pm_pipeline.set_run_status(p_run_id, 'needs_user_decision', pm_pipeline.budget_reached_message(p_run_id), 'active', 'budget_reached')
+$$;
+comment on function pm_pipeline.pause_run_for_budget(uuid) is 'Moves an active run to needs_user_decision because of its budget; false when it was not active.';
 
 -- Gives a claimed task back without counting the attempt: the work was not tried (its run is
 -- waiting for a decision). Fenced by the token.
@@ -110,12 +127,11 @@ $$;
 
 comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
 
--- Before a task's provider call: reserves the call's estimated cost (the run's average per call so
--- far) under a lock on the run, counting what other running tasks have reserved, so that workers
--- of one run together overshoot the budget by at most one call each. When the call would not fit,
--- the run stops for a decision, the task goes back untried (defer_task) and this returns false.
--- Null when the lease is lost.
-create function pm_pipeline.reserve_budget(p_task_id bigint, p_lease_token uuid)
+-- Before a task's provider call: reserves the call's estimated cost under a lock on the run, so
+-- that workers of one run together overshoot the budget by at most one call each. When the call
+-- does not fit, the run stops for a decision and the task goes back untried: one call does both,
+-- and says which happened. Null when the lease is lost.
+create function pm_pipeline.reserve_budget_or_defer(p_task_id bigint, p_lease_token uuid)
 returns boolean
 language plpgsql
 security definer
@@ -123,8 +139,6 @@ set search_path = ''
 as $$
 declare
   v_task pm_pipeline.tasks := pm_pipeline.lock_lease(p_task_id, p_lease_token);
-  v_cost pm_pipeline.v_run_costs;
-  v_estimate numeric;
 begin
   if v_task.id is null then
     return null;
@@ -132,27 +146,24 @@ begin
   if v_task.run_id is null then
     return true;
   end if;
-  perform from pm_pipeline.runs where id = v_task.run_id for no key update;
-  select * into v_cost from pm_pipeline.v_run_costs where run_id = v_task.run_id;
-  if v_cost.budget_usd is null then
+  if (select r.budget_usd from pm_pipeline.runs r where r.id = v_task.run_id for no key update) is null then
     return true;
   end if;
-  v_estimate := coalesce(v_cost.cost_per_call_usd, 0);
-  if v_cost.cost_usd + (v_cost.reserved_usd - v_task.budget_reserved_usd) + v_estimate <= v_cost.budget_usd then
-    update pm_pipeline.tasks set budget_reserved_usd = v_estimate where id = p_task_id;
+  if pm_pipeline.run_can_afford_next_call(v_task.run_id, p_task_id) then
+    update pm_pipeline.tasks
+       set budget_reserved_usd = coalesce((select c.cost_per_call_usd from pm_pipeline.v_run_costs c where c.run_id = v_task.run_id), 0)
+     where id = p_task_id;
     return true;
   end if;
-  perform pm_pipeline.set_run_status(v_task.run_id, 'needs_user_decision',
-    format('budget reached: spent $%s of $%s (about $%s a call); raise the budget to go on',
-      round(v_cost.cost_usd, 4), v_cost.budget_usd, round(v_estimate, 4)), 'active');
+  perform pm_pipeline.pause_run_for_budget(v_task.run_id);
   perform pm_pipeline.defer_task(p_task_id, p_lease_token, 'run stopped: budget reached');
   return false;
 end
 $$;
+comment on function pm_pipeline.reserve_budget_or_defer(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget (true), or stops the run for a decision and gives the task back untried (false); null for a stale token.';
 
-comment on function pm_pipeline.reserve_budget(bigint, uuid) is 'Fenced: reserves a task''s next provider call within its run''s budget; false (run stopped for a decision, task deferred untried) when it does not fit.';
-
--- Sets a run's budget; a run stopped by its budget resumes when the new one leaves room.
+-- Sets a run's budget. A run stopped by its budget resumes when the new one leaves room for the
+-- next call; otherwise it keeps waiting, its message updated to the new budget.
 create function pm_pipeline.set_run_budget(p_run_id uuid, p_budget_usd numeric)
 returns pm_pipeline.run_status
 language plpgsql
@@ -170,16 +181,17 @@ begin
     raise exception 'run % does not exist', p_run_id using errcode = 'no_data_found';
   end if;
   perform pm_pipeline.log_event(p_run_id, 'budget_changed', format('budget set to %s', coalesce('$' || p_budget_usd, 'none')));
-  if v_run.status = 'needs_user_decision' and v_run.notes like 'budget reached%' then
-    perform pm_pipeline.resume_run(p_run_id, v_run.stage, format('budget raised to %s', coalesce('$' || p_budget_usd, 'none')));
-    if not pm_pipeline.budget_allows(p_run_id) then
-      return 'needs_user_decision'::pm_pipeline.run_status;
-    end if;
-    perform pm_pipeline.reconcile_run(p_run_id);
-    perform pm_pipeline.dispatch_waiting_work();
+  if v_run.decision_reason is distinct from 'budget_reached' then
+    return v_run.status;
   end if;
+  if not pm_pipeline.run_can_afford_next_call(p_run_id) then
+    update pm_pipeline.runs set notes = pm_pipeline.budget_reached_message(p_run_id) where id = p_run_id;
+    return v_run.status;
+  end if;
+  perform pm_pipeline.resume_run(p_run_id, v_run.stage, format('budget raised to %s', coalesce('$' || p_budget_usd, 'none')));
+  perform pm_pipeline.reconcile_run(p_run_id);
+  perform pm_pipeline.dispatch_waiting_work();
   return (select status from pm_pipeline.runs where id = p_run_id);
 end
 $$;
-
-comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when there is room again.';
+comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when the next call fits, else keeps waiting with an updated message.';

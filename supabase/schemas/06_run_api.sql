@@ -75,6 +75,7 @@ as $$
       'output_tokens', c.output_tokens, 'web_searches', c.web_searches),
     'decision', case when r.status = 'needs_user_decision' then jsonb_build_object(
       'reason', r.notes,
+      'waiting_for', r.decision_reason,
       'options', jsonb_build_array('accept_partial', 'expand_location', 'loosen_pms', 'set_budget')) end,
     'created_at', r.created_at, 'started_at', r.started_at, 'updated_at', r.updated_at, 'finished_at', r.finished_at)
     from pm_pipeline.runs r
@@ -180,7 +181,6 @@ declare
   v_criteria jsonb;
   v_problem text;
   v_p pm_pipeline.v_run_progress;
-  v_reopened uuid[];
 begin
   if v_kind is null or v_kind not in ('accept_partial', 'expand_location', 'loosen_pms', 'set_budget') then
     raise exception 'decision must be one of accept_partial, expand_location, loosen_pms, set_budget (got %)',
@@ -245,22 +245,7 @@ begin
   perform pm_pipeline.log_event(p_run_id, 'decision', format('decision: %s', v_kind),
     jsonb_build_object('decision', v_kind, 'criteria_before', v_run.criteria, 'criteria_after', v_criteria));
   if v_kind = 'loosen_pms' then
-    -- companies already researched are judged again against the new PMS, from their stored research
-    -- (no new provider calls): discovery never finds a known domain again, so without this an
-    -- AppFolio company rejected while the run wanted Buildium could not count once AppFolio is allowed
-    with reopened as (
-      update pm_pipeline.companies c set status = 'candidate', rejection_reason = null, updated_at = now()
-       where c.run_id = p_run_id and c.status in ('rejected', 'review')
-         and exists (select from pm_pipeline.company_research r where r.company_id = c.id)
-         -- a company that qualified but had too few decision makers (complete_contact_research's reason) stays as it is
-         and coalesce(c.rejection_reason, '') not like 'found % decision maker(s), need at least %'
-      returning c.id)
-    select coalesce(array_agg(id), '{}') into v_reopened from reopened;
-    perform pm_pipeline.enqueue_tasks('company_research', p_run_id, (
-      select coalesce(jsonb_agg(jsonb_build_object(
-               'key', format('requalify:%s:%s', r.id, (select count(*) from pm_pipeline.events e where e.run_id = p_run_id and e.kind = 'decision')),
-               'payload', jsonb_build_object('company_id', r.id, 'requalify', true))), '[]')
-        from unnest(v_reopened) r(id)));
+    perform pm_pipeline.requalify_companies(p_run_id);
   end if;
   perform pm_pipeline.resume_run(p_run_id, 'company_discovery', format('resumed by %s: criteria now %s', v_kind, v_criteria));
   perform pm_pipeline.reconcile_run(p_run_id);

@@ -46,7 +46,11 @@ create function pg_temp.waiting_run(p_name text, p_criteria jsonb, p_message tex
 declare
   v_id uuid := pg_temp.run(p_name, p_criteria);
 begin
-  update pm_pipeline.tasks set state = 'succeeded', finished_at = now() where run_id = v_id and state = 'queued';
+  -- its discovery is done: claimed, then succeeded (the task state machine's way)
+  update pm_pipeline.tasks set state = 'running', lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'
+   where run_id = v_id and state = 'queued';
+  update pm_pipeline.tasks set state = 'succeeded', finished_at = now(), lease_token = null, lease_expires_at = null
+   where run_id = v_id and state = 'running';
   update pm_pipeline.runs set discovery_exhausted = true where id = v_id;
   perform pm_pipeline.advance_run_stage(v_id, 'contact_discovery');
   perform pm_pipeline.set_run_status(v_id, 'needs_user_decision', p_message);
@@ -60,7 +64,7 @@ declare
 begin
   update pm_pipeline.runs set budget_usd = p_spent where id = v_id;
   insert into pm_pipeline.provider_usage (run_id, kind, provider, calls, cost_usd) values (v_id, 'lead_list', 'pgtap', 1, p_spent);
-  if pm_pipeline.budget_allows(v_id) then
+  if pm_pipeline.run_can_afford_next_call(v_id) or not pm_pipeline.pause_run_for_budget(v_id) then
     raise exception 'run % should have been stopped by its budget', v_id;
   end if;
   return v_id;
@@ -240,7 +244,10 @@ select c.id, c.run_id, c.name || ' contact ' || i
  where c.run_id = pg_temp.uid('R');
 select is((select count(*)::int from pm_pipeline.enqueue_tasks('pgtap_api', pg_temp.uid('R'), '[{"key": "pgtap-api-f1"}, {"key": "pgtap-api-f2"}]')), 2,
   'two tasks for run R');
-update pm_pipeline.tasks set state = 'failed', attempts = 1, last_error = 'error of ' || key,
+-- along the task state machine: claimed, then failed
+update pm_pipeline.tasks set state = 'running', lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'
+ where run_id = pg_temp.uid('R') and kind = 'pgtap_api';
+update pm_pipeline.tasks set state = 'failed', attempts = 1, last_error = 'error of ' || key, lease_token = null, lease_expires_at = null,
        finished_at = now() - case key when 'pgtap-api-f1' then interval '2 minutes' else interval '1 minute' end
  where run_id = pg_temp.uid('R') and kind = 'pgtap_api';
 insert into pm_pipeline.provider_usage (run_id, kind, provider, calls, input_tokens, output_tokens, web_searches, cost_usd)
@@ -293,9 +300,9 @@ select is(pm_pipeline.run_details(pg_temp.uid('C1'))->'rejected' || (pm_pipeline
 select isnt(pg_temp.waiting_run('W0', '{"state": "TX"}', 'found 0 of 5 companies. Options: accept_partial, expand_location, loosen_pms.'), null,
   'run W0 waits for a decision');
 select is(pm_pipeline.run_summary(pg_temp.uid('W0'))->'decision',
-  '{"reason": "found 0 of 5 companies. Options: accept_partial, expand_location, loosen_pms.",
+  '{"reason": "found 0 of 5 companies. Options: accept_partial, expand_location, loosen_pms.", "waiting_for": "target_not_met",
     "options": ["accept_partial", "expand_location", "loosen_pms", "set_budget"]}'::jsonb,
-  'run_summary: a run that needs a decision says why and what the options are');
+  'run_summary: a run that needs a decision says why (in words and as a code) and what the options are');
 
 -- =============================================================================================
 -- list_runs
@@ -454,16 +461,17 @@ select is(pg_temp.decide_err(pg_temp.uid('W'), '{"decision": "loosen_pms", "pms"
 -- decide_run: loosen_pms judges the companies already researched again
 -- =============================================================================================
 select isnt(pg_temp.waiting_run('L', '{"pms": "Buildium", "state": "TX"}'), null, 'run L waits for a decision');
-insert into pm_pipeline.companies (run_id, name, domain, status, rejection_reason) values
-  (pg_temp.uid('L'), 'Other PMS', 'other-pms.example', 'rejected', 'uses AppFolio, not Buildium'),
-  (pg_temp.uid('L'), 'Weak evidence', 'weak.example', 'review', 'only medium evidence of Buildium'),
-  (pg_temp.uid('L'), 'Few people', 'few-people.example', 'rejected', 'found 0 decision maker(s), need at least 1'),
-  (pg_temp.uid('L'), 'Never researched', 'never.example', 'rejected', 'no reason given');
+insert into pm_pipeline.companies (run_id, name, domain, status, status_reason, rejection_reason) values
+  (pg_temp.uid('L'), 'Other PMS', 'other-pms.example', 'rejected', 'other_pms', 'uses AppFolio, not Buildium'),
+  (pg_temp.uid('L'), 'Weak evidence', 'weak.example', 'review', 'weak_pms_evidence', 'only medium evidence of Buildium'),
+  -- the code decides, not the words: a shortfall of contacts described in other words still stays
+  (pg_temp.uid('L'), 'Few people', 'few-people.example', 'rejected', 'too_few_contacts', 'nobody to call'),
+  (pg_temp.uid('L'), 'Never researched', 'never.example', 'rejected', null, 'no reason given');
 insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence)
 select id, run_id, 'AppFolio', 'high' from pm_pipeline.companies where run_id = pg_temp.uid('L') and domain <> 'never.example';
 select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "loosen_pms", "pms": null}') $$, pg_temp.uid('L')), 'loosen_pms for L');
 select results_eq(format($$ select domain, status::text, rejection_reason from pm_pipeline.companies where run_id = %L order by domain $$, pg_temp.uid('L')),
-  $$ values ('few-people.example', 'rejected', 'found 0 decision maker(s), need at least 1'), ('never.example', 'rejected', 'no reason given'),
+  $$ values ('few-people.example', 'rejected', 'nobody to call'), ('never.example', 'rejected', 'no reason given'),
             ('other-pms.example', 'candidate', null), ('weak.example', 'candidate', null) $$,
   'L: researched companies turned down on the criteria are candidates again; a contacts shortfall and an unresearched one stay');
 select results_eq(format($$ select c.domain, t.key like 'requalify:%%', t.payload->>'requalify', t.state::text from pm_pipeline.tasks t

@@ -21,7 +21,7 @@ insert into fx select 'ended', id from pm_pipeline.start_run('{"pms": "Buildium"
 insert into fx select 'live', id from pm_pipeline.start_run('{"pms": "Buildium", "state": "TX"}', 2);
 insert into fx select 'waiting', id from pm_pipeline.start_run('{"pms": "Buildium", "state": "TX"}', 2);
 update pm_pipeline.runs set status = 'cancelled' where id = (select run_id from fx where name = 'ended');
-update pm_pipeline.runs set status = 'needs_user_decision' where id = (select run_id from fx where name = 'waiting');
+update pm_pipeline.runs set status = 'needs_user_decision', decision_reason = 'target_not_met' where id = (select run_id from fx where name = 'waiting');
 
 -- for each run: an old finished task, a recent finished one, an old queued one; old and recent events and usage
 insert into pm_pipeline.tasks (kind, run_id, key, state, fair_tag, max_attempts, created_at, updated_at, finished_at)

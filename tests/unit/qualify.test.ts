@@ -11,18 +11,19 @@ const criteria = { pms: "buildium", state: "TX", units_min: 100, units_max: 2000
 
 describe("qualification is decided in code", () => {
   it.each([
-    [research(), "accepted", null],
-    [research({ pms: "AppFolio" }), "rejected", /uses AppFolio, not buildium/],
-    [research({ pms_confidence: "medium" }), "review", /only medium evidence/],
-    [research({ pms: "AppFolio", pms_confidence: "low" }), "review", /low evidence of AppFolio/],
-    [research({ pms: null, pms_confidence: "none" }), "rejected", /no PMS evidence/],
-    [research({ pms: null, pms_confidence: "unknown" }), "review", /could not be checked/],
-    [research({ units: 60 }), "rejected", /about 60 units, outside 100-2000/],
-    [research({ units: null }), "review", /units unknown/],
-    [research({ disqualifiers: ["HOA-only management"] }), "rejected", /disqualified: HOA-only/],
-  ])("%#: %s", (input, status, reason) => {
+    [research(), "accepted", null, null],
+    [research({ pms: "AppFolio" }), "rejected", "other_pms", /uses AppFolio, not buildium/],
+    [research({ pms_confidence: "medium" }), "review", "weak_pms_evidence", /only medium evidence/],
+    [research({ pms: "AppFolio", pms_confidence: "low" }), "review", "weak_pms_evidence", /low evidence of AppFolio/],
+    [research({ pms: null, pms_confidence: "none" }), "rejected", "no_pms_evidence", /no PMS evidence/],
+    [research({ pms: null, pms_confidence: "unknown" }), "review", "pms_not_checked", /could not be checked/],
+    [research({ units: 60 }), "rejected", "units_out_of_range", /about 60 units, outside 100-2000/],
+    [research({ units: null }), "review", "units_unknown", /units unknown/],
+    [research({ disqualifiers: ["HOA-only management"] }), "rejected", "disqualified", /disqualified: HOA-only/],
+  ])("%#: %s", (input, status, code, reason) => {
     const decision = qualify(criteria, input);
     expect(decision.status).toBe(status);
+    expect(decision.code).toBe(code); // the code is what the database keys on, the reason what people read
     if (reason) expect(decision.reason).toMatch(reason);
     else expect(decision.reason).toBeNull();
   });
