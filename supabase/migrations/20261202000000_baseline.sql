@@ -370,9 +370,9 @@ $$;
 comment on function pm_pipeline.advance_run_stage(uuid, pm_pipeline.run_stage) is 'Moves an active run to a later stage; false when it is already there or past it, or not active.';
 
 -- Compare-and-set of a run's status. With p_expected, nothing happens unless the run is in that
--- status. Completing sets stage done; cancelling, failing or completing a run cancels its queued
--- tasks. A run stopped for a decision says what it waits for (p_decision_reason; by default the
--- target not met).
+-- status. Completing sets stage done (a run that ends also ends its queued tasks: the queue's
+-- trigger runs_end_queued_tasks). A run stopped for a decision says what it waits for
+-- (p_decision_reason; by default the target not met).
 create function pm_pipeline.set_run_status(
   p_run_id uuid,
   p_status pm_pipeline.run_status,
@@ -404,10 +404,6 @@ begin
          decision_reason = case when p_status = 'needs_user_decision' then coalesce(p_decision_reason, 'target_not_met') end,
          notes = coalesce(p_message, notes)
    where id = p_run_id;
-  if p_status in ('completed', 'error', 'cancelled') then
-    update pm_pipeline.tasks set state = 'cancelled', finished_at = now(), updated_at = now()
-     where run_id = p_run_id and state = 'queued';
-  end if;
   perform pm_pipeline.log_event(p_run_id, 'status_changed', coalesce(p_message, format('status %s -> %s', v_run.status, p_status)),
     jsonb_build_object('from', v_run.status, 'to', p_status));
   return true;
@@ -546,8 +542,8 @@ comment on column pm_pipeline.tasks.checkpoint is 'What an attempt already has i
 comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
 
 -- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
--- set_run_status cancelling a run's queue) moves tasks only along these edges; a trigger refuses
--- any other move, whoever makes it.
+-- end_queued_tasks_of_run) moves tasks only along these edges; a trigger refuses any other move,
+-- whoever makes it.
 create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
 returns boolean
 language sql
@@ -585,6 +581,28 @@ create trigger tasks_guard_transition
   before update of state on pm_pipeline.tasks
   for each row when (old.state is distinct from new.state)
   execute function pm_pipeline.guard_task_transition();
+
+-- A run that ends (completed, error, cancelled) hands out no more work: its queued tasks are
+-- cancelled in the same transaction. Running ones finish, and their results are refused or kept
+-- as the pipeline decides (run_is_open).
+create function pm_pipeline.end_queued_tasks_of_run()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update pm_pipeline.tasks set state = 'cancelled', finished_at = now(), updated_at = now()
+   where run_id = new.id and state = 'queued';
+  return null;
+end
+$$;
+comment on function pm_pipeline.end_queued_tasks_of_run() is 'Trigger: cancels the queued tasks of a run that has just ended.';
+
+create trigger runs_end_queued_tasks
+  after update of status on pm_pipeline.runs
+  for each row when (new.status in ('completed', 'error', 'cancelled') and old.status is distinct from new.status)
+  execute function pm_pipeline.end_queued_tasks_of_run();
 
 -- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
 -- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.

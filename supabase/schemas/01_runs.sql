@@ -271,9 +271,9 @@ $$;
 comment on function pm_pipeline.advance_run_stage(uuid, pm_pipeline.run_stage) is 'Moves an active run to a later stage; false when it is already there or past it, or not active.';
 
 -- Compare-and-set of a run's status. With p_expected, nothing happens unless the run is in that
--- status. Completing sets stage done; cancelling, failing or completing a run cancels its queued
--- tasks. A run stopped for a decision says what it waits for (p_decision_reason; by default the
--- target not met).
+-- status. Completing sets stage done (a run that ends also ends its queued tasks: the queue's
+-- trigger runs_end_queued_tasks). A run stopped for a decision says what it waits for
+-- (p_decision_reason; by default the target not met).
 create function pm_pipeline.set_run_status(
   p_run_id uuid,
   p_status pm_pipeline.run_status,
@@ -305,10 +305,6 @@ begin
          decision_reason = case when p_status = 'needs_user_decision' then coalesce(p_decision_reason, 'target_not_met') end,
          notes = coalesce(p_message, notes)
    where id = p_run_id;
-  if p_status in ('completed', 'error', 'cancelled') then
-    update pm_pipeline.tasks set state = 'cancelled', finished_at = now(), updated_at = now()
-     where run_id = p_run_id and state = 'queued';
-  end if;
   perform pm_pipeline.log_event(p_run_id, 'status_changed', coalesce(p_message, format('status %s -> %s', v_run.status, p_status)),
     jsonb_build_object('from', v_run.status, 'to', p_status));
   return true;

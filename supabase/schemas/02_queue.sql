@@ -89,8 +89,8 @@ comment on column pm_pipeline.tasks.checkpoint is 'What an attempt already has i
 comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task reserved of its run''s budget for its next provider call (reserve_budget); cleared when the call''s usage is recorded.';
 
 -- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
--- set_run_status cancelling a run's queue) moves tasks only along these edges; a trigger refuses
--- any other move, whoever makes it.
+-- end_queued_tasks_of_run) moves tasks only along these edges; a trigger refuses any other move,
+-- whoever makes it.
 create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
 returns boolean
 language sql
@@ -128,6 +128,28 @@ create trigger tasks_guard_transition
   before update of state on pm_pipeline.tasks
   for each row when (old.state is distinct from new.state)
   execute function pm_pipeline.guard_task_transition();
+
+-- A run that ends (completed, error, cancelled) hands out no more work: its queued tasks are
+-- cancelled in the same transaction. Running ones finish, and their results are refused or kept
+-- as the pipeline decides (run_is_open).
+create function pm_pipeline.end_queued_tasks_of_run()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update pm_pipeline.tasks set state = 'cancelled', finished_at = now(), updated_at = now()
+   where run_id = new.id and state = 'queued';
+  return null;
+end
+$$;
+comment on function pm_pipeline.end_queued_tasks_of_run() is 'Trigger: cancels the queued tasks of a run that has just ended.';
+
+create trigger runs_end_queued_tasks
+  after update of status on pm_pipeline.runs
+  for each row when (new.status in ('completed', 'error', 'cancelled') and old.status is distinct from new.status)
+  execute function pm_pipeline.end_queued_tasks_of_run();
 
 -- Exponential backoff with jitter, in SQL: half of min(cap, base * 2^(attempt-1)) for sure, the
 -- other half at random ("equal jitter"), so a retry is never immediate yet retries spread out.
