@@ -571,6 +571,28 @@ $$;
 
 comment on function pm_pipeline.release_task(bigint, uuid, text) is 'Gives a claimed task back to the queue at once (fenced by the token); the attempt does not count, up to max_attempts releases.';
 
+-- Gives a claimed task back without counting the attempt: the work was not tried (its run is
+-- waiting for a decision). Fenced by the token.
+create function pm_pipeline.defer_task(p_task_id bigint, p_lease_token uuid, p_reason text)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
+    return false;
+  end if;
+  update pm_pipeline.tasks
+     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null, budget_reserved_usd = 0,
+         run_after = now(), last_error = p_reason, updated_at = now()
+   where id = p_task_id;
+  return true;
+end
+$$;
+
+comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
+
 -- Saves what an attempt has in hand (a paid provider answer) under the lease: a later attempt of
 -- the same task starts from it instead of paying again. Merged by name; false for a stale token.
 create function pm_pipeline.save_checkpoint(p_task_id bigint, p_lease_token uuid, p_name text, p_value jsonb)

@@ -105,28 +105,6 @@ as $$
 $$;
 comment on function pm_pipeline.pause_run_for_budget(uuid) is 'Moves an active run to needs_user_decision because of its budget; false when it was not active.';
 
--- Gives a claimed task back without counting the attempt: the work was not tried (its run is
--- waiting for a decision). Fenced by the token.
-create function pm_pipeline.defer_task(p_task_id bigint, p_lease_token uuid, p_reason text)
-returns boolean
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if pm_pipeline.lock_lease(p_task_id, p_lease_token) is null then
-    return false;
-  end if;
-  update pm_pipeline.tasks
-     set state = 'queued', attempts = attempts - 1, lease_token = null, lease_expires_at = null, budget_reserved_usd = 0,
-         run_after = now(), last_error = p_reason, updated_at = now()
-   where id = p_task_id;
-  return true;
-end
-$$;
-
-comment on function pm_pipeline.defer_task(bigint, uuid, text) is 'Returns a claimed task to the queue without counting its attempt (its run is paused).';
-
 -- Before a task's provider call: reserves the call's estimated cost under a lock on the run, so
 -- that workers of one run together overshoot the budget by at most one call each. When the call
 -- does not fit, the run stops for a decision and the task goes back untried: one call does both,
