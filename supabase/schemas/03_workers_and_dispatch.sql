@@ -1,4 +1,4 @@
--- Workers: liveness with the names users of the old system query by hand (seed-phase2-report.md):
+-- Workers: liveness with the names users of the old system query by hand (its Phase 2 report):
 -- worker_heartbeats, v_active_workers, v_dead_workers, upsert_worker_heartbeat, stop_worker,
 -- get_worker_stats(), cleanup_stale_workers(minutes), release_dead_worker_leases(). Unlike the old
 -- ones, these work: a dead worker's tasks go back to the queue, fenced and counted.
