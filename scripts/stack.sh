@@ -87,7 +87,14 @@ pg_home() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A port the kernel has free right now (it never hands out one that is listening).
+kernel_port() { node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+
+# The default stack keeps its well-known port (55432, or the next free one); a stack in a folder
+# of its own (tests, scratch databases) takes whatever the kernel has free, so that stacks that
+# come and go never collide on each other's ports.
 pick_port() {
+  if [ -n "${PM_LEADS_STACK_DIR:-}" ] && [ -z "${PM_LEADS_DB_PORT:-}" ]; then kernel_port; return; fi
   local port=${1:-$DEFAULT_PORT}
   while port_in_use "$port"; do
     port=$((port + 1))

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { repoRoot } from "../scripts/lib/stack-env.ts";
 
@@ -20,15 +21,20 @@ const alive = (pid: number) => {
 
 describe("scripts/stack.sh and the functions port", () => {
   const env = readFileSync(file("stack.env"), "utf8");
-  const taken = Number(/^PM_LEADS_FUNCTIONS_PORT=(\d+)$/m.exec(env)![1]);
+  const portBefore = readFileSync(file("functions.port"), "utf8");
+  let taken = 0;
   let impostor: Server;
 
   beforeAll(async () => {
     const pid = existsSync(file("functions.pid")) ? Number(readFileSync(file("functions.pid"), "utf8")) : 0;
     if (pid && alive(pid)) throw new Error("stop the stack's functions host first (this test starts and stops one)");
-    // another program on the port: it answers everything, /_health included, but is no functions host
+    // another program on the port: it answers everything, /_health included, but is no functions host.
+    // It takes a port the kernel has free, which becomes the stack's functions port (a fixed port
+    // could be any other stack's on this machine by now)
     impostor = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'));
-    await new Promise<void>((resolve) => impostor.listen(taken, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => impostor.once("error", reject).listen(0, "127.0.0.1", resolve));
+    taken = (impostor.address() as AddressInfo).port;
+    writeFileSync(file("functions.port"), `${taken}\n`);
   });
 
   afterAll(async () => {
@@ -39,7 +45,7 @@ describe("scripts/stack.sh and the functions port", () => {
     }
     await new Promise((resolve) => impostor.close(resolve));
     // the stack as it was: its port and env (other test files read the env)
-    writeFileSync(file("functions.port"), `${taken}\n`);
+    writeFileSync(file("functions.port"), portBefore);
     writeFileSync(file("stack.env"), env);
   });
 
