@@ -7,7 +7,7 @@
 // Afterwards it checks the invariants the queue promises. The same seed gives the same schedule.
 //
 // Used by `npm run chaos` (scripts/chaos.ts: many seeds, the full profile) and by
-// tests/chaos.test.ts (one seed, the short profile, inside npm test).
+// tests/e2e/chaos.test.ts (one seed, the short profile, inside npm test).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import postgres, { type Sql } from "postgres";

@@ -3,9 +3,9 @@
 // stale token can neither complete, fail, heartbeat nor release.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue, type Task } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, sleep, workerId } from "./helpers/db.ts";
-import { spawnFixture } from "./helpers/process.ts";
+import { queue, type Task } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, sleep, workerId } from "../helpers/db.ts";
+import { spawnFixture } from "../helpers/process.ts";
 
 const LEASE_SECONDS = 2;
 

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { repoRoot } from "../scripts/lib/stack-env.ts";
+import { repoRoot } from "../../scripts/lib/stack-env.ts";
 
 const local = join(repoRoot, ".local");
 const file = (name: string) => join(local, name);

@@ -2,16 +2,16 @@
 // ones), and the fetcher's manners: robots.txt, own domain only, budgets, size cap, timeouts,
 // User-Agent and the per-host interval. No network: every URL goes to a server on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { detectPms } from "../shared/pms/detect.ts";
-import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../shared/pms/detector.ts";
-import { fetchSite, HostRateLimiter, USER_AGENT } from "../shared/pms/fetch-site.ts";
-import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../shared/pms/site-http.ts";
+import { detectPms } from "../../shared/pms/detect.ts";
+import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../../shared/pms/detector.ts";
+import { fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/fetch-site.ts";
+import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../../shared/pms/site-http.ts";
 import { createServer as createTlsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { parseRobots } from "../shared/pms/robots.ts";
-import { PMS_VENDORS } from "../shared/pms/vendors.ts";
-import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "./helpers/site-server.ts";
+import { parseRobots } from "../../shared/pms/robots.ts";
+import { PMS_VENDORS } from "../../shared/pms/vendors.ts";
+import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "../helpers/site-server.ts";
 
 const fixtures = loadFixtureSites();
 // fast but otherwise the production manners
@@ -361,7 +361,7 @@ describe("a hostile site", () => {
   });
 
   it("speaks TLS to the checked address and checks the certificate against the host name", async () => {
-    const tls = (file: string) => readFileSync(new URL(`./fixtures/tls/${file}`, import.meta.url), "utf8");
+    const tls = (file: string) => readFileSync(new URL(`../fixtures/tls/${file}`, import.meta.url), "utf8");
     // a certificate for tls-site.example from a test CA, valid until 2036
     const server = createTlsServer({ key: tls("key.pem"), cert: tls("cert.pem") }, (req, res) => res.end(`hello ${req.headers.host}`));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

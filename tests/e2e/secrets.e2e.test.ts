@@ -4,12 +4,12 @@
 // Afterwards no table of pm_pipeline, no line of the functions host's log and no API answer holds a marker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, waitFor } from "./helpers/db.ts";
-import { FAST_WORKERS, freePort, startHost, type Host } from "./helpers/functions-host.ts";
-import { FakeOpenAI } from "./helpers/fake-openai.ts";
-import { startAlertReceiver, type AlertReceiver } from "./helpers/alert-receiver.ts";
-import { apiClient, call } from "./helpers/api.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, freePort, startHost, type Host } from "../helpers/functions-host.ts";
+import { FakeOpenAI } from "../helpers/fake-openai.ts";
+import { startAlertReceiver, type AlertReceiver } from "../helpers/alert-receiver.ts";
+import { apiClient, call } from "../helpers/api.ts";
 
 const MARKER = "zq9MARK";
 const OPENAI_KEY = `sk-${MARKER}key0123456789abcdef`;

@@ -4,11 +4,11 @@
 // at its own run or worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JSONValue, Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, createKind, createRun, dropKind, sleep, waitFor } from "./helpers/db.ts";
-import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
-import { startAlertReceiver, type AlertReceiver } from "./helpers/alert-receiver.ts";
-import { spawnFixture } from "./helpers/process.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, createKind, createRun, dropKind, sleep, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
+import { startAlertReceiver, type AlertReceiver } from "../helpers/alert-receiver.ts";
+import { spawnFixture } from "../helpers/process.ts";
 
 interface AlertRow {
   task_id: string;

@@ -2,8 +2,8 @@
 // non-retryable errors fail at once, and exhausted attempts end as failed with the reason kept.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue, type Task, type TaskRow } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, sleep, workerId, type KindOptions } from "./helpers/db.ts";
+import { queue, type Task, type TaskRow } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, sleep, workerId, type KindOptions } from "../helpers/db.ts";
 
 describe("retries", () => {
   let sql: Sql;
@@ -107,6 +107,6 @@ describe("retries", () => {
     const [second] = await q.claim(workerId(), [kind]);
     expect(second.attempts).toBe(1);
     expect(second.last_error_kind).toBe("released");
-    // (tests/run-failures.test.ts: a task released again and again still ends failed)
+    // (tests/integration/run-failures.test.ts: a task released again and again still ends failed)
   });
 });

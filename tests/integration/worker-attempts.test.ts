@@ -3,12 +3,12 @@
 // instead of paying for it again. The real worker runtime and the offline provider, in process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue } from "../shared/queue/client.ts";
-import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../shared/providers/offline/provider.ts";
-import { NO_USAGE, UsageMeter } from "../shared/providers/openai/usage.ts";
-import { workerConfig } from "../shared/worker/config.ts";
-import { Worker, type WorkerKind } from "../shared/worker/runtime.ts";
-import { connect, createKind, createRun, dropKind, waitFor } from "./helpers/db.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
+import { NO_USAGE, UsageMeter } from "../../shared/providers/openai/usage.ts";
+import { workerConfig } from "../../shared/worker/config.ts";
+import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
+import { connect, createKind, createRun, dropKind, waitFor } from "../helpers/db.ts";
 
 describe("an attempt cut short", () => {
   let sql: Sql;

@@ -3,10 +3,10 @@
 // sites served locally), not taken from the model's answer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { FakeOpenAI, realistic, replies, type RecordedRequest } from "./helpers/fake-openai.ts";
-import { loadFixtureSites, startSiteServer, type SiteServer } from "./helpers/site-server.ts";
+import { connect, sleep } from "../helpers/db.ts";
+import { startHost, type Host } from "../helpers/functions-host.ts";
+import { FakeOpenAI, realistic, replies, type RecordedRequest } from "../helpers/fake-openai.ts";
+import { loadFixtureSites, startSiteServer, type SiteServer } from "../helpers/site-server.ts";
 
 // what discovery finds, in this order: a company on another PMS (the model claims Buildium), one
 // linking two vendors (a migration: review), then two real Buildium users

@@ -3,9 +3,9 @@
 // HTTP between them, the offline provider. Workers are killed, paused and fed faults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JSONValue, Sql } from "postgres";
-import type { Criteria } from "../shared/pipeline/schemas.ts";
-import { connect, sleep } from "./helpers/db.ts";
-import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
+import type { Criteria } from "../../shared/pipeline/schemas.ts";
+import { connect, sleep } from "../helpers/db.ts";
+import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
 
 const KINDS = ["lead_list", "company_research", "contact_research"];
 // With FAST_WORKERS: leases 2 s (30 s), dead after 3 s (30 s), so a crashed worker's task comes back in seconds.

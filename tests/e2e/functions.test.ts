@@ -3,10 +3,10 @@
 // their lease back when the platform shuts them down (beforeunload).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, createKind, dropKind, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { apiClient } from "./helpers/api.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, createKind, dropKind, sleep } from "../helpers/db.ts";
+import { startHost, type Host } from "../helpers/functions-host.ts";
+import { apiClient } from "../helpers/api.ts";
 
 describe("edge functions on the local host", () => {
   let sql: Sql;

@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { apiClient, call } from "./helpers/api.ts";
-import { startDbProxy } from "./helpers/db-proxy.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, sleep } from "../helpers/db.ts";
+import { startHost, type Host } from "../helpers/functions-host.ts";
+import { apiClient, call } from "../helpers/api.ts";
+import { startDbProxy } from "../helpers/db-proxy.ts";
 
 const FAST = { WORKER_HEARTBEAT_INTERVAL: "0.5", WORKER_POLL_MS: "100", WORKER_IDLE_WAIT_SECONDS: "5", PM_LEADS_LOCAL_CRON_SECONDS: "1" };
 const TX = { pms: "Buildium", state: "TX" };

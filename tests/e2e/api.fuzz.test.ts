@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { apiClient, call } from "./helpers/api.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, sleep } from "../helpers/db.ts";
+import { startHost, type Host } from "../helpers/functions-host.ts";
+import { apiClient, call } from "../helpers/api.ts";
 
 const RUNS = Number(process.env.PM_LEADS_FUZZ_RUNS ?? 150);
 
