@@ -11,7 +11,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import postgres, { type Sql } from "postgres";
-import { databaseUrl, repoRoot } from "../../scripts/lib/stack-env.ts";
+import { databaseUrl, stackDir } from "../../scripts/lib/stack-env.ts";
+import { notATestStack } from "../setup/stack.ts";
 import { rng } from "../../shared/providers/offline/world.ts";
 import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
 
@@ -78,9 +79,9 @@ async function steady<T>(what: string, statement: () => Promise<T>, timeoutMs = 
   }
 }
 
-/** Restarts the local stack's PostgreSQL at once, as a crash would (no checkpoint, clients cut off). */
+/** Restarts the test stack's PostgreSQL at once, as a crash would (no checkpoint, clients cut off). */
 function restartPostgres(): void {
-  const home = `${repoRoot}.local/pg`;
+  const home = `${stackDir}/pg`;
   const pgBin = process.env.PGBIN ?? "/usr/lib/postgresql/15/bin";
   if (!existsSync(`${home}/data/PG_VERSION`)) throw new Error(`no local cluster at ${home}/data: the chaos suite needs the local stack`);
   const command = [`${pgBin}/pg_ctl`, "-D", `${home}/data`, "-l", `${home}/postgres.log`, "-m", "immediate", "-w", "-t", "60", "restart"];
@@ -90,6 +91,9 @@ function restartPostgres(): void {
 }
 
 export async function runChaos(seed: number, profileName: keyof typeof PROFILES, log: (line: string) => void = () => {}): Promise<ChaosReport> {
+  // it kills hosts and restarts the database: only ever on a stack made for the tests
+  const refused = notATestStack();
+  if (refused) throw new Error(`the chaos suite runs only on a test stack (npm run chaos makes one): ${refused}`);
   const profile = PROFILES[profileName];
   const random = rng(seed); // the same seed, the same schedule
   const started = Date.now();

@@ -5,9 +5,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { repoRoot } from "../../scripts/lib/stack-env.ts";
+import { repoRoot, stackDir } from "../../scripts/lib/stack-env.ts";
 
-const local = join(repoRoot, ".local");
+// the test stack (PM_LEADS_STACK_DIR, inherited by scripts/stack.sh), never the user's .local/
+const local = stackDir;
 const file = (name: string) => join(local, name);
 const alive = (pid: number) => {
   try {
