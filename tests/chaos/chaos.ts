@@ -143,7 +143,7 @@ export async function runChaos(seed: number, profileName: keyof typeof PROFILES,
     }
 
     for (const step of schedule) {
-      await sleep(step.waitMs);
+      await sleep(step.waitMs); // the schedule itself: time between actions, drawn from the seed
       const live = hosts.filter((h) => h.process.exitCode === null && h.process.signalCode === null);
       const victim = live[Math.floor(step.victim * live.length)];
       if (step.action === "restart") {
@@ -159,8 +159,18 @@ export async function runChaos(seed: number, profileName: keyof typeof PROFILES,
         // longer than a lease: its tasks go to other workers, then it wakes and tries to commit
         victim.process.kill("SIGSTOP");
         actions.host_paused_past_lease++;
-        log(`  SIGSTOP ${victim.name} for ${LEASE_SECONDS + 2} s`);
-        await sleep((LEASE_SECONDS + 2) * 1000);
+        const pausedAt = Date.now();
+        // until no lease of its workers is left (each ends within LEASE_SECONDS without heartbeats)
+        // and a second more, so that the dead-worker release has had its chance: not a fixed sleep
+        for (const deadline = pausedAt + 30_000; ;) {
+          const [{ leased }] = await steady("the paused host's leases", () => sql`
+            select count(*)::int as leased from pm_pipeline.tasks
+             where state = 'running' and locked_by like ${`${victim.name}-%`} and lease_expires_at > now() - interval '1 second'`);
+          if (leased === 0) break;
+          if (Date.now() > deadline) throw new Error(`${victim.name}'s leases did not end within 30 s of SIGSTOP`);
+          await sleep(100);
+        }
+        log(`  SIGSTOP ${victim.name} until its leases ended (${((Date.now() - pausedAt) / 1000).toFixed(1)} s)`);
         victim.process.kill("SIGCONT");
       } else if (step.action === "terminate") {
         const [t] = await steady("terminate backends", () => sql`
