@@ -336,26 +336,33 @@ describe("run API", () => {
     it("accept_partial on an active run: tasks still in flight finish, but the run's companies and contacts stay as they were", async () => {
       const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 80 } });
       const id = created.body.id as string;
-      // The race made certain (the offline provider answers at once, so a task seen running may be
-      // done before a decision lands): the host is frozen while it holds research tasks of the run,
-      // with none of its statements still executing, so those tasks can only finish after the
-      // decision. The decision is then taken by decide_run, the statement the API's route runs.
-      await waitFor(`the host frozen while it holds research tasks of run ${id}`, async () => {
-        host.process.kill("SIGSTOP");
-        await waitFor("the frozen host's statements to end", async () => (await sql`
-          select count(*)::int as n from pg_stat_activity where usename = 'pm_pipeline_worker' and state = 'active'`)[0].n === 0, 5_000, 20);
-        const [{ inFlight }] = await sql`select count(*)::int as "inFlight" from pm_pipeline.tasks
-                                          where run_id = ${id} and kind <> 'lead_list' and state = 'running'`;
-        if (inFlight === 0) host.process.kill("SIGCONT");
-        return inFlight > 0;
-      }, 30_000, 20);
-      const [decided] = await sql`select pm_pipeline.decide_run(${id}, ${sql.json({ decision: "accept_partial" })}) as run`;
-      const [run] = await sql`select status, finished_at from pm_pipeline.runs where id = ${id}`;
-      expect(run.status, JSON.stringify(decided)).toBe("completed");
       const snapshot = () => sql`select c.id, c.status, (select count(*)::int from pm_pipeline.contacts t where t.company_id = c.id) as contacts
                                    from pm_pipeline.companies c where c.run_id = ${id} order by c.id`;
-      const atDecision = await snapshot();
-      host.process.kill("SIGCONT");
+      // The race made certain (the offline provider answers at once, so a task seen running may be
+      // done before a decision lands): the host is frozen while it holds research tasks of the run,
+      // with none of its statements still executing (a backend waiting for the frozen client to send
+      // the rest, ClientRead, can do nothing), so those tasks can only finish after the decision. The
+      // decision is then taken by decide_run, the statement the API's route runs.
+      let atDecision: unknown[];
+      let run: { status: string; finished_at: Date };
+      try {
+        await waitFor(`the host frozen while it holds research tasks of run ${id}`, async () => {
+          host.process.kill("SIGSTOP");
+          await waitFor("the frozen host's statements to end", async () => (await sql`
+            select count(*)::int as n from pg_stat_activity
+             where usename = 'pm_pipeline_worker' and state = 'active' and wait_event is distinct from 'ClientRead'`)[0].n === 0, 5_000, 20);
+          const [{ inFlight }] = await sql`select count(*)::int as "inFlight" from pm_pipeline.tasks
+                                            where run_id = ${id} and kind <> 'lead_list' and state = 'running'`;
+          if (inFlight === 0) host.process.kill("SIGCONT");
+          return inFlight > 0;
+        }, 30_000, 20);
+        const [decided] = await sql`select pm_pipeline.decide_run(${id}, ${sql.json({ decision: "accept_partial" })}) as run`;
+        [run] = await sql<{ status: string; finished_at: Date }[]>`select status, finished_at from pm_pipeline.runs where id = ${id}`;
+        expect(run.status, JSON.stringify(decided)).toBe("completed");
+        atDecision = await snapshot();
+      } finally {
+        host.process.kill("SIGCONT"); // the other tests use this host too
+      }
       await waitFor(`the tasks of run ${id} in flight at the decision to end`, async () => (await sql`
         select count(*)::int as open from pm_pipeline.tasks where run_id = ${id} and state in ('running', 'queued')`)[0].open === 0);
       const [{ finishedLate }] = await sql`select count(*)::int as "finishedLate" from pm_pipeline.tasks
