@@ -22,9 +22,33 @@ export PM_LEADS_DB_PORT="${PM_LEADS_TEST_DB_PORT:-56432}"
 # tests/helpers/functions-host.ts) never reads the developer's supabase/functions/.env: real keys.
 export PM_LEADS_FUNCTIONS_ENV_FILE=/dev/null
 
+# What COMMAND left running (a functions host orphaned by a crashed test runner, or one a test froze
+# with SIGSTOP, which no Ctrl-C reaches): the processes with this stack's PM_LEADS_STACK_DIR in their
+# environment, but PostgreSQL's own (scripts/stack.sh stops those properly).
+leftovers() {
+  local file pid
+  for file in $(grep -lzsxF "PM_LEADS_STACK_DIR=$dir" /proc/[0-9]*/environ); do
+    pid="${file#/proc/}"; pid="${pid%/environ}"
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in postgres | pg_ctl | "") ;; *) echo "$pid" ;; esac
+  done
+}
+stop_leftovers() {
+  local pids; pids="$(leftovers)"
+  [ -n "$pids" ] || return 0
+  echo "[test-stack] stopping what the tests left running: pids $(echo $pids)" >&2
+  # shellcheck disable=SC2086
+  { kill -CONT $pids; kill -TERM $pids; } 2>/dev/null || true
+  for _ in $(seq 1 50); do [ -n "$(leftovers)" ] || return 0; sleep 0.2; done
+  # shellcheck disable=SC2046
+  kill -KILL $(leftovers) 2>/dev/null || true
+}
+
 finish() {
   local status=$?
   trap - EXIT INT TERM
+  # from here on nothing this script starts has the variable: the search finds only leftovers
+  unset PM_LEADS_STACK_DIR
+  stop_leftovers
   PM_LEADS_STACK_DIR="$dir" bash scripts/stack.sh reset >/dev/null 2>&1 || echo "[test-stack] could not stop the test stack in $dir" >&2
   if [ -f "$user_before" ]; then
     node_modules/.bin/tsx scripts/user-stack-check.ts compare "$user_before" || { [ "$status" != 0 ] || status=1; }
