@@ -6,6 +6,9 @@
 //   - provides EdgeRuntime.waitUntil and fires `beforeunload` on SIGTERM/SIGINT,
 //   - LISTENs for pm_pipeline_dispatch and invokes the named function over HTTP, which is what
 //     pg_net does on hosted Supabase,
+//   - loads the function secrets from supabase/functions/.env as `supabase functions serve` does
+//     (PM_LEADS_FUNCTIONS_ENV_FILE names another file, as its --env-file does), under the values
+//     its own environment has (the shell that started it and stack.env win over the file),
 //   - every PM_LEADS_LOCAL_CRON_SECONDS (10) runs what our pg_cron jobs run every 10 s on hosted
 //     Supabase (pg_cron >= 1.5); Debian's pg_cron 1.4 cannot schedule below a minute.
 // Local tooling only: the functions do not know it exists.
@@ -14,8 +17,26 @@
 import postgres from "postgres";
 import { redact } from "../shared/secrets/redact.ts";
 import { isConnectionError } from "../shared/api/connection.ts";
+import { applyEnvFile, parseEnvFile } from "./lib/env-file.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
+
+// before anything reads the environment: the functions read their secrets when they are loaded or called
+const envFileGiven = Deno.env.get("PM_LEADS_FUNCTIONS_ENV_FILE");
+const envFile = envFileGiven || new URL("../supabase/functions/.env", import.meta.url).pathname;
+let secretsFromFile: string[] = [];
+try {
+  const parsed = parseEnvFile(Deno.readTextFileSync(envFile));
+  // the platform's own names (SUPABASE_URL, SUPABASE_DB_URL, …) come from the stack, as the CLI says
+  for (const name of parsed.skipped) console.error(`functions host: env name cannot start with SUPABASE_, skipping: ${name}`);
+  secretsFromFile = applyEnvFile(parsed, Deno.env);
+} catch (error) {
+  // the default file is optional; one named on purpose must be there (as for --env-file)
+  if (envFileGiven || !(error instanceof Deno.errors.NotFound)) {
+    console.error(`functions host: cannot read the env file ${envFile}: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+}
 
 const port = Number(Deno.env.get("PM_LEADS_FUNCTIONS_PORT") ?? "55433");
 const secret = Deno.env.get("PM_LEADS_WORKER_SECRET");
@@ -78,7 +99,8 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
     return Response.json({ error: "function crashed" }, { status: 500 });
   }
 });
-console.log(JSON.stringify({ host: `http://127.0.0.1:${port}/functions/v1/`, functions: [...handlers.keys()] }));
+// the names of the secrets taken from the env file, never their values
+console.log(JSON.stringify({ host: `http://127.0.0.1:${port}/functions/v1/`, functions: [...handlers.keys()], envFile, secretsFromFile }));
 
 // Dispatches from the database (the NOTIFY branch of pm_pipeline.dispatch_workers).
 const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });

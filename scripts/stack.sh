@@ -205,6 +205,8 @@ start_functions() {
   host_is_ours && return 0
   rm -f "$FUNCTIONS_PID"
   say "starting the functions host on http://127.0.0.1:$(functions_port)/functions/v1/"
+  # stack.env and this shell's variables; the host adds the function secrets of
+  # supabase/functions/.env itself (under these), as `supabase functions serve` loads them
   (
     set -a; . "$ENV_FILE"; set +a
     cd "$ROOT"

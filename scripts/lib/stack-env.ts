@@ -1,20 +1,32 @@
-// Reads .local/stack.env (written by scripts/stack.sh start) so that tests, benchmarks and local
-// tools find the local stack without the user exporting anything. Real environment variables win.
+// Reads the stack.env of a local stack (written by scripts/stack.sh start) so that tests, benchmarks
+// and local tools find it without the user exporting anything. Real environment variables win.
+// The stack is the one in PM_LEADS_STACK_DIR (as for scripts/stack.sh), by default .local/: npm test
+// sets it to a stack of its own, so that nothing it runs reaches the user's.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-export const stackEnvFile = `${repoRoot}.local/stack.env`;
+/** The user's own stack, the one `npm run stack:start` and `npm run demo` use. */
+export const userStackDir = resolve(repoRoot, ".local");
+/** The folder of the stack this process works with (PM_LEADS_STACK_DIR, else .local/). */
+export const stackDir = process.env.PM_LEADS_STACK_DIR ? resolve(process.env.PM_LEADS_STACK_DIR) : userStackDir;
+export const stackEnvFile = `${stackDir}/stack.env`;
+
+/** The variables of a stack.env file ({} when there is none). */
+export function readEnvFile(file: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  if (!existsSync(file)) return values;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) values[match[1]] = match[2];
+  }
+  return values;
+}
 
 export function loadStackEnv(): Record<string, string> {
-  const values: Record<string, string> = {};
-  if (existsSync(stackEnvFile)) {
-    for (const line of readFileSync(stackEnvFile, "utf8").split("\n")) {
-      const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-      if (match) values[match[1]] = match[2];
-    }
-  }
+  const values = readEnvFile(stackEnvFile);
   for (const [name, value] of Object.entries(values)) process.env[name] ??= value;
   return values;
 }
@@ -25,7 +37,7 @@ export function databaseUrl(): string {
   const url = process.env.SUPABASE_DB_URL;
   if (!url) {
     throw new Error(
-      "SUPABASE_DB_URL is not set and .local/stack.env does not exist: run `npm run stack:start` first (npm test starts it itself)",
+      `SUPABASE_DB_URL is not set and ${stackEnvFile} does not exist: run \`npm run stack:start\` first (npm test starts a stack of its own)`,
     );
   }
   return url;

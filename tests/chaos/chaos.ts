@@ -7,11 +7,12 @@
 // Afterwards it checks the invariants the queue promises. The same seed gives the same schedule.
 //
 // Used by `npm run chaos` (scripts/chaos.ts: many seeds, the full profile) and by
-// tests/chaos.test.ts (one seed, the short profile, inside npm test).
+// tests/e2e/chaos.test.ts (one seed, the short profile, inside npm test).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import postgres, { type Sql } from "postgres";
-import { databaseUrl, repoRoot } from "../../scripts/lib/stack-env.ts";
+import { databaseUrl, stackDir } from "../../scripts/lib/stack-env.ts";
+import { notATestStack } from "../setup/stack.ts";
 import { rng } from "../../shared/providers/offline/world.ts";
 import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
 
@@ -78,9 +79,9 @@ async function steady<T>(what: string, statement: () => Promise<T>, timeoutMs = 
   }
 }
 
-/** Restarts the local stack's PostgreSQL at once, as a crash would (no checkpoint, clients cut off). */
+/** Restarts the test stack's PostgreSQL at once, as a crash would (no checkpoint, clients cut off). */
 function restartPostgres(): void {
-  const home = `${repoRoot}.local/pg`;
+  const home = `${stackDir}/pg`;
   const pgBin = process.env.PGBIN ?? "/usr/lib/postgresql/15/bin";
   if (!existsSync(`${home}/data/PG_VERSION`)) throw new Error(`no local cluster at ${home}/data: the chaos suite needs the local stack`);
   const command = [`${pgBin}/pg_ctl`, "-D", `${home}/data`, "-l", `${home}/postgres.log`, "-m", "immediate", "-w", "-t", "60", "restart"];
@@ -90,6 +91,9 @@ function restartPostgres(): void {
 }
 
 export async function runChaos(seed: number, profileName: keyof typeof PROFILES, log: (line: string) => void = () => {}): Promise<ChaosReport> {
+  // it kills hosts and restarts the database: only ever on a stack made for the tests
+  const refused = notATestStack();
+  if (refused) throw new Error(`the chaos suite runs only on a test stack (npm run chaos makes one): ${refused}`);
   const profile = PROFILES[profileName];
   const random = rng(seed); // the same seed, the same schedule
   const started = Date.now();
@@ -139,7 +143,7 @@ export async function runChaos(seed: number, profileName: keyof typeof PROFILES,
     }
 
     for (const step of schedule) {
-      await sleep(step.waitMs);
+      await sleep(step.waitMs); // the schedule itself: time between actions, drawn from the seed
       const live = hosts.filter((h) => h.process.exitCode === null && h.process.signalCode === null);
       const victim = live[Math.floor(step.victim * live.length)];
       if (step.action === "restart") {
@@ -155,8 +159,18 @@ export async function runChaos(seed: number, profileName: keyof typeof PROFILES,
         // longer than a lease: its tasks go to other workers, then it wakes and tries to commit
         victim.process.kill("SIGSTOP");
         actions.host_paused_past_lease++;
-        log(`  SIGSTOP ${victim.name} for ${LEASE_SECONDS + 2} s`);
-        await sleep((LEASE_SECONDS + 2) * 1000);
+        const pausedAt = Date.now();
+        // until no lease of its workers is left (each ends within LEASE_SECONDS without heartbeats)
+        // and a second more, so that the dead-worker release has had its chance: not a fixed sleep
+        for (const deadline = pausedAt + 30_000; ;) {
+          const [{ leased }] = await steady("the paused host's leases", () => sql`
+            select count(*)::int as leased from pm_pipeline.tasks
+             where state = 'running' and locked_by like ${`${victim.name}-%`} and lease_expires_at > now() - interval '1 second'`);
+          if (leased === 0) break;
+          if (Date.now() > deadline) throw new Error(`${victim.name}'s leases did not end within 30 s of SIGSTOP`);
+          await sleep(100);
+        }
+        log(`  SIGSTOP ${victim.name} until its leases ended (${((Date.now() - pausedAt) / 1000).toFixed(1)} s)`);
         victim.process.kill("SIGCONT");
       } else if (step.action === "terminate") {
         const [t] = await steady("terminate backends", () => sql`

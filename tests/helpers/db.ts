@@ -39,18 +39,34 @@ export async function createRun(sql: Sql, quantity = 10): Promise<string> {
 
 export const workerId = (label = "w") => `${label}-${randomUUID().slice(0, 8)}`;
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// the tests' one wait (a condition with a deadline), also from here where the database tests import it
+export { waitFor } from "./wait.ts";
 
-/** Polls `check` until it returns something truthy, and returns that; fails naming `what` after `timeoutMs`. */
-type Falsy = null | undefined | false;
-export async function waitFor<T>(what: string, check: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
+/**
+ * Moves time instead of sleeping through a lease: the running task's lease ends now, as if its
+ * worker had missed every heartbeat since. Returns whether it was running.
+ */
+export async function expireLease(sql: Sql, taskId: string | number): Promise<boolean> {
+  const rows = await sql`
+    update pm_pipeline.tasks set lease_expires_at = now() - interval '1 second'
+     where id = ${taskId} and state = 'running' returning id`;
+  return rows.length > 0;
+}
+
+/**
+ * Saves the settings row and the task_kinds rows of `kinds`; the function it returns puts them back
+ * as they were, for tests that change queue timings (never a copy of the migration's defaults).
+ */
+export async function saveQueueSettings(sql: Sql, kinds: string[]): Promise<() => Promise<void>> {
+  const [settings] = await sql`select * from pm_pipeline.settings`;
+  const rows = await sql`select * from pm_pipeline.task_kinds where kind = any(${kinds})`;
+  if (rows.length !== kinds.length) throw new Error(`no such task kind among ${kinds.join(", ")}`);
+  return async () => {
+    await sql`update pm_pipeline.settings set ${sql(settings, Object.keys(settings).filter((c) => c !== "id"))}`;
+    for (const row of rows) {
+      await sql`update pm_pipeline.task_kinds set ${sql(row, Object.keys(row).filter((c) => c !== "kind"))} where kind = ${row.kind}`;
+    }
+  };
 }
 
 /** A connection and a task kind of its own for the tests of a describe block (made and dropped around them). */

@@ -1,6 +1,6 @@
 // A local stand-in for the OpenAI Responses API (POST /v1/responses) on 127.0.0.1 and a random port,
 // for tests without a network or a key. It answers like the real API (response object, usage, headers,
-// error bodies, in the shapes of the official OpenAPI schemas: tests/openai-spec.test.ts checks them
+// error bodies, in the shapes of the official OpenAPI schemas: tests/unit/openai-spec.test.ts checks them
 // against ../shared/reference/openai-openapi-responses.json) and is scripted per test: `reply(...)` queues the next answers in order; with none
 // queued it gives a realistic answer for the request's schema (text.format.name). It records every
 // request it got.

@@ -59,6 +59,8 @@ export interface SiteServer {
   requests: LoggedRequest[];
   /** bytes written for each padded (big) response, by "host/path" */
   bytesSent: Map<string, number>;
+  /** the padded responses that ended (sent whole, or cut off by the client), by "host/path" */
+  ended: Set<string>;
   close(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ export function loadFixtureSites(dir = FIXTURE_DIR): FixtureSite[] {
   });
 }
 
-function serve(site: SiteSpec, host: string, path: string, req: IncomingMessage, res: ServerResponse, bytesSent: Map<string, number>) {
+function serve(site: SiteSpec, host: string, path: string, req: IncomingMessage, res: ServerResponse, bytesSent: Map<string, number>, ended: Set<string>) {
   const failure = site.failures?.[path];
   const redirect = site.redirects?.[`${host}${path}`] ?? site.redirects?.[path];
   const body = site.files[path];
@@ -112,14 +114,14 @@ function serve(site: SiteSpec, host: string, path: string, req: IncomingMessage,
   if (failure && typeof failure === "object" && "gzipBomb" in failure) {
     return void res.writeHead(200, { "content-type": type, "content-encoding": "gzip" }).end(gzipSync(Buffer.alloc(failure.gzipBomb)));
   }
-  if (failure && typeof failure === "object") return padded(failure.padBefore, body ?? "", `${host}${path}`, res, bytesSent);
+  if (failure && typeof failure === "object") return padded(failure.padBefore, body ?? "", `${host}${path}`, res, bytesSent, ended);
   if (redirect) return void res.writeHead(redirect.status ?? 302, { location: redirect.location }).end();
   if (body === undefined) return void res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not found</h1>");
   res.writeHead(200, { "content-type": type }).end(body);
 }
 
 /** Streams `padding` bytes of filler HTML, then `body`, counting what was written before the client gave up. */
-function padded(padding: number, body: string, key: string, res: ServerResponse, bytesSent: Map<string, number>) {
+function padded(padding: number, body: string, key: string, res: ServerResponse, bytesSent: Map<string, number>, ended: Set<string>) {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   const chunk = `<p>${"filler ".repeat(2300)}</p>\n`; // ~16 KiB
   let sent = 0;
@@ -132,7 +134,10 @@ function padded(padding: number, body: string, key: string, res: ServerResponse,
     }
     res.end(body);
   };
-  res.on("close", () => bytesSent.set(key, sent));
+  res.on("close", () => {
+    bytesSent.set(key, sent);
+    ended.add(key);
+  });
   pump();
 }
 
@@ -142,13 +147,14 @@ export async function startSiteServer(sites: Record<string, SiteSpec> | FixtureS
   );
   const requests: LoggedRequest[] = [];
   const bytesSent = new Map<string, number>();
+  const ended = new Set<string>();
   const server: Server = createServer((req, res) => {
     const host = String(req.headers["x-site-host"] ?? req.headers.host ?? "").toLowerCase();
     const path = normalPath(new URL(req.url ?? "/", "http://local").pathname);
     const site = byDomain.get(siteKey(host));
     requests.push({ host, path, userAgent: String(req.headers["user-agent"] ?? ""), method: req.method ?? "", at: performance.now(), foreign: !site });
     if (!site) return void res.writeHead(502, { "content-type": "text/plain" }).end(`no site ${host} here`);
-    serve(site, host, path, req, res, bytesSent);
+    serve(site, host, path, req, res, bytesSent, ended);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -168,6 +174,7 @@ export async function startSiteServer(sites: Record<string, SiteSpec> | FixtureS
     connections,
     requests,
     bytesSent,
+    ended,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections(); // hanging requests included
       server.close(() => resolve());

@@ -3,19 +3,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { APIError } from "openai";
-import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../shared/pipeline/schemas.ts";
-import { OfflineProvider } from "../shared/providers/offline/provider.ts";
-import { openAIConfigFromEnv, reasoningEffort } from "../shared/providers/openai/config.ts";
-import { classifyOpenAIError, retryAfterMs } from "../shared/providers/openai/errors.ts";
-import { DEFAULT_PRICES } from "../shared/providers/openai/prices.ts";
-import { discoveryPrompt, MAX_EXCLUDED_IN_PROMPT, userLocation } from "../shared/providers/openai/prompts.ts";
-import { OpenAIProvider, OUTPUT_SCHEMAS, type CallInfo, type OpenAIProviderOptions } from "../shared/providers/openai/provider.ts";
-import { strictSchemaOf, toStrictJsonSchema, type JsonSchema } from "../shared/providers/openai/schema.ts";
-import { addUsage, priceTable, UsageMeter, usageOf, type CallUsage } from "../shared/providers/openai/usage.ts";
-import { providerFromEnv } from "../shared/providers/select.ts";
-import { ProviderError, redactSecrets, type CompanyRef } from "../shared/providers/types.ts";
-import { withRetry, type AttemptRecord } from "../shared/worker/retry.ts";
-import { DEFAULT_USAGE, FakeOpenAI, realistic, replies } from "./helpers/fake-openai.ts";
+import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../shared/pipeline/schemas.ts";
+import { OfflineProvider } from "../../shared/providers/offline/provider.ts";
+import { openAIConfigFromEnv, reasoningEffort } from "../../shared/providers/openai/config.ts";
+import { classifyOpenAIError, retryAfterMs } from "../../shared/providers/openai/errors.ts";
+import { DEFAULT_PRICES } from "../../shared/providers/openai/prices.ts";
+import { discoveryPrompt, MAX_EXCLUDED_IN_PROMPT, userLocation } from "../../shared/providers/openai/prompts.ts";
+import { OpenAIProvider, OUTPUT_SCHEMAS, type CallInfo, type OpenAIProviderOptions } from "../../shared/providers/openai/provider.ts";
+import { strictSchemaOf, toStrictJsonSchema, type JsonSchema } from "../../shared/providers/openai/schema.ts";
+import { addUsage, priceTable, UsageMeter, usageOf, type CallUsage } from "../../shared/providers/openai/usage.ts";
+import { providerFromEnv } from "../../shared/providers/select.ts";
+import { ProviderError, redactSecrets, type CompanyRef } from "../../shared/providers/types.ts";
+import { withRetry, type AttemptRecord } from "../../shared/worker/retry.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { DEFAULT_USAGE, FakeOpenAI, realistic, replies } from "../helpers/fake-openai.ts";
 
 const criteria: Criteria = { pms: "Buildium", state: "TX", city: "Austin", units_min: 100, units_max: 2000 };
 const company: CompanyRef = {
@@ -368,7 +369,9 @@ describe("errors", () => {
     const controller = new AbortController();
     const reason = new Error("lease lost");
     const call = provider().researchCompany({ criteria, company, signal: controller.signal });
-    setTimeout(() => controller.abort(reason), 100);
+    // aborted while the request hangs at the server (not after a guessed delay)
+    await waitFor("the request to reach the fake", () => fake.requests.length === 1, 10_000, 10);
+    controller.abort(reason);
     await expect(call).rejects.toBe(reason);
     await expect(provider().researchCompany({ criteria, company, signal: controller.signal })).rejects.toBe(reason);
     expect(fake.requests).toHaveLength(1);

@@ -3,8 +3,8 @@
 // in 4 minutes against a provider that answered 429 insufficient_quota.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue, type Task } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, workerId } from "./helpers/db.ts";
+import { queue, type Task } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, workerId } from "../helpers/db.ts";
 
 const CRITERIA = { pms: "Buildium", state: "TX" };
 

@@ -3,12 +3,13 @@
 // instead of paying for it again. The real worker runtime and the offline provider, in process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue } from "../shared/queue/client.ts";
-import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../shared/providers/offline/provider.ts";
-import { NO_USAGE, UsageMeter } from "../shared/providers/openai/usage.ts";
-import { workerConfig } from "../shared/worker/config.ts";
-import { Worker, type WorkerKind } from "../shared/worker/runtime.ts";
-import { connect, createKind, createRun, dropKind, waitFor } from "./helpers/db.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
+import { NO_USAGE, UsageMeter } from "../../shared/providers/openai/usage.ts";
+import { workerConfig } from "../../shared/worker/config.ts";
+import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
+import { connect, createKind, createRun, dropKind, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS } from "../helpers/functions-host.ts";
 
 describe("an attempt cut short", () => {
   let sql: Sql;
@@ -47,7 +48,7 @@ describe("an attempt cut short", () => {
       };
       return new Worker({
         sql, kind: slow, tools: { provider, verifier: offlineSiteVerifier },
-        config: workerConfig({ WORKER_MIN_TASK_SECONDS: "1", WORKER_IDLE_WAIT_SECONDS: "0", WORKER_HEARTBEAT_INTERVAL: "0.5" }),
+        config: workerConfig({ ...FAST_WORKERS, WORKER_MIN_TASK_SECONDS: "1", WORKER_IDLE_WAIT_SECONDS: "0" }),
         workerId: `attempts-${Date.now().toString(36)}`,
         usage: { take: () => ({ ...meter.take(), provider: "offline", model: "offline" }) },
       });

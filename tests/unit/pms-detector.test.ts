@@ -2,16 +2,17 @@
 // ones), and the fetcher's manners: robots.txt, own domain only, budgets, size cap, timeouts,
 // User-Agent and the per-host interval. No network: every URL goes to a server on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { detectPms } from "../shared/pms/detect.ts";
-import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../shared/pms/detector.ts";
-import { fetchSite, HostRateLimiter, USER_AGENT } from "../shared/pms/fetch-site.ts";
-import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../shared/pms/site-http.ts";
+import { detectPms } from "../../shared/pms/detect.ts";
+import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../../shared/pms/detector.ts";
+import { fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/fetch-site.ts";
+import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../../shared/pms/site-http.ts";
 import { createServer as createTlsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { parseRobots } from "../shared/pms/robots.ts";
-import { PMS_VENDORS } from "../shared/pms/vendors.ts";
-import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "./helpers/site-server.ts";
+import { parseRobots } from "../../shared/pms/robots.ts";
+import { PMS_VENDORS } from "../../shared/pms/vendors.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "../helpers/site-server.ts";
 
 const fixtures = loadFixtureSites();
 // fast but otherwise the production manners
@@ -208,7 +209,8 @@ describe("the fetcher's manners", () => {
       const result = await detectCompanyPms("big.example", { network: server.network, ...FAST, maxBytes: 64 * 1024 });
       expect(result.errors).toContainEqual({ url: "https://big.example/", error: `truncated at ${64 * 1024} bytes` });
       expect(result.pms).toBeNull(); // the link was past the cap
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // the server sees the response end: cut off by the detector, or (the bug) sent whole
+      await waitFor("the server to see the big response end", () => server.ended.has("big.example/"), 10_000, 10);
       expect(server.bytesSent.get("big.example/")).toBeLessThan(40_000_000); // the download was cancelled (the kernel buffers a few MB)
     });
   });
@@ -273,9 +275,11 @@ describe("the fetcher's manners", () => {
   it("stops when its AbortSignal fires", async () => {
     await withServer({ "hang.example": { files: {}, failures: { "/": "hang" } } }, async (server) => {
       const controller = new AbortController();
-      setTimeout(() => controller.abort(new Error("run cancelled")), 100);
-      await expect(detectCompanyPms("hang.example", { network: server.network, minIntervalMs: 5, timeoutMs: 10_000, signal: controller.signal }))
-        .rejects.toThrow("run cancelled");
+      const detecting = detectCompanyPms("hang.example", { network: server.network, minIntervalMs: 5, timeoutMs: 10_000, signal: controller.signal });
+      // cancelled while its request hangs (not after a guessed delay): once the site has it
+      await waitFor("the hanging request to reach the site", () => server.requests.some((r) => r.host === "hang.example" && r.path === "/"), 10_000, 10);
+      controller.abort(new Error("run cancelled"));
+      await expect(detecting).rejects.toThrow("run cancelled");
     });
   });
 });
@@ -361,7 +365,7 @@ describe("a hostile site", () => {
   });
 
   it("speaks TLS to the checked address and checks the certificate against the host name", async () => {
-    const tls = (file: string) => readFileSync(new URL(`./fixtures/tls/${file}`, import.meta.url), "utf8");
+    const tls = (file: string) => readFileSync(new URL(`../fixtures/tls/${file}`, import.meta.url), "utf8");
     // a certificate for tls-site.example from a test CA, valid until 2036
     const server = createTlsServer({ key: tls("key.pem"), cert: tls("cert.pem") }, (req, res) => res.end(`hello ${req.headers.host}`));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -9,14 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Sql } from "postgres";
-import { COMPANY_COLUMNS, CONTACT_COLUMNS } from "../shared/export/csv.ts";
-import { loadStackEnv, repoRoot } from "../scripts/lib/stack-env.ts";
-import { connect } from "./helpers/db.ts";
-import { freePort, startHost, type Host } from "./helpers/functions-host.ts";
-import { startDbProxy, type DbProxy } from "./helpers/db-proxy.ts";
-import { Api } from "../cli/api.ts";
+import { COMPANY_COLUMNS, CONTACT_COLUMNS } from "../../shared/export/csv.ts";
+import { loadStackEnv, repoRoot } from "../../scripts/lib/stack-env.ts";
+import { connect } from "../helpers/db.ts";
+import { freePort, startHost, type Host } from "../helpers/functions-host.ts";
+import { startDbProxy, type DbProxy } from "../helpers/db-proxy.ts";
+import { Api } from "../../cli/api.ts";
 import { getEventListeners } from "node:events";
-import { loadFixtureSites, startSiteServer, type SiteServer } from "./helpers/site-server.ts";
+import { loadFixtureSites, startSiteServer, type SiteServer } from "../helpers/site-server.ts";
 
 interface Result {
   code: number | null;

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { apiClient, call } from "./helpers/api.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, waitFor } from "../helpers/db.ts";
+import { startHost, type Host } from "../helpers/functions-host.ts";
+import { apiClient, call } from "../helpers/api.ts";
 
 const RUNS = Number(process.env.PM_LEADS_FUZZ_RUNS ?? 150);
 
@@ -76,7 +76,7 @@ describe("run API under random input", () => {
     // a run waiting for a decision, for the decision fuzzing (a city is a small market)
     const created = await call(api, "runs", { method: "POST", body: { criteria: { pms: "Buildium", state: "TX", city: "Round Rock", units_min: 100, units_max: 2000 }, quantity: 12 } });
     runId = created.body.id;
-    for (let status = created.body.status; status === "active"; await sleep(200)) status = (await call(api, `runs/${runId}`)).body.status;
+    await waitFor(`run ${runId} to stop for a decision`, async () => (await call(api, `runs/${runId}`)).body.status !== "active", 60_000, 200);
   });
   afterAll(async () => {
     // whatever random input was valid enough to start, stops here

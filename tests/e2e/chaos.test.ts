@@ -2,7 +2,7 @@
 // paused hosts, cut connections, a PostgreSQL restart and provider faults; every invariant must hold.
 // The full profile over many seeds: npm run chaos (docs/reliability.md).
 import { describe, expect, it } from "vitest";
-import { runChaos } from "./chaos/chaos.ts";
+import { runChaos } from "../chaos/chaos.ts";
 
 // one fixed seed (PM_LEADS_CHAOS_SEED picks another), so that a failure replays with the same schedule
 const SEED = Number(process.env.PM_LEADS_CHAOS_SEED ?? 1);

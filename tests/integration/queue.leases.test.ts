@@ -3,21 +3,14 @@
 // stale token can neither complete, fail, heartbeat nor release.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue, type Task } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, sleep, workerId } from "./helpers/db.ts";
-import { spawnFixture } from "./helpers/process.ts";
+import { queue, type Task } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, expireLease, waitFor, workerId } from "../helpers/db.ts";
+import { spawnFixture } from "../helpers/process.ts";
 
 const LEASE_SECONDS = 2;
 
-async function claimWhenReady(sql: Sql, worker: string, kind: string, timeoutMs = 30_000): Promise<Task> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const [task] = await queue(sql).claim(worker, [kind]);
-    if (task) return task;
-    await sleep(100);
-  }
-  throw new Error(`nothing of ${kind} became claimable in ${timeoutMs} ms`);
-}
+const claimWhenReady = (sql: Sql, worker: string, kind: string, timeoutMs = 30_000): Promise<Task> =>
+  waitFor(`a task of ${kind} to become claimable by ${worker}`, async () => (await queue(sql).claim(worker, [kind]))[0], timeoutMs);
 
 describe("leases", () => {
   let sql: Sql;
@@ -37,10 +30,13 @@ describe("leases", () => {
     const claimed = await worker.next("claimed");
     expect(claimed.claimed).toBe(task.id);
 
-    // outlive the lease twice over: only the heartbeats keep it
-    await sleep(LEASE_SECONDS * 2000 + 500);
-    const [held] = await sql`select state, lease_token from pm_pipeline.tasks where id = ${task.id}`;
-    expect(held).toEqual({ state: "running", lease_token: claimed.token });
+    // outlive the lease twice over: only the heartbeats keep it. Heartbeats are real time, so this
+    // waits (with a deadline) until the database's clock is a whole lease past the first expiry.
+    const [first] = await sql`select lease_expires_at from pm_pipeline.tasks where id = ${task.id}`;
+    await waitFor(`the database's clock a lease past task ${task.id}'s first expiry`, async () =>
+      (await sql`select now() > ${first.lease_expires_at}::timestamptz + make_interval(secs => ${LEASE_SECONDS}) as past`)[0].past, 20_000);
+    const [held] = await sql`select state, lease_token, lease_expires_at > now() as leased from pm_pipeline.tasks where id = ${task.id}`;
+    expect(held).toEqual({ state: "running", lease_token: claimed.token, leased: true });
     expect(await queue(sql).claim(workerId("thief"), [kind])).toEqual([]);
 
     worker.process.kill("SIGKILL");
@@ -61,7 +57,10 @@ describe("leases", () => {
     expect(claimed.claimed).toBe(task.id);
 
     zombie.process.kill("SIGSTOP"); // frozen: no heartbeats, like a stuck isolate
-    const rescuer = await claimWhenReady(sql, workerId("rescuer"), kind);
+    // its lease ends now instead of in LEASE_SECONDS (again, if a heartbeat sent before the stop renews it)
+    const rescuerId = workerId("rescuer");
+    const rescuer = await waitFor(`task ${task.id} claimable by the rescuer once the zombie's lease is over`, async () =>
+      (await expireLease(sql, task.id)) && (await queue(sql).claim(rescuerId, [kind]))[0]);
     expect(rescuer.id).toBe(task.id);
     await sql.begin(async (tx) => {
       await tx`select from pm_pipeline.add_companies(${rescuer.id}, ${rescuer.lease_token}, ${tx.json([{ name: "Rescued", domain: "rescued.example" }])})`;
@@ -83,7 +82,7 @@ describe("leases", () => {
     const q = queue(sql);
     await q.enqueue(kind, null, [{}]);
     const first = await claimWhenReady(sql, workerId("first"), kind);
-    await sleep(LEASE_SECONDS * 1000 + 200); // let the lease expire without heartbeats
+    expect(await expireLease(sql, first.id)).toBe(true); // its lease runs out with no heartbeat
     expect(await q.heartbeat(first)).toBeNull(); // expired: cannot be renewed
     const second = await claimWhenReady(sql, workerId("second"), kind);
     expect(second.id).toBe(first.id);

@@ -4,12 +4,12 @@
 // Afterwards no table of pm_pipeline, no line of the functions host's log and no API answer holds a marker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, waitFor } from "./helpers/db.ts";
-import { FAST_WORKERS, freePort, startHost, type Host } from "./helpers/functions-host.ts";
-import { FakeOpenAI } from "./helpers/fake-openai.ts";
-import { startAlertReceiver, type AlertReceiver } from "./helpers/alert-receiver.ts";
-import { apiClient, call } from "./helpers/api.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, saveQueueSettings, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, freePort, startHost, type Host } from "../helpers/functions-host.ts";
+import { FakeOpenAI } from "../helpers/fake-openai.ts";
+import { startAlertReceiver, type AlertReceiver } from "../helpers/alert-receiver.ts";
+import { apiClient, call } from "../helpers/api.ts";
 
 const MARKER = "zq9MARK";
 const OPENAI_KEY = `sk-${MARKER}key0123456789abcdef`;
@@ -23,6 +23,8 @@ describe("no secret in what is stored, returned or logged", () => {
   let host: Host;
   const stack = loadStackEnv();
 
+  let restoreSettings: () => Promise<void>;
+
   beforeAll(async () => {
     sql = connect();
     fake = (await FakeOpenAI.start()).respondWith((request) => ({
@@ -34,6 +36,7 @@ describe("no secret in what is stored, returned or logged", () => {
     email = await startAlertReceiver();
     // the e-mail API answers 500 and echoes what it was sent, credentials included
     email.plan("", Array.from({ length: 50 }, () => ({ status: 500, body: `rejected Authorization: Bearer ${EMAIL_KEY}` })));
+    restoreSettings = await saveQueueSettings(sql, ["alert"]);
     await sql`update pm_pipeline.task_kinds set backoff_base_seconds = 0.2, backoff_max_seconds = 1 where kind = 'alert'`;
     host = await startHost(`secrets${Date.now().toString(36)}`, {
       ...FAST_WORKERS,
@@ -48,7 +51,7 @@ describe("no secret in what is stored, returned or logged", () => {
     });
   });
   afterAll(async () => {
-    await sql`update pm_pipeline.task_kinds set backoff_base_seconds = 60, backoff_max_seconds = 3600 where kind = 'alert'`;
+    await restoreSettings();
     await host.stop();
     await Promise.all([fake.close(), email.close(), sql.end()]);
   });

@@ -3,9 +3,9 @@
 // HTTP between them, the offline provider. Workers are killed, paused and fed faults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JSONValue, Sql } from "postgres";
-import type { Criteria } from "../shared/pipeline/schemas.ts";
-import { connect, sleep } from "./helpers/db.ts";
-import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
+import type { Criteria } from "../../shared/pipeline/schemas.ts";
+import { connect, saveQueueSettings, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
 
 const KINDS = ["lead_list", "company_research", "contact_research"];
 // With FAST_WORKERS: leases 2 s (30 s), dead after 3 s (30 s), so a crashed worker's task comes back in seconds.
@@ -22,9 +22,11 @@ interface Progress {
 describe("pipeline end to end", () => {
   let sql: Sql;
   const hosts: Host[] = [];
+  let restoreSettings: () => Promise<void>;
 
   beforeAll(async () => {
     sql = connect();
+    restoreSettings = await saveQueueSettings(sql, KINDS);
     await sql`update pm_pipeline.task_kinds set lease_seconds = ${LEASE_SECONDS}, backoff_base_seconds = 0.2 where kind = any(${KINDS})`;
     await sql`update pm_pipeline.settings set heartbeat_interval_seconds = 1, dead_worker_after_seconds = 3`;
   });
@@ -32,8 +34,7 @@ describe("pipeline end to end", () => {
     await Promise.all(hosts.splice(0).map((h) => h.stop()));
   });
   afterAll(async () => {
-    await sql`update pm_pipeline.task_kinds set lease_seconds = 30, backoff_base_seconds = 2 where kind = any(${KINDS})`;
-    await sql`update pm_pipeline.settings set heartbeat_interval_seconds = 10, dead_worker_after_seconds = 30`;
+    await restoreSettings();
     await sql.end();
   });
 
@@ -49,14 +50,20 @@ describe("pipeline end to end", () => {
   }
 
   async function waitForEnd(runId: string, timeoutMs = 60_000): Promise<Progress> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const [p] = await sql<Progress[]>`select * from pm_pipeline.v_run_progress where run_id = ${runId}`;
-      if (p.status !== "active") return p;
-      if (Date.now() > deadline) throw new Error(`run ${runId} still active after ${timeoutMs} ms: ${JSON.stringify(p)}`);
-      await sleep(100);
-    }
+    let last: Progress | undefined;
+    return waitFor(() => `run ${runId} to end (last seen: ${JSON.stringify(last)})`, async () => {
+      [last] = await sql<Progress[]>`select * from pm_pipeline.v_run_progress where run_id = ${runId}`;
+      return last.status !== "active" && last;
+    }, timeoutMs);
   }
+
+  /** The first task of the run that a worker of `prefix` holds (polled often: tasks are short). */
+  const heldBy = (runId: string, prefix: string) =>
+    waitFor(`a task of run ${runId} held by a ${prefix} worker`, async () => {
+      const [task] = await sql<{ id: string; kind: string }[]>`select id, kind from pm_pipeline.tasks
+                          where run_id = ${runId} and state = 'running' and locked_by like ${`${prefix}-%`} limit 1`;
+      return task;
+    }, 30_000, 20);
 
   /** The run's leads are whole and have no duplicates of any kind. */
   async function expectCleanLeads(runId: string, quantity: number) {
@@ -111,12 +118,7 @@ describe("pipeline end to end", () => {
     const victim = await host("victim", { PM_LEADS_OFFLINE_LATENCY_MS: "300" });
     await host("survivor", { PM_LEADS_OFFLINE_LATENCY_MS: "300" });
     const run = await startRun({ pms: "Buildium", state: "FL" }, 10);
-    let held: { id: string; kind: string } | undefined;
-    while (!held) {
-      [held] = await sql`select id, kind from pm_pipeline.tasks
-                          where run_id = ${run} and state = 'running' and locked_by like 'victim-%' limit 1`;
-      if (!held) await sleep(20);
-    }
+    const held = await heldBy(run, "victim");
     victim.process.kill("SIGKILL");
 
     expect(await waitForEnd(run, 90_000)).toMatchObject({ status: "completed", ready: 10 });
@@ -131,20 +133,14 @@ describe("pipeline end to end", () => {
     const zombie = await host("zombie", { PM_LEADS_OFFLINE_LATENCY_MS: "300" });
     await host("rescuer", { PM_LEADS_OFFLINE_LATENCY_MS: "300" });
     const run = await startRun({ pms: "Buildium", state: "AZ" }, 10);
-    let held: { id: string } | undefined;
-    while (!held) {
-      [held] = await sql`select id from pm_pipeline.tasks
-                          where run_id = ${run} and state = 'running' and locked_by like 'zombie-%' limit 1`;
-      if (!held) await sleep(20);
-    }
+    await heldBy(run, "zombie");
     zombie.process.kill("SIGSTOP");
     expect(await waitForEnd(run, 90_000)).toMatchObject({ status: "completed", ready: 10 });
     const before = await sql`select count(*)::int as n from pm_pipeline.companies where run_id = ${run}
                              union all select count(*)::int from pm_pipeline.contacts where run_id = ${run}
                              union all select count(*)::int from pm_pipeline.company_research where run_id = ${run}`;
     zombie.process.kill("SIGCONT"); // it finishes its provider call and tries to commit
-    const deadline = Date.now() + 20_000;
-    while (!/lease lost/.test(zombie.output()) && Date.now() < deadline) await sleep(100);
+    await waitFor("the zombie to log that it lost its lease", () => /lease lost/.test(zombie.output()), 20_000);
     expect(zombie.output()).toMatch(/"event":"lease lost","task":"\d+"/);
     const after = await sql`select count(*)::int as n from pm_pipeline.companies where run_id = ${run}
                             union all select count(*)::int from pm_pipeline.contacts where run_id = ${run}

@@ -2,8 +2,8 @@
 // a clear error and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, workerId } from "./helpers/db.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, workerId } from "../helpers/db.ts";
 
 describe("run lifecycle", () => {
   let sql: Sql;

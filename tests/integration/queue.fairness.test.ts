@@ -1,8 +1,8 @@
 // Claims are fair across runs and enqueue is idempotent by key.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, useKind, workerId } from "./helpers/db.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, useKind, workerId } from "../helpers/db.ts";
 
 describe("fair claims across runs", () => {
   let sql: Sql;

@@ -5,13 +5,13 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Criteria } from "../shared/pipeline/schemas.ts";
-import { OpenAIProvider } from "../shared/providers/openai/provider.ts";
-import { FakeOpenAI, replies, type Answer } from "./helpers/fake-openai.ts";
+import type { Criteria } from "../../shared/pipeline/schemas.ts";
+import { OpenAIProvider } from "../../shared/providers/openai/provider.ts";
+import { FakeOpenAI, replies, type Answer } from "../helpers/fake-openai.ts";
 
 // a copy of ../shared/reference/openai-openapi-responses.json (OpenAI's published OpenAPI schemas of POST /responses),
 // kept in the repo so that the test runs in any checkout, not only one with shared/ beside it
-const SPEC = fileURLToPath(new URL("./fixtures/openai/openapi-responses.json", import.meta.url));
+const SPEC = fileURLToPath(new URL("../fixtures/openai/openapi-responses.json", import.meta.url));
 
 function validators(): Record<"CreateResponse" | "Response" | "ErrorResponse", ValidateFunction> {
   const spec = JSON.parse(readFileSync(SPEC, "utf8"));

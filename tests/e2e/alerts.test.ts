@@ -4,11 +4,11 @@
 // at its own run or worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JSONValue, Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, createKind, createRun, dropKind, sleep, waitFor } from "./helpers/db.ts";
-import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
-import { startAlertReceiver, type AlertReceiver } from "./helpers/alert-receiver.ts";
-import { spawnFixture } from "./helpers/process.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, createKind, createRun, dropKind, saveQueueSettings, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
+import { startAlertReceiver, type AlertReceiver } from "../helpers/alert-receiver.ts";
+import { spawnFixture } from "../helpers/process.ts";
 
 interface AlertRow {
   task_id: string;
@@ -23,17 +23,18 @@ interface AlertRow {
 let sql: Sql;
 let webhook: AlertReceiver;
 let email: AlertReceiver;
+let restoreSettings: () => Promise<void>;
 
 beforeAll(async () => {
   sql = connect();
   [webhook, email] = await Promise.all([startAlertReceiver(), startAlertReceiver()]);
+  restoreSettings = await saveQueueSettings(sql, ["alert"]);
   // retries in about a second instead of a minute; workers dead after 3 s instead of 30 s
   await sql`update pm_pipeline.task_kinds set backoff_base_seconds = 0.2, backoff_max_seconds = 1 where kind = 'alert'`;
   await sql`update pm_pipeline.settings set heartbeat_interval_seconds = 1, dead_worker_after_seconds = 3`;
 });
 afterAll(async () => {
-  await sql`update pm_pipeline.task_kinds set backoff_base_seconds = 60, backoff_max_seconds = 3600 where kind = 'alert'`;
-  await sql`update pm_pipeline.settings set heartbeat_interval_seconds = 10, dead_worker_after_seconds = 30`;
+  await restoreSettings();
   await Promise.all([webhook.close(), email.close(), sql.end()]);
 });
 
@@ -75,10 +76,19 @@ describe("alerts to a webhook and an e-mail API", () => {
     await host.stop();
   });
 
-  /** More monitor calls and cron ticks (1 s) than it takes to send an alert: nothing is sent twice. */
-  async function moreTicks() {
+  /**
+   * More monitor calls than it takes to send an alert (each looks for dead workers and dispatches),
+   * then, instead of sleeping through cron ticks, waits until no alert about `text` is left to send
+   * (an alert enqueued twice would be sent by then): afterwards nothing may have been sent twice.
+   */
+  async function moreTicks(text: string) {
     for (let i = 0; i < 3; i++) expect((await monitor()).status).toBe(200);
-    await sleep(3000);
+    await waitFor(`every alert about ${text} sent or given up after three more monitor calls`, async () => {
+      const [open] = await sql`
+        select count(*)::int as n from pm_pipeline.tasks
+         where kind = 'alert' and state in ('queued', 'running') and payload::text like ${`%${text}%`}`;
+      return open.n === 0;
+    }, 15_000);
   }
 
   async function startRun(criteria: object, quantity: number): Promise<string> {
@@ -109,7 +119,7 @@ describe("alerts to a webhook and an e-mail API", () => {
       subject: `pm-leads: run ${run.slice(0, 8)} completed (Buildium; TX)`, text: expect.stringContaining(`Export: pm-leads export ${run}`),
     });
 
-    await moreTicks();
+    await moreTicks(run);
     expectOneEach(run);
     expect(await alertsOf(run)).toHaveLength(1);
   });
@@ -124,10 +134,10 @@ describe("alerts to a webhook and an e-mail API", () => {
     expect(hook.body.text).toMatch(/needs a decision: found \d+ of 40 companies.*Options: accept_partial/);
     expect(email.requests(run)[0].body.text).toMatch(/Decide: pm-leads decide \S+ accept-partial/);
 
-    await moreTicks();
+    await moreTicks(run);
     expectOneEach(run);
     await sql`select pm_pipeline.set_run_status(${run}, 'cancelled', 'test over')`; // cancelling is the user's doing: no alert
-    await moreTicks();
+    await moreTicks(run);
     expectOneEach(run);
   });
 
@@ -149,7 +159,7 @@ describe("alerts to a webhook and an e-mail API", () => {
       });
       expect(email.requests(worker)[0].body.subject).toBe(`pm-leads: worker ${worker} (${kind}) died`);
 
-      await moreTicks();
+      await moreTicks(worker);
       expectOneEach(worker);
       expect(await alertsOf(worker)).toHaveLength(1);
     } finally {
@@ -187,7 +197,7 @@ describe("alerts to a webhook and an e-mail API", () => {
     expect(alert.attempts).toBe(2);
     expect(webhook.requests(run).map((r) => r.status)).toEqual([200]);
     expect(email.requests(run).map((r) => r.status)).toEqual([503, 200]);
-    await moreTicks();
+    await moreTicks(run);
     expectOneEach(run);
   });
 
@@ -201,7 +211,7 @@ describe("alerts to a webhook and an e-mail API", () => {
       attempts: 1, delivered: false, delivered_to: ["webhook"],
       problem: 'email answered 400: {"message":"The from address is not verified"}',
     });
-    await moreTicks();
+    await moreTicks(run);
     expect(webhook.requests(run).map((r) => r.status)).toEqual([200]);
     expect(email.requests(run).map((r) => r.status)).toEqual([400]);
     expect((await alertsOf(run))[0]).toMatchObject({ state: "failed", attempts: 1 });

@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Sql } from "postgres";
-import { loadStackEnv, repoRoot } from "../scripts/lib/stack-env.ts";
-import { connect, waitFor } from "./helpers/db.ts";
-import { FAST_WORKERS, startHost, type Host } from "./helpers/functions-host.ts";
-import { FakeOpenAI, replies, type FakeReply } from "./helpers/fake-openai.ts";
+import { loadStackEnv, repoRoot } from "../../scripts/lib/stack-env.ts";
+import { connect, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
+import { FakeOpenAI, replies, type FakeReply } from "../helpers/fake-openai.ts";
 
 const BIN = join(repoRoot, "bin/pm-leads.mjs");
 

@@ -2,8 +2,8 @@
 // non-retryable errors fail at once, and exhausted attempts end as failed with the reason kept.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue, type Task, type TaskRow } from "../shared/queue/client.ts";
-import { connect, createKind, createRun, dropKind, sleep, workerId, type KindOptions } from "./helpers/db.ts";
+import { queue, type TaskRow } from "../../shared/queue/client.ts";
+import { connect, createKind, createRun, dropKind, waitFor, workerId, type KindOptions } from "../helpers/db.ts";
 
 describe("retries", () => {
   let sql: Sql;
@@ -40,11 +40,8 @@ describe("retries", () => {
     expect(wait1).toBeLessThanOrEqual(1);
     expect(await q.claim(me, [kind])).toEqual([]); // not before run_after
 
-    let second: Task | undefined;
-    while (!second) {
-      [second] = await q.claim(me, [kind]);
-      if (!second) await sleep(20);
-    }
+    // the backoff itself is what is tested: wait for it (polled often), do not move time
+    const second = await waitFor(`task ${first.id} claimable again after its backoff`, async () => (await q.claim(me, [kind]))[0], 10_000, 20);
     const [claimedAt] = await sql`select locked_at >= run_after as on_time from pm_pipeline.tasks where id = ${first.id}`;
     expect(claimedAt.on_time).toBe(true);
     expect(second.attempts).toBe(2);
@@ -81,11 +78,7 @@ describe("retries", () => {
     const me = workerId("exhaust");
     const states = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
-      let claimed: Task | undefined;
-      while (!claimed) {
-        [claimed] = await q.claim(me, [kind]);
-        if (!claimed) await sleep(20);
-      }
+      const claimed = await waitFor(`attempt ${attempt} of task ${task.id} claimable`, async () => (await q.claim(me, [kind]))[0], 10_000, 20);
       expect(claimed.attempts).toBe(attempt);
       states.push(await q.fail(claimed, `error ${attempt}`));
     }
@@ -95,8 +88,9 @@ describe("retries", () => {
     expect(row.last_error).toBe("error 3");
     expect(row.errors.map((e: { attempt: number; error: string }) => [e.attempt, e.error]))
       .toEqual([[1, "error 1"], [2, "error 2"], [3, "error 3"]]);
-    await sleep(150);
-    expect(await q.claim(me, [kind])).toEqual([]); // failed for good: never handed out again
+    // failed for good: never handed out again, not even once any backoff would be over (time moved)
+    await sql`update pm_pipeline.tasks set run_after = now() - interval '1 hour' where id = ${task.id}`;
+    expect(await q.claim(me, [kind])).toEqual([]);
   });
 
   it("a released task is claimable at once and its attempt does not count (it was cut short, not tried)", async () => {
@@ -107,6 +101,6 @@ describe("retries", () => {
     const [second] = await q.claim(workerId(), [kind]);
     expect(second.attempts).toBe(1);
     expect(second.last_error_kind).toBe("released");
-    // (tests/run-failures.test.ts: a task released again and again still ends failed)
+    // (tests/integration/run-failures.test.ts: a task released again and again still ends failed)
   });
 });

@@ -4,13 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Sql } from "postgres";
-import { loadStackEnv } from "../scripts/lib/stack-env.ts";
-import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { apiClient, call } from "./helpers/api.ts";
-import { startDbProxy } from "./helpers/db-proxy.ts";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
+import { connect, waitFor } from "../helpers/db.ts";
+import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
+import { apiClient, call } from "../helpers/api.ts";
+import { startDbProxy } from "../helpers/db-proxy.ts";
 
-const FAST = { WORKER_HEARTBEAT_INTERVAL: "0.5", WORKER_POLL_MS: "100", WORKER_IDLE_WAIT_SECONDS: "5", PM_LEADS_LOCAL_CRON_SECONDS: "1" };
 const TX = { pms: "Buildium", state: "TX" };
 // a city is a small market: far fewer qualifying Buildium companies than 12
 const SMALL_MARKET = { pms: "Buildium", state: "TX", city: "Round Rock", units_min: 100, units_max: 2000 };
@@ -24,7 +23,7 @@ describe("run API", () => {
 
   beforeAll(async () => {
     sql = connect();
-    host = await startHost(tag, FAST);
+    host = await startHost(tag, FAST_WORKERS);
     api = apiClient(host.url, stack.SUPABASE_SERVICE_ROLE_KEY);
   });
   afterAll(async () => {
@@ -39,12 +38,12 @@ describe("run API", () => {
            (select count(*) from pm_pipeline.suppression)::int as suppression, (select count(*) from pm_pipeline.tasks)::int as tasks`)[0];
 
   async function waitWhileActive(id: string, timeoutMs = 60_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    let last: unknown;
+    return waitFor(() => `run ${id} to end (last answer: ${JSON.stringify(last)})`, async () => {
       const { body } = await call(api, `runs/${id}`);
-      if (body.status !== "active" || Date.now() > deadline) return body;
-      await sleep(250);
-    }
+      last = body;
+      return body.status !== "active" && body;
+    }, timeoutMs, 250);
   }
 
   describe("authentication and protocol", () => {
@@ -337,23 +336,37 @@ describe("run API", () => {
     it("accept_partial on an active run: tasks still in flight finish, but the run's companies and contacts stay as they were", async () => {
       const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 80 } });
       const id = created.body.id as string;
-      // decide while research is in flight
-      for (let inFlight = 0; inFlight === 0;) {
-        await sleep(50);
-        [{ inFlight }] = await sql`select count(*)::int as "inFlight" from pm_pipeline.tasks
-                                    where run_id = ${id} and kind <> 'lead_list' and state = 'running'`;
-      }
-      const accepted = await call(api, `runs/${id}/decision`, { method: "POST", body: { decision: "accept_partial" } });
-      expect(accepted.status).toBe(200);
       const snapshot = () => sql`select c.id, c.status, (select count(*)::int from pm_pipeline.contacts t where t.company_id = c.id) as contacts
                                    from pm_pipeline.companies c where c.run_id = ${id} order by c.id`;
-      const atDecision = await snapshot();
-      for (let running = 1; running > 0;) {
-        await sleep(100);
-        [{ running }] = await sql`select count(*)::int as running from pm_pipeline.tasks where run_id = ${id} and state in ('running', 'queued')`;
+      // The race made certain (the offline provider answers at once, so a task seen running may be
+      // done before a decision lands): the host is frozen while it holds research tasks of the run,
+      // with none of its statements still executing (a backend waiting for the frozen client to send
+      // the rest, ClientRead, can do nothing), so those tasks can only finish after the decision. The
+      // decision is then taken by decide_run, the statement the API's route runs.
+      let atDecision: unknown[];
+      let run: { status: string; finished_at: Date };
+      try {
+        await waitFor(`the host frozen while it holds research tasks of run ${id}`, async () => {
+          host.process.kill("SIGSTOP");
+          await waitFor("the frozen host's statements to end", async () => (await sql`
+            select count(*)::int as n from pg_stat_activity
+             where usename = 'pm_pipeline_worker' and state = 'active' and wait_event is distinct from 'ClientRead'`)[0].n === 0, 5_000, 20);
+          const [{ inFlight }] = await sql`select count(*)::int as "inFlight" from pm_pipeline.tasks
+                                            where run_id = ${id} and kind <> 'lead_list' and state = 'running'`;
+          if (inFlight === 0) host.process.kill("SIGCONT");
+          return inFlight > 0;
+        }, 30_000, 20);
+        const [decided] = await sql`select pm_pipeline.decide_run(${id}, ${sql.json({ decision: "accept_partial" })}) as run`;
+        [run] = await sql<{ status: string; finished_at: Date }[]>`select status, finished_at from pm_pipeline.runs where id = ${id}`;
+        expect(run.status, JSON.stringify(decided)).toBe("completed");
+        atDecision = await snapshot();
+      } finally {
+        host.process.kill("SIGCONT"); // the other tests use this host too
       }
+      await waitFor(`the tasks of run ${id} in flight at the decision to end`, async () => (await sql`
+        select count(*)::int as open from pm_pipeline.tasks where run_id = ${id} and state in ('running', 'queued')`)[0].open === 0);
       const [{ finishedLate }] = await sql`select count(*)::int as "finishedLate" from pm_pipeline.tasks
-                                            where run_id = ${id} and state = 'succeeded' and finished_at > ${accepted.body.finished_at}`;
+                                            where run_id = ${id} and state = 'succeeded' and finished_at > ${run.finished_at}`;
       expect(finishedLate).toBeGreaterThan(0); // the race happened: tasks completed after the decision
       expect(await snapshot()).toEqual(atDecision);
     });
@@ -499,12 +512,12 @@ describe("run API", () => {
 
     /** The functions' backend that waits on a lock with a statement like `pattern`, once it is there. */
     async function waitingBackend(pattern: string): Promise<number> {
-      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(50)) {
-        const [row] = await sql`select pid from pg_stat_activity
-                                 where pid <> pg_backend_pid() and wait_event_type = 'Lock' and query like ${`%${pattern}%`}`;
-        if (row) return row.pid as number;
-      }
-      throw new Error(`no backend waits with ${pattern}`);
+      const [row] = await waitFor(`a backend waiting on a lock with ${pattern}`, async () => {
+        const rows = await sql`select pid from pg_stat_activity
+                                where pid <> pg_backend_pid() and wait_event_type = 'Lock' and query like ${`%${pattern}%`}`;
+        return rows.length ? rows : null;
+      }, 20_000, 50);
+      return row.pid as number;
     }
 
     it("a read and a cancel whose backend is terminated mid-statement are retried once on a fresh connection: 200, no 500", async () => {
@@ -565,7 +578,7 @@ describe("run API", () => {
 
     it("while the database cannot be reached: 503 with Retry-After on every endpoint, never a bare 500; answers again once it is back", async () => {
       const proxy = await startDbProxy(new URL(stack.PM_LEADS_DB_URL || stack.SUPABASE_DB_URL));
-      const viaProxy = await startHost(`${tag}-proxy`, { ...FAST, PM_LEADS_DB_URL: proxy.url });
+      const viaProxy = await startHost(`${tag}-proxy`, { ...FAST_WORKERS, PM_LEADS_DB_URL: proxy.url });
       const client = apiClient(viaProxy.url, stack.SUPABASE_SERVICE_ROLE_KEY);
       try {
         const created = await call(client, "runs", { method: "POST", body: { criteria: TX, quantity: 1 }, headers: { "Idempotency-Key": `${tag}-proxy` } });

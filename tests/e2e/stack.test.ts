@@ -6,9 +6,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { repoRoot } from "../scripts/lib/stack-env.ts";
+import { repoRoot, stackDir } from "../../scripts/lib/stack-env.ts";
+import { waitFor } from "../helpers/wait.ts";
 
-const local = join(repoRoot, ".local");
+// the test stack (PM_LEADS_STACK_DIR, inherited by scripts/stack.sh), never the user's .local/
+const local = stackDir;
 const file = (name: string) => join(local, name);
 const alive = (pid: number) => {
   try {
@@ -41,7 +43,7 @@ describe("scripts/stack.sh and the functions port", () => {
     const pid = Number(readFileSync(file("functions.pid"), "utf8"));
     if (alive(pid)) {
       process.kill(pid, "SIGTERM");
-      for (const deadline = Date.now() + 15_000; alive(pid) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(`the stack's functions host (pid ${pid}) to exit after SIGTERM`, () => !alive(pid), 15_000);
     }
     await new Promise((resolve) => impostor.close(resolve));
     // the stack as it was: its port and env (other test files read the env)

@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
 import { execFileSync } from "node:child_process";
-import { queue } from "../shared/queue/client.ts";
-import { databaseUrl } from "../scripts/lib/stack-env.ts";
-import { connect, createKind, dropKind, workerId } from "./helpers/db.ts";
-import { spawnFixture } from "./helpers/process.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { databaseUrl } from "../../scripts/lib/stack-env.ts";
+import { connect, createKind, dropKind, workerId } from "../helpers/db.ts";
+import { spawnFixture } from "../helpers/process.ts";
 
 // The seed report's "Database Queries", "Verify", "Troubleshooting" and "Health Check Commands"
 // statements, exactly as users type them.

@@ -3,10 +3,10 @@
 // sites served locally), not taken from the model's answer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { connect, sleep } from "./helpers/db.ts";
-import { startHost, type Host } from "./helpers/functions-host.ts";
-import { FakeOpenAI, realistic, replies, type RecordedRequest } from "./helpers/fake-openai.ts";
-import { loadFixtureSites, startSiteServer, type SiteServer } from "./helpers/site-server.ts";
+import { connect, waitFor } from "../helpers/db.ts";
+import { startHost, type Host } from "../helpers/functions-host.ts";
+import { FakeOpenAI, realistic, replies, type RecordedRequest } from "../helpers/fake-openai.ts";
+import { loadFixtureSites, startSiteServer, type SiteServer } from "../helpers/site-server.ts";
 
 // what discovery finds, in this order: a company on another PMS (the model claims Buildium), one
 // linking two vendors (a migration: review), then two real Buildium users
@@ -62,12 +62,10 @@ describe("a run on the openai provider", () => {
 
   /** Waits until the run is no longer active; returns its status and notes. */
   async function settled(runId: string): Promise<{ status: string; notes: string | null }> {
-    for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
-      const [run] = await sql`select status, notes from pm_pipeline.runs where id = ${runId}`;
-      if (run.status !== "active") return run as { status: string; notes: string | null };
-      await sleep(200);
-    }
-    throw new Error(`run ${runId} still active after 90 s`);
+    return waitFor(`run ${runId} to end`, async () => {
+      const [run] = await sql<{ status: string; notes: string | null }[]>`select status, notes from pm_pipeline.runs where id = ${runId}`;
+      return run.status !== "active" && run;
+    }, 90_000, 200);
   }
 
   it("completes with the companies whose own sites show the PMS, and records the cost", async () => {

@@ -1,8 +1,8 @@
 // Racing workers: many connections claim from one queue at once; no task may be claimed twice.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { queue } from "../shared/queue/client.ts";
-import { connect, createKind, dropKind, workerId } from "./helpers/db.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { connect, createKind, dropKind, workerId } from "../helpers/db.ts";
 
 const TASKS = 600;
 const WORKERS = 8;

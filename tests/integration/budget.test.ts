@@ -1,8 +1,8 @@
 // A run's budget: usage is recorded per call and summed per run; when the next call would exceed
 // the budget the run stops for a decision, its tasks wait untried, and raising the budget resumes it.
 import { describe, expect, it } from "vitest";
-import { queue } from "../shared/queue/client.ts";
-import { createRun, useKind, workerId } from "./helpers/db.ts";
+import { queue } from "../../shared/queue/client.ts";
+import { createRun, useKind, workerId } from "../helpers/db.ts";
 
 describe("run budget", () => {
   const fixture = useKind();
