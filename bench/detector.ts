@@ -10,7 +10,7 @@
 // sites whose only evidence is hidden (robots.txt, text only, a migration) are in "sites" but not in
 // the recall. Goal: precision 1.0, recall >= 0.9.
 import { detectCompanyPms, type CompanyPmsResult } from "../shared/pms/detector.ts";
-import { PMS_VENDORS } from "../shared/pms/vendors.ts";
+import { PMS_VENDORS } from "../shared/domain/pms-vendors.ts";
 import { loadFixtureSites, startSiteServer, type FixtureSite } from "../tests/helpers/site-server.ts";
 import { printTable } from "./table.ts";
 

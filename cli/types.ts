@@ -1,9 +1,9 @@
 // What the run API answers (supabase/functions/runs), as far as the CLI reads it.
-import type { Criteria } from "../shared/pipeline/schemas.ts";
+import type { Criteria } from "../shared/domain/schemas.ts";
 export type RunStatus = "active" | "needs_user_decision" | "completed" | "error" | "cancelled";
 export type Decision = "accept_partial" | "expand_location" | "loosen_pms" | "set_budget";
 
-export type { Criteria } from "../shared/pipeline/schemas.ts";
+export type { Criteria } from "../shared/domain/schemas.ts";
 
 export interface Progress {
   companies_target: number;

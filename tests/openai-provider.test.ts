@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { APIError } from "openai";
-import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../shared/pipeline/schemas.ts";
+import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../shared/domain/schemas.ts";
 import { OfflineProvider } from "../shared/providers/offline/provider.ts";
 import { openAIConfigFromEnv, reasoningEffort } from "../shared/providers/openai/config.ts";
 import { classifyOpenAIError, retryAfterMs } from "../shared/providers/openai/errors.ts";

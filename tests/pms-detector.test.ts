@@ -10,7 +10,7 @@ import { createServer as createTlsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { parseRobots } from "../shared/pms/robots.ts";
-import { PMS_VENDORS } from "../shared/pms/vendors.ts";
+import { PMS_VENDORS } from "../shared/domain/pms-vendors.ts";
 import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "./helpers/site-server.ts";
 
 const fixtures = loadFixtureSites();

@@ -1,10 +1,12 @@
 // Does a researched company qualify for the run? Decided in code from verified evidence: the PMS
 // only with high-confidence portal evidence, units only inside the range, no disqualifiers.
-import { vendorByName } from "../pms/vendors.ts";
-import type { CompanyResearch, Criteria } from "./schemas.ts";
+import { vendorByName } from "../domain/pms-vendors.ts";
+import type { CompanyResearch, Criteria } from "../domain/schemas.ts";
+import type { CompanyStatus } from "../domain/states.ts";
 
 export interface Decision {
-  status: "accepted" | "rejected" | "review";
+  /** what a decision makes of a candidate */
+  status: Exclude<CompanyStatus, "candidate">;
   reason: string | null;
 }
 

@@ -7,7 +7,7 @@ import { ProviderError, type CompanyRef } from "../providers/types.ts";
 import { isVendorHost, PMS_CHECK_DEADLINE_MS } from "../pms/detector.ts";
 import type { WorkerKind } from "../worker/runtime.ts";
 import { qualify } from "./qualify.ts";
-import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "./schemas.ts";
+import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "../domain/schemas.ts";
 
 /** An entry of a provider's answer that was left out, and why (kept in the task's result). */
 export interface Dropped {

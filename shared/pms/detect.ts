@@ -5,7 +5,7 @@
 // low: portal URLs of two vendors (often a migration), or only text naming two: a person must look.
 // medium: one vendor only named in the page text. none: nothing, after the homepage and one more page.
 // unknown: nothing could be fetched, or too little to say "none".
-import { PMS_VENDORS, type PmsVendor } from "./vendors.ts";
+import { PMS_VENDORS, type PmsVendor } from "../domain/pms-vendors.ts";
 import { parseHtml, type HtmlLink, type ParsedHtml } from "./html.ts";
 
 export interface Page {

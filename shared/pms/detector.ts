@@ -2,7 +2,7 @@
 // from portal links and redirects (detect.ts). Deterministic, no LLM.
 import { detectPms, portalVendor, strongEvidence, type PmsDetection } from "./detect.ts";
 import { fetchSite, type FetchSiteOptions } from "./fetch-site.ts";
-import { PMS_VENDORS } from "./vendors.ts";
+import { PMS_VENDORS } from "../domain/pms-vendors.ts";
 
 export interface CompanyPmsResult extends PmsDetection {
   /** the normalised domain that was read */

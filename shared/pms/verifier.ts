@@ -1,6 +1,6 @@
 // The PMS check that decides acceptance, done in code whatever the research provider claimed:
 // in production the company's own site is read over HTTP; the offline world has its synthetic sites.
-import type { Criteria } from "../pipeline/schemas.ts";
+import type { Criteria } from "../domain/schemas.ts";
 import type { PmsDetection } from "./detect.ts";
 import { detectCompanyPms, type DetectCompanyOptions } from "./detector.ts";
 import { HostRateLimiter } from "./fetch-site.ts";

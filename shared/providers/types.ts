@@ -1,5 +1,5 @@
 // The seam between the workers and whoever does the research (the offline world, an LLM).
-import type { Criteria } from "../pipeline/schemas.ts";
+import type { Criteria } from "../domain/schemas.ts";
 
 export interface CompanyRef {
   id: string;

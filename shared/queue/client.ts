@@ -2,8 +2,9 @@
 // the contract; this file only names their arguments and results. No Deno or Node APIs here: the
 // Edge Functions, the CLI, the tests and the benchmarks all use it with a postgres.js client.
 import type { Sql, TransactionSql } from "postgres";
+import type { TaskState } from "../domain/states.ts";
 
-export type TaskState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type { TaskState };
 
 /** A row of pm_pipeline.tasks (what enqueue returns). */
 export interface TaskRow<P = Record<string, unknown>> {

@@ -2,7 +2,7 @@
 // (fail_task with backoff) takes over once these are spent.
 import { ProviderError } from "../providers/types.ts";
 import { redact } from "../secrets/redact.ts";
-import { sleep as abortableSleep } from "./sleep.ts";
+import { sleep as abortableSleep } from "../lib/abort.ts";
 
 export interface RetryPolicy {
   /** tries in all, the first included */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { CompanyResearch, ContactSearch, Discovery, isDomainName, isHttpUrl, isStorableText } from "../../shared/pipeline/schemas.ts";
+import { CompanyResearch, ContactSearch, Discovery, isDomainName, isHttpUrl, isStorableText } from "../../shared/domain/schemas.ts";
 import { companyResearchWorker, isPersonName, leadListWorker, parseAnswer } from "../../shared/pipeline/workers.ts";
 import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
 import { workerConfig } from "../../shared/worker/config.ts";

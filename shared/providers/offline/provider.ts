@@ -3,8 +3,8 @@
 // benchmarks can be exercised without a network or a key.
 import { detectPms } from "../../pms/detect.ts";
 import type { PmsVerifier } from "../../pms/verifier.ts";
-import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../pipeline/schemas.ts";
-import { sleep as wait } from "../../worker/sleep.ts";
+import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../domain/schemas.ts";
+import { sleep as wait } from "../../lib/abort.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
 import { companyByDomain, companyAt, markets, marketSize, surfacesFor, wantedPms, website, type WorldCompany } from "./world.ts";
 
