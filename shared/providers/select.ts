@@ -1,7 +1,6 @@
 // Which research provider a worker uses: PM_LEADS_PROVIDER (offline | openai); without it, openai
 // when OPENAI_API_KEY is set, else offline.
-import { OfflineProvider, offlineSiteVerifier, parseFaults } from "./offline/provider.ts";
-import { networkVia, siteVerifier, type PmsVerifier } from "../pms/verifier.ts";
+import { OfflineProvider, parseFaults } from "./offline/provider.ts";
 import { openAIConfigFromEnv } from "./openai/config.ts";
 import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
 import { NO_USAGE, type CallUsage } from "./openai/usage.ts";
@@ -21,13 +20,4 @@ export function providerFromEnv(env: Record<string, string | undefined>, hooks: 
   }
   if (name === "openai") return new OpenAIProvider({ ...openAIConfigFromEnv(env), onUsage: hooks.onUsage });
   throw new Error(`PM_LEADS_PROVIDER=${name} is not a provider: use "offline" or "openai"`);
-}
-
-/**
- * The PMS check that goes with the provider: the synthetic sites offline, the companies' real sites
- * otherwise (or, with PM_LEADS_SITE_BASE_URL, sites served locally: for local end-to-end runs).
- */
-export function pmsVerifierFor(provider: ResearchProvider, env: Record<string, string | undefined> = {}): PmsVerifier {
-  if (provider.name === "offline") return offlineSiteVerifier;
-  return siteVerifier(env.PM_LEADS_SITE_BASE_URL ? { network: networkVia(env.PM_LEADS_SITE_BASE_URL) } : {});
 }
