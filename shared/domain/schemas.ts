@@ -72,6 +72,14 @@ export const Discovery = z.object({
 export type Discovery = z.infer<typeof Discovery>;
 
 export const PmsConfidence = z.enum(["high", "medium", "low", "none", "unknown"]);
+export type PmsConfidence = z.infer<typeof PmsConfidence>;
+
+/** What the PMS check of a company's own site found: it replaces the provider's claim before qualify decides. */
+export interface PmsDetection {
+  pms: string | null;
+  confidence: PmsConfidence;
+  evidence_urls: string[];
+}
 
 export const CompanyResearch = z.object({
   pms: str().max(100).nullable(),

@@ -3,7 +3,8 @@
 // PM_LEADS_SITE_BASE_URL, on sites served locally: for local end-to-end runs). Only this function
 // reads company sites, so only it bundles the crawler.
 import { companyResearchWorker } from "../pipeline/workers.ts";
-import { networkVia, siteVerifier } from "../pms/verifier.ts";
+import { networkVia } from "../pms/crawler/safe-get.ts";
+import { siteVerifier } from "../pms/detector/site-verifier.ts";
 import { offlineSiteVerifier } from "../providers/offline/provider.ts";
 import { serveResearchWorker } from "./research-worker.ts";
 

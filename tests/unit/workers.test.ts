@@ -5,7 +5,7 @@ import { companyResearchWorker, isPersonName, leadListWorker, parseAnswer } from
 import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
 import { workerConfig } from "../../shared/worker/config.ts";
 import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
-import { isVendorHost } from "../../shared/pms/detector.ts";
+import { isVendorHost } from "../../shared/pms/detector/evidence.ts";
 import { ProviderError } from "../../shared/providers/types.ts";
 import { realistic } from "../helpers/fake-openai.ts";
 

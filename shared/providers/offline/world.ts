@@ -7,7 +7,7 @@
 // range, HOA-only managers, and companies without a reachable decision maker.
 import type { Criteria } from "../../domain/schemas.ts";
 import { vendorByName } from "../../domain/pms-vendors.ts";
-import type { Page } from "../../pms/detect.ts";
+import type { Page } from "../../pms/crawler/html.ts";
 
 export interface Person {
   full_name: string;

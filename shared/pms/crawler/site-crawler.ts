@@ -4,12 +4,11 @@
 // a redirect to a vendor's portal ("/pay-rent" → x.managebuilding.com) is recorded, never fetched.
 // No logins, no forms, no cookies. Everything a site sends is bounded: bytes per page and per site,
 // pages, requests, redirect hops (loops detected), Crawl-delay, and a total deadline. Requests go
-// through site-http.ts, which never reads an address of this machine or its networks.
-import { sleep, withDeadline } from "../lib/abort.ts";
-import type { Page } from "./detect.ts";
-import { parseHtml } from "./html.ts";
+// through safe-get.ts, which never reads an address of this machine or its networks.
+import { sleep, withDeadline } from "../../lib/abort.ts";
+import { parseHtml, type Page } from "./html.ts";
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from "./robots.ts";
-import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./site-http.ts";
+import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./safe-get.ts";
 
 export const ROBOTS_TOKEN = "pm-leads-pms-detector";
 export const USER_AGENT = `${ROBOTS_TOKEN}/0.1 (+https://github.com/pm-leads)`;
