@@ -12,7 +12,7 @@ import { discoveryPrompt, MAX_EXCLUDED_IN_PROMPT, userLocation } from "../shared
 import { OpenAIProvider, OUTPUT_SCHEMAS, type CallInfo, type OpenAIProviderOptions } from "../shared/providers/openai/provider.ts";
 import { strictSchemaOf, toStrictJsonSchema, type JsonSchema } from "../shared/providers/openai/schema.ts";
 import { addUsage, priceTable, UsageMeter, usageOf, type CallUsage } from "../shared/providers/openai/usage.ts";
-import { providerFromEnv } from "../shared/providers/select.ts";
+import { providerFromEnv } from "../shared/functions/select-provider.ts";
 import { ProviderError, redactSecrets, type CompanyRef } from "../shared/providers/types.ts";
 import { withRetry, type AttemptRecord } from "../shared/worker/retry.ts";
 import { DEFAULT_USAGE, FakeOpenAI, realistic, replies } from "./helpers/fake-openai.ts";

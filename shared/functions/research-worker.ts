@@ -5,7 +5,7 @@ import { database } from "../edge/runtime.ts";
 import { logFor, serveWorker } from "../edge/worker-host.ts";
 import { PipelineWorker, type ProviderTools, type ResearchKind } from "../pipeline/worker.ts";
 import { UsageMeter } from "../providers/openai/usage.ts";
-import { providerFromEnv } from "../providers/select.ts";
+import { providerFromEnv } from "./select-provider.ts";
 import type { ResearchProvider } from "../providers/types.ts";
 import { workerConfig } from "../worker/config.ts";
 

@@ -6,7 +6,7 @@
 export interface Failure {
   retryable: boolean;
   retryAfterSeconds?: number;
-  /** what kind of failure (e.g. a ProviderErrorKind, or "error"): the SQL of a task kind may act on it */
+  /** what kind of failure (e.g. a provider error's kind, or "error"): the SQL of a task kind may act on it */
   kind?: string;
 }
 

@@ -1,10 +1,10 @@
 // Which research provider a worker uses: PM_LEADS_PROVIDER (offline | openai); without it, openai
 // when OPENAI_API_KEY is set, else offline.
-import { OfflineProvider, parseFaults } from "./offline/provider.ts";
-import { openAIConfigFromEnv } from "./openai/config.ts";
-import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
-import { NO_USAGE, type CallUsage } from "./openai/usage.ts";
-import type { ResearchProvider } from "./types.ts";
+import { OfflineProvider, parseFaults } from "../providers/offline/provider.ts";
+import { openAIConfigFromEnv } from "../providers/openai/config.ts";
+import { OpenAIProvider, type CallInfo } from "../providers/openai/provider.ts";
+import { NO_USAGE, type CallUsage } from "../providers/openai/usage.ts";
+import type { ResearchProvider } from "../providers/types.ts";
 
 export interface ProviderHooks {
   /** every billed call's usage and cost (see OpenAIProviderOptions.onUsage; offline: one call, no cost) */
