@@ -2,7 +2,7 @@
 // code: on the synthetic sites offline, on the company's real site otherwise (or, with
 // PM_LEADS_SITE_BASE_URL, on sites served locally: for local end-to-end runs). Only this function
 // reads company sites, so only it bundles the crawler.
-import { companyResearchWorker } from "../pipeline/workers.ts";
+import { companyResearchWorker } from "../pipeline/research-kinds.ts";
 import { networkVia } from "../pms/crawler/safe-get.ts";
 import { siteVerifier } from "../pms/detector/site-verifier.ts";
 import { offlineSiteVerifier } from "../providers/offline/provider.ts";

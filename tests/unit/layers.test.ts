@@ -112,7 +112,7 @@ function cycles(graph: Map<string, Map<string, string[]>>): string[][] {
 describe("the layers of shared/", () => {
   it("reads the imports it checks (a sanity check of the parser)", () => {
     expect(shared.length).toBeGreaterThan(40);
-    expect(importsOf("shared/pipeline/workers.ts").files).toContain("shared/domain/schemas.ts");
+    expect(importsOf("shared/pipeline/research-kinds.ts").files).toContain("shared/domain/schemas.ts");
     expect(importsOf("shared/providers/openai/provider.ts").packages).toContain("openai");
   });
 

@@ -1,5 +1,6 @@
-// The three pipeline workers: what each does with a task (reads and provider calls only) and how it
-// commits (one SQL function that writes the result and completes the task under the lease).
+// The three research task kinds (lead_list, company_research, contact_research): what each does with
+// a task (reads and provider calls only) and how it commits (one SQL function that writes the result
+// and completes the task under the lease). Their budget and usage are worker.ts's.
 import type { Sql } from "postgres";
 import type { z } from "zod";
 import type { Task } from "../queue/client.ts";
