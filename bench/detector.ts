@@ -9,8 +9,8 @@
 // it names. Recall counts the sites expected to be "high" (the evidence is there to be read politely);
 // sites whose only evidence is hidden (robots.txt, text only, a migration) are in "sites" but not in
 // the recall. Goal: precision 1.0, recall >= 0.9.
-import { detectCompanyPms, type CompanyPmsResult } from "../shared/pms/detector.ts";
-import { PMS_VENDORS } from "../shared/pms/vendors.ts";
+import { detectCompanyPms, type CompanyPmsResult } from "../shared/pms/detector/company-check.ts";
+import { PMS_VENDORS } from "../shared/domain/pms-vendors.ts";
 import { loadFixtureSites, startSiteServer, type FixtureSite } from "../tests/helpers/site-server.ts";
 import { printTable } from "./table.ts";
 

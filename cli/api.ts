@@ -3,24 +3,24 @@
 import { createClient, FunctionsFetchError, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import type { WebSocketLikeConstructor } from "@supabase/realtime-js";
 import ws from "ws";
-import { loadStackEnv, stackEnvFile } from "../scripts/lib/stack-env.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CliError, EXIT } from "./errors.ts";
+import { readStackEnv, stackEnvFile } from "./stack-env.ts";
 
 export interface ApiConfig {
   url: string;
   key: string;
 }
 
-/** SUPABASE_URL and the service key from the environment, else from the local stack's .local/stack.env. */
+/** SUPABASE_URL and the service key from the environment, else from the local stack's stack.env. */
 export function apiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   // a URL from the environment never gets the local stack's key: both come from one place
-  const source = env.SUPABASE_URL ? env : loadStackEnv();
+  const source = env.SUPABASE_URL ? env : readStackEnv(stackEnvFile(env));
   const url = source.SUPABASE_URL;
   const key = source.SUPABASE_SERVICE_ROLE_KEY || source.SUPABASE_SECRET_KEY;
   if (!url) {
     throw new CliError(
-      `SUPABASE_URL is not set and ${stackEnvFile} does not exist: start the local stack (npm run stack:start) ` +
+      `SUPABASE_URL is not set and ${stackEnvFile(env)} does not exist: start the local stack (npm run stack:start) ` +
         "or set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
     );
   }

@@ -3,8 +3,9 @@ import type { Command } from "commander";
 import { examples } from "../args.ts";
 import { badInput, CliError } from "../errors.ts";
 import { printJson } from "../output.ts";
-import { detectCompanyPms, isVendorHost, normalizeDomain } from "../../shared/pms/detector.ts";
-import { networkVia } from "../../shared/pms/verifier.ts";
+import { networkVia } from "../../shared/pms/crawler/safe-get.ts";
+import { detectCompanyPms, normalizeDomain } from "../../shared/pms/detector/company-check.ts";
+import { isVendorHost } from "../../shared/pms/detector/evidence.ts";
 
 export function registerDetectCommand(program: Command): void {
   program.command("detect <url-or-domain>")

@@ -6,7 +6,7 @@ import { commaList, examples, jsonObject, number } from "../args.ts";
 import { badInput } from "../errors.ts";
 import { ago, printJson, table, warn } from "../output.ts";
 import { describeCriteria, statusText } from "../present.ts";
-import type { Run } from "../types.ts";
+import type { Run, RunList } from "../types.ts";
 import { exportRun, waitAndFinish } from "../wait.ts";
 
 const runPath = (id: string, rest = "") => `runs/${encodeURIComponent(id)}${rest}`;
@@ -79,7 +79,7 @@ export function registerRunCommands(program: Command): void {
     .addHelpText("after", examples("pm-leads list", "pm-leads list --status needs_user_decision", "pm-leads list --json --limit 100"))
     .action(async (o) => {
       const query = new URLSearchParams({ limit: String(o.limit), ...(o.status ? { status: o.status } : {}) });
-      const { runs } = await connect().get<{ runs: Run[] }>(`runs?${query}`);
+      const { runs } = await connect().get<RunList>(`runs?${query}`);
       if (o.json) return printJson(runs);
       if (runs.length === 0) return console.log("no runs");
       console.log(table(["ID", "STATUS", "STAGE", "ACCEPTED", "CRITERIA", "CREATED"], runs.map((r) => [

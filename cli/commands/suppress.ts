@@ -5,19 +5,9 @@ import { connect } from "../api.ts";
 import { examples, number } from "../args.ts";
 import { badInput } from "../errors.ts";
 import { ago, printJson, table } from "../output.ts";
+import type { SuppressionAdded, SuppressionList, SuppressionRemoved } from "../types.ts";
 
-interface Added {
-  added: number;
-  already: number;
-  domains: string[];
-}
-
-interface Listed {
-  domains: { domain: string; reason: string | null; source: string | null; created_at: string }[];
-  total: number;
-}
-
-function printAdded(result: Added, json: boolean | undefined) {
+function printAdded(result: SuppressionAdded, json: boolean | undefined) {
   if (json) return printJson(result);
   console.log(`suppressed ${result.domains.length} domain(s): ${result.added} new, ${result.already} already suppressed`);
   for (const domain of result.domains) console.log(`  ${domain}`);
@@ -42,7 +32,7 @@ export function registerSuppressCommands(program: Command): void {
     .option("--json", "print the result as JSON")
     .addHelpText("after", examples("pm-leads suppress add acme-pm.com https://www.other.com/about --reason 'existing customer'"))
     .action(async (domains: string[], o) => {
-      const { data } = await connect().post<Added>("runs/suppression", { domains, reason: o.reason, source: "cli" });
+      const { data } = await connect().post<SuppressionAdded>("runs/suppression", { domains, reason: o.reason, source: "cli" });
       printAdded(data, o.json);
     });
 
@@ -52,7 +42,7 @@ export function registerSuppressCommands(program: Command): void {
     .option("--json", "print the result as JSON")
     .addHelpText("after", examples("pm-leads suppress import customers.csv --reason customer", "cut -d, -f3 crm.csv | pm-leads suppress import -"))
     .action(async (file: string, o) => {
-      const { data } = await connect().post<Added>("runs/suppression", { csv: readCsv(file), reason: o.reason, source: "cli import" });
+      const { data } = await connect().post<SuppressionAdded>("runs/suppression", { csv: readCsv(file), reason: o.reason, source: "cli import" });
       printAdded(data, o.json);
     });
 
@@ -61,7 +51,7 @@ export function registerSuppressCommands(program: Command): void {
     .option("--json", "print the result as JSON")
     .addHelpText("after", examples("pm-leads suppress remove acme-pm.com"))
     .action(async (domains: string[], o) => {
-      const result = await connect().delete<{ removed: number }>("runs/suppression", { domains });
+      const result = await connect().delete<SuppressionRemoved>("runs/suppression", { domains });
       if (o.json) printJson(result);
       else console.log(`removed ${result.removed} of ${domains.length} domain(s)`);
     });
@@ -73,7 +63,7 @@ export function registerSuppressCommands(program: Command): void {
     .option("--json", "print the list as JSON")
     .addHelpText("after", examples("pm-leads suppress list", "pm-leads suppress list --json --limit 1000 | jq -r '.domains[].domain'"))
     .action(async (o) => {
-      const result = await connect().get<Listed>(`runs/suppression?${new URLSearchParams({ limit: String(o.limit), offset: String(o.offset) })}`);
+      const result = await connect().get<SuppressionList>(`runs/suppression?${new URLSearchParams({ limit: String(o.limit), offset: String(o.offset) })}`);
       if (o.json) return printJson(result);
       if (result.domains.length === 0) return console.log(result.total ? `no domains past ${o.offset} (${result.total} in all)` : "no suppressed domains");
       console.log(table(["DOMAIN", "REASON", "SOURCE", "ADDED"], result.domains.map((d) => [d.domain, d.reason, d.source, ago(d.created_at)])));

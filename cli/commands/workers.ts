@@ -3,19 +3,7 @@ import type { Command } from "commander";
 import { connect } from "../api.ts";
 import { examples } from "../args.ts";
 import { printJson, table } from "../output.ts";
-
-interface Workers {
-  stats: { worker_type: string; total: number; active: number; idle: number; processing: number; dead: number; stopped: number }[];
-  workers: {
-    worker_id: string;
-    worker_type: string;
-    status: string;
-    alive: boolean;
-    last_heartbeat_at: string | null;
-    seconds_since_heartbeat: number | string | null; // a numeric column: may come as a string
-    current_task: { id: string | number; kind: string; run_id: string | null } | null;
-  }[];
-}
+import type { Workers } from "../types.ts";
 
 export function registerWorkersCommand(program: Command): void {
   program.command("workers")

@@ -1,4 +1,4 @@
-// What an alert says. The payload is written by SQL (supabase/migrations/*_alerts.sql) and parsed
+// What an alert says. The payload is written by SQL (supabase/schemas/07_alerts.sql) and parsed
 // here; the words are made here, once, for the webhook's text and the e-mail alike.
 import { z } from "zod";
 

@@ -1,7 +1,7 @@
 // The run API's HTTP conventions: JSON errors that name the field, CORS for a browser, a body size
 // limit, the service-key check, and the mapping of the database's SQLSTATEs to HTTP statuses.
 import { z } from "zod";
-import { sameSecret } from "../edge/http.ts";
+import { sameSecret } from "../lib/constant-time.ts";
 import { redact } from "../secrets/redact.ts";
 import { isConnectionError } from "./connection.ts";
 

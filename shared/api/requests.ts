@@ -1,9 +1,10 @@
 // What the run API accepts, as zod schemas. They validate and normalise (state names to codes, PMS
 // spellings to the vendor's name) so that what is stored is what the workers read.
 import { z } from "zod";
-import { vendorByName, vendorMisspelled } from "../pms/vendors.ts";
-import { usStateCode } from "../pipeline/us-states.ts";
-import type { Criteria } from "../pipeline/schemas.ts";
+import { vendorByName, vendorMisspelled } from "../domain/pms-vendors.ts";
+import { usStateCode } from "../domain/us-states.ts";
+import type { Criteria } from "../domain/schemas.ts";
+import { RunStatus } from "../domain/states.ts";
 
 /** Text a person typed: trimmed, bounded, and storable (no NUL, no lone UTF-16 surrogates). */
 export const text = (max: number) =>
@@ -90,8 +91,6 @@ export const SuppressionAdd = z.object({
 }).strict().refine((s) => (s.domains === undefined) !== (s.csv === undefined), { message: "give domains or csv (one of them)", path: ["domains"] });
 
 export const SuppressionRemove = z.object({ domains }).strict();
-
-export const RunStatus = z.enum(["active", "needs_user_decision", "completed", "error", "cancelled"]);
 
 const count = (min: number, max: number, fallback: number) =>
   z.string().regex(/^\d{1,7}$/, "must be a whole number").transform(Number)

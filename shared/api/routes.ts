@@ -21,6 +21,7 @@ import {
   criteriaWarnings, Decision, ExportQuery, IdempotencyKey, ListRunsQuery, ListSuppressionQuery, RunRequest,
   SuppressionAdd, SuppressionRemove,
 } from "./requests.ts";
+import type { Run, RunList, SuppressionAdded, SuppressionList, SuppressionRemoved, Workers } from "./responses.ts";
 import { domainsFromCsv } from "./suppression-csv.ts";
 import { redact } from "../secrets/redact.ts";
 
@@ -70,9 +71,9 @@ async function knownRun(sql: Sql, id: string): Promise<string> {
   return id;
 }
 
-async function runOr404(sql: Sql, id: string): Promise<Record<string, unknown>> {
+async function runOr404(sql: Sql, id: string): Promise<Run> {
   if (!UUID.test(id)) throw new ApiError("not_found", `no run ${id}`);
-  const [row] = await db(() => sql`select pm_pipeline.run_details(${id}) as run`, repeatable);
+  const [row] = await db(() => sql<{ run: Run | null }[]>`select pm_pipeline.run_details(${id}) as run`, repeatable);
   if (!row.run) throw new ApiError("not_found", `no run ${id}`);
   return row.run;
 }
@@ -83,14 +84,14 @@ const createRun: Handler = async ({ sql, request, maxBodyBytes }) => {
   const key = keyHeader === null ? null : parseWith(IdempotencyKey, keyHeader, ["Idempotency-Key"]);
   const [row] = await db(() => sql`select pm_pipeline.submit_run(${sql.json(body as never)}, ${key}) as submitted`, { retry: key !== null });
   const run = await runOr404(sql, row.submitted.run_id);
-  return jsonResponse(row.submitted.created ? 201 : 200, { ...run, warnings: criteriaWarnings(body.criteria) },
+  return jsonResponse(row.submitted.created ? 201 : 200, { ...run, warnings: criteriaWarnings(body.criteria) } satisfies Run,
     { location: `runs/${run.id}` });
 };
 
 const listRuns: Handler = async ({ sql, url }) => {
   const { status, limit } = query(ListRunsQuery, url);
-  const [row] = await db(() => sql`select pm_pipeline.list_runs(${status ?? null}, ${limit}) as runs`, repeatable);
-  return jsonResponse(200, { runs: row.runs });
+  const [row] = await db(() => sql<RunList[]>`select pm_pipeline.list_runs(${status ?? null}, ${limit}) as runs`, repeatable);
+  return jsonResponse(200, { runs: row.runs } satisfies RunList);
 };
 
 const getRun: Handler = async ({ sql, segments }) => jsonResponse(200, await runOr404(sql, segments[0]));
@@ -130,10 +131,10 @@ const exportCsv = (kind: "companies" | "contacts"): Handler => async ({ sql, url
 
 const listSuppression: Handler = async ({ sql, url }) => {
   const { limit, offset } = query(ListSuppressionQuery, url);
-  const domains = await db(() => sql`select domain, reason, source, created_at from pm_pipeline.suppression
+  const domains = await db(() => sql<SuppressionList["domains"]>`select domain, reason, source, created_at from pm_pipeline.suppression
                                       order by domain limit ${limit} offset ${offset}`, repeatable);
   const [{ total }] = await db(() => sql`select count(*)::int as total from pm_pipeline.suppression`, repeatable);
-  return jsonResponse(200, { domains, total });
+  return jsonResponse(200, { domains, total } satisfies SuppressionList);
 };
 
 /** All or nothing: every invalid entry is reported (with its CSV row) and nothing is added. */
@@ -149,21 +150,21 @@ const addSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
     const issues = problems.map((p) => ({ field: fromCsv ? `csv.row${p.n}` : `domains.${p.n - 1}`, message: `"${p.d}": ${p.problem}` }));
     throw new ApiError("invalid_input", `${issues[0].field}: ${issues[0].message}`, issues);
   }
-  const [row] = await db(() => sql`select pm_pipeline.add_suppression(${domains}::text[], ${body.reason ?? null}, ${body.source ?? (fromCsv ? "csv import" : "api")}) as result`, once);
-  return jsonResponse(200, row.result);
+  const [row] = await db(() => sql<{ result: SuppressionAdded }[]>`select pm_pipeline.add_suppression(${domains}::text[], ${body.reason ?? null}, ${body.source ?? (fromCsv ? "csv import" : "api")}) as result`, once);
+  return jsonResponse(200, row.result satisfies SuppressionAdded);
 };
 
 const removeSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
   const { domains } = parseWith(SuppressionRemove, await readJson(request, maxBodyBytes));
-  const [row] = await db(() => sql`select pm_pipeline.remove_suppression(${domains}::text[]) as removed`, once);
-  return jsonResponse(200, { removed: row.removed });
+  const [row] = await db(() => sql<SuppressionRemoved[]>`select pm_pipeline.remove_suppression(${domains}::text[]) as removed`, once);
+  return jsonResponse(200, { removed: row.removed } satisfies SuppressionRemoved);
 };
 
 const workers: Handler = async ({ sql }) => {
-  const stats = await db(() => sql`select * from pm_pipeline.get_worker_stats()`, repeatable);
-  const list = await db(() => sql`select * from pm_pipeline.v_workers
+  const stats = await db(() => sql<Workers["stats"]>`select * from pm_pipeline.get_worker_stats()`, repeatable);
+  const list = await db(() => sql<Workers["workers"]>`select * from pm_pipeline.v_workers
                                    order by alive desc, last_heartbeat_at desc limit 500`, repeatable);
-  return jsonResponse(200, { stats, workers: list });
+  return jsonResponse(200, { stats, workers: list } satisfies Workers);
 };
 
 /** [method, path pattern (":id" a segment), handler]; the first match wins. */

@@ -1,15 +1,8 @@
 // HTTP helpers of the Edge Functions: JSON answers and the worker secret check.
+import { sameSecret } from "../lib/constant-time.ts";
+
 export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
-
-/** Constant-time comparison, so the secret cannot be guessed byte by byte from response times. */
-export function sameSecret(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 /**

@@ -1,16 +1,16 @@
 // Does a researched company qualify for the run? Decided in code from verified evidence: the PMS
 // only with high-confidence portal evidence, units only inside the range, no disqualifiers.
-import { vendorByName } from "../pms/vendors.ts";
-import type { CompanyResearch, Criteria } from "./schemas.ts";
+import { vendorByName } from "../domain/pms-vendors.ts";
+import type { CompanyResearch, Criteria } from "../domain/schemas.ts";
+import type { CompanyReason, CompanyStatus } from "../domain/states.ts";
 
-/** Why a company is rejected or in review: the code the database keys on (companies.status_reason). */
-export type DecisionCode =
-  | "disqualified" | "pms_not_checked" | "no_pms_evidence" | "other_pms" | "weak_pms_evidence"
-  | "units_unknown" | "units_out_of_range";
+/** Why research holds a company back: the code the database keys on (companies.status_reason). */
+export type DecisionCode = Exclude<CompanyReason, "too_few_contacts" | "task_failed">;
 
+/** What a decision makes of a candidate: accepted, or held back with a reason in words and as a code. */
 export type Decision =
-  | { status: "accepted"; reason: null; code: null }
-  | { status: "rejected" | "review"; reason: string; code: DecisionCode };
+  | { status: Extract<CompanyStatus, "accepted">; reason: null; code: null }
+  | { status: Extract<CompanyStatus, "rejected" | "review">; reason: string; code: DecisionCode };
 
 const canonical = (name: string) => vendorByName(name)?.name.toLowerCase() ?? name.trim().toLowerCase();
 

@@ -1,5 +1,6 @@
 // The seam between the workers and whoever does the research (the offline world, an LLM).
-import type { Criteria } from "../pipeline/schemas.ts";
+import type { Criteria } from "../domain/schemas.ts";
+import { WorkError } from "../worker/failure.ts";
 
 export interface CompanyRef {
   id: string;
@@ -55,7 +56,8 @@ const SECRETS = /\bsk-[A-Za-z0-9_*\-]+|\b(Bearer\s+)[A-Za-z0-9_~+/.=\-]+/gi;
 export const redactSecrets = (text: string): string =>
   text.replace(SECRETS, (_match, bearer?: string) => (bearer ? `${bearer}[redacted]` : "sk-[redacted]"));
 
-export class ProviderError extends Error {
+/** A provider call's failure, in the worker's failure contract: the kind decides transient and permanent. */
+export class ProviderError extends WorkError {
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
@@ -68,5 +70,10 @@ export class ProviderError extends Error {
 
   get transient(): boolean {
     return TRANSIENT.has(this.kind);
+  }
+
+  /** a malformed answer may be better next attempt (the SQL bounds how often); the other permanent kinds never are */
+  get permanent(): boolean {
+    return !this.transient && this.kind !== "invalid_output";
   }
 }

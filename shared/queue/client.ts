@@ -1,9 +1,10 @@
-// Typed access to the queue's SQL API (supabase/migrations/*_task_queue.sql). The SQL functions are
+// Typed access to the queue's SQL API (supabase/schemas/02_queue.sql). The SQL functions are
 // the contract; this file only names their arguments and results. No Deno or Node APIs here: the
 // Edge Functions, the CLI, the tests and the benchmarks all use it with a postgres.js client.
 import type { Sql, TransactionSql } from "postgres";
+import type { TaskState } from "../domain/states.ts";
 
-export type TaskState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type { TaskState };
 
 /** A row of pm_pipeline.tasks (what enqueue returns). */
 export interface TaskRow<P = Record<string, unknown>> {

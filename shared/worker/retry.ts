@@ -1,8 +1,8 @@
-// Retries inside one invocation, for transient errors only. The task-level retry in SQL
-// (fail_task with backoff) takes over once these are spent.
-import { ProviderError } from "../providers/types.ts";
+// Retries inside one invocation, for transient errors only (failure.ts: the errors that say so).
+// The task-level retry in SQL (fail_task with backoff) takes over once these are spent.
+import { isTransient, WorkError } from "./failure.ts";
 import { redact } from "../secrets/redact.ts";
-import { sleep as abortableSleep } from "./sleep.ts";
+import { sleep as abortableSleep } from "../lib/abort.ts";
 
 export interface RetryPolicy {
   /** tries in all, the first included */
@@ -26,11 +26,6 @@ export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs = 0
   return Math.max(Math.round(random() * ceiling), Math.min(retryAfterMs, policy.maxMs * 4));
 }
 
-/** Whether an error is worth another try now: only a ProviderError of a transient kind. */
-export function isTransient(error: unknown): error is ProviderError {
-  return error instanceof ProviderError && error.transient;
-}
-
 /**
  * Runs `call` until it succeeds, fails permanently, or the attempts are spent; records every failed
  * attempt in `log`. Throws the last error.
@@ -52,7 +47,7 @@ export async function withRetry<T>(
       options.log.push({
         attempt,
         error: redact(error instanceof Error ? error.message : String(error)),
-        kind: error instanceof ProviderError ? error.kind : "error",
+        kind: error instanceof WorkError ? error.kind : "error",
         waited_ms: waited,
       });
       if (last) throw error;

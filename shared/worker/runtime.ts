@@ -4,63 +4,61 @@
 //         nothing of it is written) -> commit the result and complete, fenced by the lease token;
 //         or fail with a classified error (the SQL decides retry with backoff or failed for good)
 //   stop when the queue is empty or the time budget is spent; on shutdown release the lease.
+// It knows task kinds only by this file's WorkerKind: what a kind works with (its Tools), and what it
+// does around the work (admit, afterCall: the pipeline's budget and usage) are the kind's own.
 import type { Sql } from "postgres";
 import { queue, type Task } from "../queue/client.ts";
-import { ProviderError, type ResearchProvider } from "../providers/types.ts";
-import type { PmsVerifier } from "../pms/verifier.ts";
 import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
+import { classifyFailure, type Failure } from "./failure.ts";
 import { redact } from "../secrets/redact.ts";
 
-/** What the research kinds work with. A kind that needs none of it (alerts) has Tools = object. */
-export interface ResearchTools {
-  provider: ResearchProvider;
-  /** checks a company's PMS in code (its own site), whatever the provider claimed */
-  verifier: PmsVerifier;
-}
+export type { Failure };
 
-export type WorkContext<Tools = ResearchTools> = Tools & {
+export type WorkContext<Tools = object> = Tools & {
   /** for reads only: every write goes through the kind's commit (or a lease-fenced SQL function) */
   sql: Sql;
   signal: AbortSignal;
   config: WorkerConfig;
-  /** runs a provider call with the in-invocation retry policy, recording every failed attempt and
-   * the usage of every billed response as soon as it arrives */
+  /** runs a call (e.g. a provider's) with the in-invocation retry policy, recording every failed
+   * attempt; the kind's afterCall runs after each try, whatever its outcome */
   retry<T>(call: () => Promise<T>): Promise<T>;
   /** the value `name` had in an earlier attempt of this task (a paid answer), or call()'s, saved under
    * the lease before it is used: an attempt cut short later does not pay for it again */
   once<T>(name: string, call: () => Promise<T>): Promise<T>;
 };
 
-/** How a failed attempt ends: back to the queue after the SQL backoff (at least retryAfterSeconds), or failed for good. */
-export interface Failure {
-  retryable: boolean;
-  retryAfterSeconds?: number;
-  /** what kind of failure (a ProviderErrorKind, or "error"): the pipeline's SQL acts on auth and quota */
-  kind?: string;
+/** What a kind's hooks are given. */
+export interface HookScope<Tools> {
+  sql: Sql;
+  tools: Tools;
+  log: (event: WorkerEvent) => void;
 }
 
-/** The research kinds' errors: a provider's permanent errors fail for good; a malformed answer may be better next time. */
-export function classifyProviderError(error: unknown): Failure {
-  if (!(error instanceof ProviderError)) return { retryable: true, kind: "error" };
-  return {
-    retryable: error.transient || error.kind === "invalid_output",
-    retryAfterSeconds: error.retryAfterMs ? error.retryAfterMs / 1000 : undefined,
-    kind: error.kind,
-  };
-}
+/**
+ * Whether a claimed task is worked on: "work"; or not, because the hook gave the task back untried
+ * (`deferred`: why, for the log) or found its lease lost.
+ */
+export type Admission = "work" | "lease lost" | { deferred: string };
 
-export interface WorkerKind<Tools = ResearchTools> {
+export interface WorkerKind<Tools = object> {
   kind: string;
   /** does one task's work without writing anything; returns what commit writes */
   work(task: Task, context: WorkContext<Tools>): Promise<Record<string, unknown>>;
   /** writes the result and completes the task in one transaction (raises PM001 if the lease is lost) */
   commit(sql: Sql, task: Task, result: Record<string, unknown>): Promise<unknown>;
-  /** how an error of work() ends the attempt; classifyProviderError when absent */
+  /** how an error of work() ends the attempt; the failure contract's reading (classifyFailure) when absent */
   classify?(error: unknown): Failure;
   /** the most one task may take with these tools (e.g. the provider's timeout and the PMS check's
    * deadline): a task is claimed only with this much of the time budget left */
   secondsNeeded?(tools: Tools): number;
+  /** what secondsNeeded is made of and which setting shortens it: for the error when the time budget is too short */
+  secondsNeededBy?: string;
+  /** asked once a task is claimed, before any work is done on it (e.g. a budget reserved for its calls) */
+  admit?(task: Task, scope: HookScope<Tools>): Promise<Admission>;
+  /** after every try of a call made through retry(), and once more when the task ends, whatever
+   * became of it (e.g. what the calls cost is put on record) */
+  afterCall?(task: Task, scope: HookScope<Tools>): Promise<void>;
 }
 
 export interface WorkerSummary {
@@ -76,11 +74,6 @@ export interface WorkerSummary {
 
 export type WorkerEvent = { event: string; task?: string; detail?: string };
 
-/** What the provider used since the last take (provider, tokens, searches, cost): recorded per task. */
-export interface UsageSource {
-  take(): { calls: number } & Record<string, unknown>;
-}
-
 export interface WorkerDeps<Tools> {
   sql: Sql;
   kind: WorkerKind<Tools>;
@@ -88,7 +81,6 @@ export interface WorkerDeps<Tools> {
   config: WorkerConfig;
   workerId: string;
   log?: (event: WorkerEvent) => void;
-  usage?: UsageSource;
   /** stored with the worker's row (e.g. which provider it uses) */
   metadata?: Record<string, unknown>;
 }
@@ -109,7 +101,7 @@ function describe(error: unknown, attempts: AttemptRecord[]): string {
   return redact(attempts.length > 1 ? `${message} (after ${attempts.length} tries: ${attempts.map((a) => a.kind).join(", ")})` : message);
 }
 
-export class Worker<Tools = ResearchTools> {
+export class Worker<Tools = object> {
   private stopping: Shutdown | null = null;
   private current: { task: Task; controller: AbortController } | null = null;
   private wakeUp: (() => void) | null = null;
@@ -122,22 +114,22 @@ export class Worker<Tools = ResearchTools> {
   private readonly tools: Tools;
   private readonly config: WorkerConfig;
   private readonly log: (event: WorkerEvent) => void;
-  private readonly usage?: UsageSource;
   private readonly metadata: Record<string, unknown>;
   readonly workerId: string;
   /** what one task may take: claimed only with this much of the time budget left */
   private readonly secondsNeeded: number;
 
   constructor(deps: WorkerDeps<Tools>) {
-    ({ sql: this.sql, kind: this.kind, tools: this.tools, config: this.config, workerId: this.workerId, usage: this.usage } = deps);
+    ({ sql: this.sql, kind: this.kind, tools: this.tools, config: this.config, workerId: this.workerId } = deps);
     this.metadata = deps.metadata ?? {};
     this.log = deps.log ?? (() => {});
     this.q = queue(this.sql);
     this.summary = { workerId: this.workerId, kind: this.kind.kind, claimed: 0, completed: 0, failed: 0, lost: 0, released: 0, stoppedBecause: "queue empty" };
     this.secondsNeeded = Math.max(this.config.minTaskSeconds, this.kind.secondsNeeded?.(this.tools) ?? 0);
     if (this.secondsNeeded > this.config.timeBudgetSeconds) {
+      const why = this.kind.secondsNeededBy ? `: ${this.kind.secondsNeededBy}` : "";
       throw new Error(`WORKER_TIME_BUDGET_SECONDS (${this.config.timeBudgetSeconds}) is shorter than one ${this.kind.kind} task may take ` +
-        `(${this.secondsNeeded} s: the provider's timeout and the PMS check's deadline): raise it or lower PM_LEADS_OPENAI_TIMEOUT_MS`);
+        `(${this.secondsNeeded} s${why}): raise it`);
     }
   }
 
@@ -229,10 +221,19 @@ export class Worker<Tools = ResearchTools> {
     // current before the first await: a shutdown from now on aborts this task and gives its lease back
     const controller = new AbortController();
     this.current = { task, controller };
-    if (task.run_id && !(await this.reserveBudget(task))) {
+    const scope: HookScope<Tools> = { sql: this.sql, tools: this.tools, log: this.log };
+    const admission = this.kind.admit ? await this.kind.admit(task, scope) : "work";
+    if (admission !== "work") {
+      if (admission === "lease lost") {
+        this.summary.lost++; // another worker owns the task now (this one was paused or slow)
+        this.log({ event: "lease lost", task: task.id });
+      } else {
+        this.log({ event: "deferred", task: task.id, detail: admission.deferred });
+      }
       this.current = null;
       return;
     }
+    const afterCall = async () => await this.kind.afterCall?.(task, scope);
     const attempts: AttemptRecord[] = [];
     const heartbeat = setInterval(async () => {
       try {
@@ -252,7 +253,7 @@ export class Worker<Tools = ResearchTools> {
         try {
           return await call();
         } finally {
-          await this.recordUsage(task); // a billed answer is on record before anything else can go wrong
+          await afterCall(); // e.g. a billed answer is on record before anything else can go wrong
         }
       }, { policy: this.config.retry, signal: controller.signal, log: attempts }),
       once: (name, call) => this.once(task, name, call),
@@ -270,7 +271,7 @@ export class Worker<Tools = ResearchTools> {
       clearInterval(heartbeat);
       clearTimeout(budget);
       this.current = null;
-      await this.recordUsage(task);
+      await afterCall();
     }
   }
 
@@ -287,30 +288,6 @@ export class Worker<Tools = ResearchTools> {
     return value;
   }
 
-  /** The calls of this task were paid for whatever became of it: recorded even after a lost lease. */
-  private async recordUsage(task: Task): Promise<void> {
-    const used = this.usage?.take();
-    if (!used || used.calls === 0) return;
-    try {
-      await this.sql`select pm_pipeline.record_usage(${task.id}, ${this.sql.json(used as never)})`;
-    } catch (error) {
-      this.log({ event: "usage not recorded", task: task.id, detail: String(error) });
-    }
-  }
-
-  /** Reserves the next call within the run's budget; a run over it stops for a decision and the task goes back untried. */
-  private async reserveBudget(task: Task): Promise<boolean> {
-    const [budget] = await this.sql`select pm_pipeline.reserve_budget_or_defer(${task.id}, ${task.lease_token}) as ok`;
-    if (budget.ok) return true;
-    if (budget.ok === null) {
-      this.summary.lost++; // another worker owns the task now (this one was paused or slow)
-      this.log({ event: "lease lost", task: task.id });
-    } else {
-      this.log({ event: "deferred", task: task.id, detail: "budget reached" });
-    }
-    return false;
-  }
-
   private async settle(task: Task, error: unknown, attempts: AttemptRecord[]): Promise<void> {
     if (error instanceof LeaseLost || (error as { code?: string })?.code === LEASE_LOST) {
       this.summary.lost++; // another worker owns the task now: write nothing
@@ -323,7 +300,7 @@ export class Worker<Tools = ResearchTools> {
       if (state) this.summary.released++;
       return;
     }
-    const state = await this.q.fail(task, describe(error, attempts), (this.kind.classify ?? classifyProviderError)(error));
+    const state = await this.q.fail(task, describe(error, attempts), (this.kind.classify ?? classifyFailure)(error));
     if (state === null) this.summary.lost++;
     else this.summary.failed++;
     this.log({ event: "failed", task: task.id, detail: describe(error, attempts) });

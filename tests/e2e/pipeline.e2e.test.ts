@@ -3,7 +3,7 @@
 // HTTP between them, the offline provider. Workers are killed, paused and fed faults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { JSONValue, Sql } from "postgres";
-import type { Criteria } from "../../shared/pipeline/schemas.ts";
+import type { Criteria } from "../../shared/domain/schemas.ts";
 import { connect, saveQueueSettings, waitFor } from "../helpers/db.ts";
 import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts";
 

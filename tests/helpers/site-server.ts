@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import type { Confidence } from "../../shared/pms/detect.ts";
-import type { SiteNetwork } from "../../shared/pms/site-http.ts";
+import type { PmsConfidence as Confidence } from "../../shared/domain/schemas.ts";
+import type { SiteNetwork } from "../../shared/pms/crawler/safe-get.ts";
 
 /** How a path misbehaves: a status code, a dropped connection, no answer, or a big body. */
 export type Failure =

@@ -7,7 +7,7 @@ import { queue } from "../../shared/queue/client.ts";
 import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
 import { NO_USAGE, UsageMeter } from "../../shared/providers/openai/usage.ts";
 import { workerConfig } from "../../shared/worker/config.ts";
-import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
+import { PipelineWorker as Worker, type ResearchKind as WorkerKind } from "../../shared/pipeline/worker.ts";
 import { connect, createKind, createRun, dropKind, waitFor } from "../helpers/db.ts";
 import { FAST_WORKERS } from "../helpers/functions-host.ts";
 

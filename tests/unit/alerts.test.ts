@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { alertConfig, DEFAULT_EMAIL_API_URL } from "../../shared/alerts/config.ts";
 import { alertReceivers, classifyStatus, DeliveryError, parseRetryAfter } from "../../shared/alerts/deliver.ts";
 import { Alert, formatAlert } from "../../shared/alerts/message.ts";
-import { classifyProviderError } from "../../shared/worker/runtime.ts";
+import { classifyFailure as classifyProviderError } from "../../shared/worker/failure.ts";
 import { ProviderError } from "../../shared/providers/types.ts";
 
 const EMAIL = { ALERT_EMAIL_API_KEY: "re_x", ALERT_EMAIL_FROM: "pm-leads <alerts@example.com>", ALERT_EMAIL_TO: "a@example.com, b@example.com" };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { OfflineProvider, parseFaults } from "../../shared/providers/offline/provider.ts";
 import { companyAt, companyByDomain } from "../../shared/providers/offline/world.ts";
-import { CompanyResearch, ContactSearch, Discovery } from "../../shared/pipeline/schemas.ts";
+import { CompanyResearch, ContactSearch, Discovery } from "../../shared/domain/schemas.ts";
 import { ProviderError } from "../../shared/providers/types.ts";
 
 const signal = new AbortController().signal;

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { APIError } from "openai";
-import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../shared/pipeline/schemas.ts";
+import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../shared/domain/schemas.ts";
 import { OfflineProvider } from "../../shared/providers/offline/provider.ts";
 import { openAIConfigFromEnv, reasoningEffort } from "../../shared/providers/openai/config.ts";
 import { classifyOpenAIError, retryAfterMs } from "../../shared/providers/openai/errors.ts";
@@ -12,7 +12,7 @@ import { discoveryPrompt, MAX_EXCLUDED_IN_PROMPT, userLocation } from "../../sha
 import { OpenAIProvider, OUTPUT_SCHEMAS, type CallInfo, type OpenAIProviderOptions } from "../../shared/providers/openai/provider.ts";
 import { strictSchemaOf, toStrictJsonSchema, type JsonSchema } from "../../shared/providers/openai/schema.ts";
 import { addUsage, priceTable, UsageMeter, usageOf, type CallUsage } from "../../shared/providers/openai/usage.ts";
-import { providerFromEnv } from "../../shared/providers/select.ts";
+import { providerFromEnv } from "../../shared/functions/select-provider.ts";
 import { ProviderError, redactSecrets, type CompanyRef } from "../../shared/providers/types.ts";
 import { withRetry, type AttemptRecord } from "../../shared/worker/retry.ts";
 import { waitFor } from "../helpers/wait.ts";

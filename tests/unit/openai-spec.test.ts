@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Criteria } from "../../shared/pipeline/schemas.ts";
+import type { Criteria } from "../../shared/domain/schemas.ts";
 import { OpenAIProvider } from "../../shared/providers/openai/provider.ts";
 import { FakeOpenAI, replies, type Answer } from "../helpers/fake-openai.ts";
 

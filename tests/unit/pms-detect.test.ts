@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { detectPms } from "../../shared/pms/detect.ts";
-import { vendorByName } from "../../shared/pms/vendors.ts";
+import { detectPms } from "../../shared/pms/detector/evidence.ts";
+import { vendorByName } from "../../shared/domain/pms-vendors.ts";
 
 const site = (...bodies: string[]) => bodies.map((html, i) => ({ url: `https://acme-pm.example/${i ? "residents" : ""}`, html }));
 

@@ -2,15 +2,16 @@
 // ones), and the fetcher's manners: robots.txt, own domain only, budgets, size cap, timeouts,
 // User-Agent and the per-host interval. No network: every URL goes to a server on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { detectPms } from "../../shared/pms/detect.ts";
-import { detectCompanyPms, normalizeDomain, PMS_CHECK_DEADLINE_MS } from "../../shared/pms/detector.ts";
-import { fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/fetch-site.ts";
-import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../../shared/pms/site-http.ts";
+import { detectPms } from "../../shared/pms/detector/evidence.ts";
+import { detectCompanyPms, normalizeDomain } from "../../shared/pms/detector/company-check.ts";
+import { PMS_CHECK_DEADLINE_MS } from "../../shared/pms/verifier.ts";
+import { fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/crawler/site-crawler.ts";
+import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../../shared/pms/crawler/safe-get.ts";
 import { createServer as createTlsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { parseRobots } from "../../shared/pms/robots.ts";
-import { PMS_VENDORS } from "../../shared/pms/vendors.ts";
+import { parseRobots } from "../../shared/pms/crawler/robots.ts";
+import { PMS_VENDORS } from "../../shared/domain/pms-vendors.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { loadFixtureSites, startSiteServer, type LoggedRequest, type SiteServer, type SiteSpec } from "../helpers/site-server.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { qualify } from "../../shared/pipeline/qualify.ts";
-import type { CompanyResearch } from "../../shared/pipeline/schemas.ts";
+import type { CompanyResearch } from "../../shared/domain/schemas.ts";
 
 const research = (overrides: Partial<CompanyResearch> = {}): CompanyResearch => ({
   pms: "Buildium", pms_confidence: "high", pms_evidence_urls: [], units: 500, units_estimated: true, units_quote: null,

@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { criteriaWarnings, CriteriaInput, Decision, RunRequest } from "../../shared/api/requests.ts";
 import { domainsFromCsv } from "../../shared/api/suppression-csv.ts";
-import { vendorByName, vendorMisspelled } from "../../shared/pms/vendors.ts";
-import { usStateCode } from "../../shared/pipeline/us-states.ts";
+import { vendorByName, vendorMisspelled } from "../../shared/domain/pms-vendors.ts";
+import { usStateCode } from "../../shared/domain/us-states.ts";
 
 describe("PMS names", () => {
   it.each([["buildium", "Buildium"], ["App-Folio", "AppFolio"], ["RENT MANAGER", "Rent Manager"], ["rentmanager", "Rent Manager"], ["Yardi Breeze", "Yardi"], [" doorloop ", "DoorLoop"]])(

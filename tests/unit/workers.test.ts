@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
-import { CompanyResearch, ContactSearch, Discovery, isDomainName, isHttpUrl, isStorableText } from "../../shared/pipeline/schemas.ts";
-import { companyResearchWorker, isPersonName, leadListWorker, parseAnswer } from "../../shared/pipeline/workers.ts";
+import { CompanyResearch, ContactSearch, Discovery, isDomainName, isHttpUrl, isStorableText } from "../../shared/domain/schemas.ts";
+import { companyResearchWorker, isPersonName, leadListWorker, parseAnswer } from "../../shared/pipeline/research-kinds.ts";
 import { NO_FAULTS, OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
 import { workerConfig } from "../../shared/worker/config.ts";
 import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
-import { isVendorHost } from "../../shared/pms/detector.ts";
+import { isVendorHost } from "../../shared/pms/detector/evidence.ts";
 import { ProviderError } from "../../shared/providers/types.ts";
 import { realistic } from "../helpers/fake-openai.ts";
 

@@ -1,10 +1,10 @@
 // The offline research provider: answers from the synthetic world (world.ts), with configurable
 // latency and injected faults (rate limits, server errors, timeouts) so that retries, leases and
 // benchmarks can be exercised without a network or a key.
-import { detectPms } from "../../pms/detect.ts";
+import { detectPms } from "../../pms/detector/evidence.ts";
 import type { PmsVerifier } from "../../pms/verifier.ts";
-import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../pipeline/schemas.ts";
-import { sleep as wait } from "../../worker/sleep.ts";
+import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../domain/schemas.ts";
+import { sleep as wait } from "../../lib/abort.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
 import { companyByDomain, companyAt, markets, marketSize, surfacesFor, wantedPms, website, type WorldCompany } from "./world.ts";
 

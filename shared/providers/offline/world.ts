@@ -5,9 +5,9 @@
 // The world has the traps real research meets: companies whose PMS is not the one asked for
 // (discovery decoys), sites linking two vendors, "Powered by" footer credits, unit counts out of
 // range, HOA-only managers, and companies without a reachable decision maker.
-import type { Criteria } from "../../pipeline/schemas.ts";
-import { vendorByName } from "../../pms/vendors.ts";
-import type { Page } from "../../pms/detect.ts";
+import type { Criteria } from "../../domain/schemas.ts";
+import { vendorByName } from "../../domain/pms-vendors.ts";
+import type { Page } from "../../pms/crawler/html.ts";
 
 export interface Person {
   full_name: string;

@@ -1,7 +1,7 @@
 // The prompts of the OpenAI provider. Constraints that matter are checked in code afterwards (the
 // PMS, units, blocked domains, generic inboxes): the prompts only make good answers likely.
-import type { Criteria } from "../../pipeline/schemas.ts";
-import { vendorByName } from "../../pms/vendors.ts";
+import type { Criteria } from "../../domain/schemas.ts";
+import { vendorByName } from "../../domain/pms-vendors.ts";
 import type { CompanyRef, ExistingContact } from "../types.ts";
 
 export interface Prompt {

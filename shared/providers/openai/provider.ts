@@ -4,7 +4,7 @@
 // parse it with zod): it returns the parsed JSON, or throws a ProviderError.
 import OpenAI, { APIError } from "openai";
 import type { ResponseCreateParamsNonStreaming } from "openai/resources/responses/responses";
-import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../pipeline/schemas.ts";
+import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../domain/schemas.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
 import { OPENAI_DEFAULTS, reasoningEffort, type OpenAIConfig } from "./config.ts";
 import { classifyOpenAIError } from "./errors.ts";

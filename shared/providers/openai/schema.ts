@@ -1,4 +1,4 @@
-// The zod schemas of shared/pipeline/schemas.ts as OpenAI strict structured-output schemas. zod stays
+// The zod schemas of shared/domain/schemas.ts as OpenAI strict structured-output schemas. zod stays
 // the single source of truth: z.toJSONSchema, then cut down to the subset strict mode accepts
 // (every property required, additionalProperties false everywhere, only supported keywords). What is
 // dropped (string lengths, url format) is still checked: the workers parse every answer with zod.

@@ -1,5 +1,4 @@
-// Worker for the queue's company_research tasks: all logic lives in shared/ (worker runtime, pipeline).
-import { serveWorker } from "../../../shared/edge/worker-function.ts";
-import { companyResearchWorker } from "../../../shared/pipeline/workers.ts";
+// Worker for the queue's company_research tasks: its wiring is shared/functions/company-research.ts.
+import { serveCompanyResearch } from "../../../shared/functions/company-research.ts";
 
-serveWorker("company-research", companyResearchWorker);
+serveCompanyResearch();

@@ -1,5 +1,4 @@
-// Worker for the queue's contact_research tasks: all logic lives in shared/ (worker runtime, pipeline).
-import { serveWorker } from "../../../shared/edge/worker-function.ts";
-import { contactResearchWorker } from "../../../shared/pipeline/workers.ts";
+// Worker for the queue's contact_research tasks: its wiring is shared/functions/contact-research.ts.
+import { serveContactResearch } from "../../../shared/functions/contact-research.ts";
 
-serveWorker("contact-research", contactResearchWorker);
+serveContactResearch();

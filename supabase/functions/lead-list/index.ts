@@ -1,5 +1,4 @@
-// Worker for the queue's lead_list tasks: all logic lives in shared/ (worker runtime, pipeline).
-import { serveWorker } from "../../../shared/edge/worker-function.ts";
-import { leadListWorker } from "../../../shared/pipeline/workers.ts";
+// Worker for the queue's lead_list tasks: its wiring is shared/functions/lead-list.ts.
+import { serveLeadList } from "../../../shared/functions/lead-list.ts";
 
-serveWorker("lead-list", leadListWorker);
+serveLeadList();

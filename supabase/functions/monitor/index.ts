@@ -1,4 +1,4 @@
 // Releases dead workers' leases, dispatches waiting work and reports worker and queue health.
-import { serveMonitor } from "../../../shared/edge/monitor-function.ts";
+import { serveMonitor } from "../../../shared/functions/monitor.ts";
 
 serveMonitor();

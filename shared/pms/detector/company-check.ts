@@ -1,8 +1,9 @@
-// The PMS detector: given a company's domain, read its own site politely (fetch-site.ts) and decide
-// from portal links and redirects (detect.ts). Deterministic, no LLM.
-import { detectPms, portalVendor, strongEvidence, type PmsDetection } from "./detect.ts";
-import { fetchSite, type FetchSiteOptions } from "./fetch-site.ts";
-import { PMS_VENDORS } from "./vendors.ts";
+// The PMS detector's check of one company: given its domain, read its own site politely (the
+// crawler, ../crawler/site-crawler.ts) and decide from portal links and redirects (evidence.ts).
+// Deterministic, no LLM.
+import { detectPms, isVendorHost, strongEvidence, type PmsDetection } from "./evidence.ts";
+import { fetchSite, type FetchSiteOptions } from "../crawler/site-crawler.ts";
+import { PMS_CHECK_DEADLINE_MS } from "../verifier.ts";
 
 export interface CompanyPmsResult extends PmsDetection {
   /** the normalised domain that was read */
@@ -15,13 +16,6 @@ export interface CompanyPmsResult extends PmsDetection {
 
 export type DetectCompanyOptions = Omit<FetchSiteOptions, "enough">;
 
-/**
- * The PMS check of one company takes at most this long, waits for the site's rate limit included
- * (then it decides from what was read by then): a worker claims a task only when its time budget
- * covers this too.
- */
-export const PMS_CHECK_DEADLINE_MS = 30_000;
-
 /** "https://www.Acme.com/about" → "acme.com". Throws for what is not a domain name (IPs, localhost). */
 export function normalizeDomain(input: string): string {
   let text = input.trim().toLowerCase();
@@ -29,12 +23,6 @@ export function normalizeDomain(input: string): string {
   const host = new URL(text).hostname.replace(/\.$/, "").replace(/^www\./, "");
   if (!/^([a-z0-9-]+\.)+[a-z][a-z0-9-]*$/.test(host)) throw new Error(`not a domain name: ${JSON.stringify(input)}`);
   return host;
-}
-
-/** A vendor's host (a portal such as x.managebuilding.com, or buildium.com) is never a company's own site. */
-export function isVendorHost(domain: string): boolean {
-  return [domain, `www.${domain}`].some((host) =>
-    portalVendor(new URL(`https://${host}/`)) !== null || PMS_VENDORS.some((v) => v.generic.some((g) => g.test(host))));
 }
 
 // enough: one vendor's portal found, and a second page read so that a migration would have shown

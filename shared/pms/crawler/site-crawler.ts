@@ -4,12 +4,11 @@
 // a redirect to a vendor's portal ("/pay-rent" → x.managebuilding.com) is recorded, never fetched.
 // No logins, no forms, no cookies. Everything a site sends is bounded: bytes per page and per site,
 // pages, requests, redirect hops (loops detected), Crawl-delay, and a total deadline. Requests go
-// through site-http.ts, which never reads an address of this machine or its networks.
-import { sleep } from "../worker/sleep.ts";
-import type { Page } from "./detect.ts";
-import { parseHtml } from "./html.ts";
+// through safe-get.ts, which never reads an address of this machine or its networks.
+import { sleep, withDeadline } from "../../lib/abort.ts";
+import { parseHtml, type Page } from "./html.ts";
 import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type RobotsRules } from "./robots.ts";
-import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./site-http.ts";
+import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./safe-get.ts";
 
 export const ROBOTS_TOKEN = "pm-leads-pms-detector";
 export const USER_AGENT = `${ROBOTS_TOKEN}/0.1 (+https://github.com/pm-leads)`;
@@ -195,10 +194,9 @@ async function request(url: URL, ctx: Context): Promise<{ response: Response } |
   if (ctx.requested.length >= ctx.maxRequests) return { error: "request budget spent" };
   const release = await ctx.limiter.acquire(url.hostname, ctx.signal, ctx.crawlDelayMs ?? 0);
   ctx.requested.push(url.href);
-  const timeout = AbortSignal.timeout(ctx.timeoutMs);
   try {
     const response = await siteGet(url, ctx.network, {
-      signal: ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout,
+      signal: withDeadline(ctx.signal, ctx.timeoutMs),
       headers: { "user-agent": ctx.userAgent, accept: "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.5" },
     });
     return { response };

@@ -1,11 +1,9 @@
 // An Edge Function that is a worker: answers 202 at once and works in the background until the
-// queue is empty or its time budget is spent; on shutdown it gives its lease back.
-import { Worker, type WorkerEvent, type WorkerKind } from "../worker/runtime.ts";
-import { workerConfig } from "../worker/config.ts";
-import { pmsVerifierFor, providerFromEnv } from "../providers/select.ts";
-import { UsageMeter } from "../providers/openai/usage.ts";
+// queue is empty or its time budget is spent; on shutdown it gives its lease back. Which worker, with
+// which tools, is the function's own wiring (shared/functions/): this file knows only the runtime.
+import type { Worker, WorkerEvent } from "../worker/runtime.ts";
 import { checkWorkerSecret, json } from "./http.ts";
-import { database, env, onShutdown, serve, waitUntil } from "./runtime.ts";
+import { env, onShutdown, serve, waitUntil } from "./runtime.ts";
 import { redact } from "../secrets/redact.ts";
 
 /**
@@ -31,29 +29,28 @@ export function runInBackground<Tools>(worker: Worker<Tools>): void {
   );
 }
 
-export function serveWorker(functionName: string, kind: WorkerKind): void {
+/**
+ * Serves a worker function of task kind `kind`: `build` makes the invocation's worker from the
+ * function's settings (a setting it refuses is a 500 naming it, before anything runs).
+ */
+export function serveWorker<Tools>(
+  functionName: string,
+  kind: string,
+  build: (vars: Record<string, string | undefined>, workerId: string) => Worker<Tools>,
+): void {
   serve((request) => {
     const vars = env();
     const denied = checkWorkerSecret(request, vars.PM_LEADS_WORKER_SECRET);
     if (denied) return denied;
     if (request.method !== "POST") return json(405, { error: "use POST" });
 
-    let worker: Worker;
+    let worker: Worker<Tools>;
     try {
-      const workerId = newWorkerId(kind.kind, functionName, vars);
-      // every billed call's usage, taken per task by the worker (tasks are sequential in a worker)
-      const meter = new UsageMeter();
-      let model: string | null = null;
-      const provider = providerFromEnv(vars, { onUsage: (usage, call) => (meter.add(usage), (model = call.model)) });
-      const usage = { take: () => ({ ...meter.take(), provider: provider.name, model }) };
-      worker = new Worker({
-        sql: database(), kind, tools: { provider, verifier: pmsVerifierFor(provider, vars) }, config: workerConfig(vars),
-        workerId, log: logFor(workerId), usage, metadata: { provider: provider.name },
-      });
+      worker = build(vars, newWorkerId(kind, functionName, vars));
     } catch (error) {
       return json(500, { error: redact((error as Error).message) });
     }
     runInBackground(worker);
-    return json(202, { worker_id: worker.workerId, kind: kind.kind });
+    return json(202, { worker_id: worker.workerId, kind });
   });
 }

@@ -1,13 +1,15 @@
-// The three pipeline workers: what each does with a task (reads and provider calls only) and how it
-// commits (one SQL function that writes the result and completes the task under the lease).
+// The three research task kinds (lead_list, company_research, contact_research): what each does with
+// a task (reads and provider calls only) and how it commits (one SQL function that writes the result
+// and completes the task under the lease). Their budget and usage are worker.ts's.
 import type { Sql } from "postgres";
 import type { z } from "zod";
 import type { Task } from "../queue/client.ts";
 import { ProviderError, type CompanyRef } from "../providers/types.ts";
-import { isVendorHost, PMS_CHECK_DEADLINE_MS } from "../pms/detector.ts";
-import type { WorkerKind } from "../worker/runtime.ts";
+import { isVendorHost } from "../pms/detector/evidence.ts";
+import { PMS_CHECK_DEADLINE_MS } from "../pms/verifier.ts";
+import type { ProviderTools, ResearchKind } from "./worker.ts";
 import { qualify } from "./qualify.ts";
-import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "./schemas.ts";
+import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "../domain/schemas.ts";
 
 /** An entry of a provider's answer that was left out, and why (kept in the task's result). */
 export interface Dropped {
@@ -92,7 +94,7 @@ export function isPersonName(name: string): boolean {
   return !PLACEHOLDER.test(text) && /\S+\s+\S+/.test(text) && !/[@\d]/.test(text);
 }
 
-export const leadListWorker: WorkerKind = {
+export const leadListWorker: ResearchKind<ProviderTools> = {
   kind: "lead_list",
   async work(task, { sql, signal, provider, config, retry, once }) {
     const { count } = DiscoveryPayload.parse(task.payload);
@@ -119,11 +121,12 @@ export const leadListWorker: WorkerKind = {
     return { companies: companies.slice(0, wanted), exhausted: answer.exhausted, provider: provider.name, dropped };
   },
   secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
+  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS)",
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_lead_list(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
 };
 
-export const companyResearchWorker: WorkerKind = {
+export const companyResearchWorker: ResearchKind = {
   kind: "company_research",
   async work(task, { sql, signal, provider, verifier, retry, once }) {
     const criteria = await runCriteria(sql, task.run_id);
@@ -149,12 +152,13 @@ export const companyResearchWorker: WorkerKind = {
   },
   // the research call, then the PMS check of the company's site within its deadline
   secondsNeeded: ({ provider }) => (provider.timeoutMs + PMS_CHECK_DEADLINE_MS) / 1000,
+  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS) and the PMS check's deadline",
   commit: (sql, task, { research, decision, ...rest }) =>
     sql`select pm_pipeline.complete_company_research(${task.id}, ${task.lease_token},
           ${sql.json(research as never)}, ${sql.json({ ...(decision as object), ...rest } as never)})`,
 };
 
-export const contactResearchWorker: WorkerKind = {
+export const contactResearchWorker: ResearchKind<ProviderTools> = {
   kind: "contact_research",
   async work(task, { sql, signal, provider, retry, once }) {
     const criteria = await runCriteria(sql, task.run_id);
@@ -176,11 +180,12 @@ export const contactResearchWorker: WorkerKind = {
     return { contacts: contacts.slice(0, count), exhausted: found.exhausted, dropped };
   },
   secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
+  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS)",
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_contact_research(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
 };
 
-export const WORKERS: Record<string, WorkerKind> = {
+export const WORKERS: Record<string, ResearchKind<ProviderTools>> = {
   "lead-list": leadListWorker,
   "company-research": companyResearchWorker,
   "contact-research": contactResearchWorker,

@@ -72,6 +72,14 @@ export const Discovery = z.object({
 export type Discovery = z.infer<typeof Discovery>;
 
 export const PmsConfidence = z.enum(["high", "medium", "low", "none", "unknown"]);
+export type PmsConfidence = z.infer<typeof PmsConfidence>;
+
+/** What the PMS check of a company's own site found: it replaces the provider's claim before qualify decides. */
+export interface PmsDetection {
+  pms: string | null;
+  confidence: PmsConfidence;
+  evidence_urls: string[];
+}
 
 export const CompanyResearch = z.object({
   pms: str().max(100).nullable(),
@@ -122,6 +130,6 @@ export const ContactSearch = z.object({
 });
 export type ContactSearch = z.infer<typeof ContactSearch>;
 
-/** What a task payload of each kind carries (written by the SQL in *_pipeline_flow.sql). */
+/** What a task payload of each kind carries (written by the SQL of supabase/schemas/04_pipeline.sql). */
 export const DiscoveryPayload = z.object({ count: z.number().int().min(1), batch: z.number().int().min(1) });
 export const CompanyPayload = z.object({ company_id: z.string().uuid() });

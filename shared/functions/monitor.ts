@@ -1,15 +1,16 @@
 // The monitor function: what the old heartbeat-monitor daemon was meant to do, as one call that
 // pg_cron (or an operator) can make: release dead workers' leases, dispatch waiting work, report;
 // then, after the response, send the queued alerts (the `alert` tasks) with the worker runtime.
+// It bundles the worker runtime and the alerts, nothing of the research (no provider, no crawler).
 import { Worker } from "../worker/runtime.ts";
 import { workerConfig } from "../worker/config.ts";
 import { alertConfig } from "../alerts/config.ts";
 import { alertReceivers } from "../alerts/deliver.ts";
 import { alertWorker } from "../alerts/worker.ts";
-import { checkWorkerSecret, json } from "./http.ts";
-import { database, env, serve } from "./runtime.ts";
+import { checkWorkerSecret, json } from "../edge/http.ts";
+import { database, env, serve } from "../edge/runtime.ts";
+import { logFor, newWorkerId, runInBackground } from "../edge/worker-host.ts";
 import { redact } from "../secrets/redact.ts";
-import { logFor, newWorkerId, runInBackground } from "./worker-function.ts";
 
 export function serveMonitor(): void {
   serve(async (request) => {

@@ -1,25 +1,16 @@
 // Which PMS a company's own web pages point to, decided in code from portal links, never from an
-// LLM's word. This is the page-analysis half; fetching the pages politely is fetch-site.ts's job.
+// LLM's word. This is the page-analysis half; fetching the pages politely is the crawler's job
+// (../crawler/site-crawler.ts).
 //
 // high: portal/listing/widget URLs of exactly one vendor (links, iframes, scripts, forms, redirects).
 // low: portal URLs of two vendors (often a migration), or only text naming two: a person must look.
 // medium: one vendor only named in the page text. none: nothing, after the homepage and one more page.
 // unknown: nothing could be fetched, or too little to say "none".
-import { PMS_VENDORS, type PmsVendor } from "./vendors.ts";
-import { parseHtml, type HtmlLink, type ParsedHtml } from "./html.ts";
+import { PMS_VENDORS, type PmsVendor } from "../../domain/pms-vendors.ts";
+import type { PmsDetection } from "../../domain/schemas.ts";
+import { parseHtml, type HtmlLink, type Page, type ParsedHtml } from "../crawler/html.ts";
 
-export interface Page {
-  url: string;
-  html: string;
-}
-
-export type Confidence = "high" | "medium" | "low" | "none" | "unknown";
-
-export interface PmsDetection {
-  pms: string | null;
-  confidence: Confidence;
-  evidence_urls: string[];
-}
+export type { Page, PmsDetection };
 
 const MAX_EVIDENCE = 5;
 const CREDIT = String.raw`\b(?:powered|website|web site|site|design(?:ed)?|built|developed|hosted|hosting|made|created)\s+(?:and\s+\w+\s+)?(?:by|with)\b`;
@@ -49,6 +40,12 @@ export function portalVendor(url: URL): PmsVendor | null {
     if (vendor.portals.some((p) => p.host.test(host) && (p.path ? p.path.test(url.pathname) : !generic))) return vendor;
   }
   return null;
+}
+
+/** A vendor's host (a portal such as x.managebuilding.com, or buildium.com) is never a company's own site. */
+export function isVendorHost(domain: string): boolean {
+  return [domain, `www.${domain}`].some((host) =>
+    portalVendor(new URL(`https://${host}/`)) !== null || PMS_VENDORS.some((v) => v.generic.some((g) => g.test(host))));
 }
 
 /** "Powered by AppFolio", "Website by ...", or a bare vendor-named link in the footer. */

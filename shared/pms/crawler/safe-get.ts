@@ -246,3 +246,20 @@ export async function siteGet(url: URL, network: SiteNetwork, init: { headers: R
     throw init.signal.aborted ? init.signal.reason : error;
   }
 }
+
+/**
+ * A network on which every company site is the one server at `baseUrl` (plain HTTP on its port):
+ * how a local run reads sites served on this machine (PM_LEADS_SITE_BASE_URL). The only address it
+ * allows is that server's, so the SSRF guard stays on for everything else.
+ */
+export function networkVia(baseUrl: string): SiteNetwork {
+  const base = new URL(baseUrl);
+  const address = base.hostname.replace(/^\[|\]$/g, "");
+  if (!isIP(address)) throw new Error(`PM_LEADS_SITE_BASE_URL must name an IP address (e.g. http://127.0.0.1:8080), not ${base.hostname}`);
+  const port = Number(base.port || 80);
+  return {
+    resolve: () => Promise.resolve([address]),
+    allows: (a) => a === address,
+    connect: (a) => tcpConnect({ host: a, port }),
+  };
+}

@@ -1,11 +1,10 @@
 // Which research provider a worker uses: PM_LEADS_PROVIDER (offline | openai); without it, openai
 // when OPENAI_API_KEY is set, else offline.
-import { OfflineProvider, offlineSiteVerifier, parseFaults } from "./offline/provider.ts";
-import { networkVia, siteVerifier, type PmsVerifier } from "../pms/verifier.ts";
-import { openAIConfigFromEnv } from "./openai/config.ts";
-import { OpenAIProvider, type CallInfo } from "./openai/provider.ts";
-import { NO_USAGE, type CallUsage } from "./openai/usage.ts";
-import type { ResearchProvider } from "./types.ts";
+import { OfflineProvider, parseFaults } from "../providers/offline/provider.ts";
+import { openAIConfigFromEnv } from "../providers/openai/config.ts";
+import { OpenAIProvider, type CallInfo } from "../providers/openai/provider.ts";
+import { NO_USAGE, type CallUsage } from "../providers/openai/usage.ts";
+import type { ResearchProvider } from "../providers/types.ts";
 
 export interface ProviderHooks {
   /** every billed call's usage and cost (see OpenAIProviderOptions.onUsage; offline: one call, no cost) */
@@ -21,13 +20,4 @@ export function providerFromEnv(env: Record<string, string | undefined>, hooks: 
   }
   if (name === "openai") return new OpenAIProvider({ ...openAIConfigFromEnv(env), onUsage: hooks.onUsage });
   throw new Error(`PM_LEADS_PROVIDER=${name} is not a provider: use "offline" or "openai"`);
-}
-
-/**
- * The PMS check that goes with the provider: the synthetic sites offline, the companies' real sites
- * otherwise (or, with PM_LEADS_SITE_BASE_URL, sites served locally: for local end-to-end runs).
- */
-export function pmsVerifierFor(provider: ResearchProvider, env: Record<string, string | undefined> = {}): PmsVerifier {
-  if (provider.name === "offline") return offlineSiteVerifier;
-  return siteVerifier(env.PM_LEADS_SITE_BASE_URL ? { network: networkVia(env.PM_LEADS_SITE_BASE_URL) } : {});
 }

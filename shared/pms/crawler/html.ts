@@ -5,6 +5,12 @@
 // minutes of CPU for a page of nested tags and stray closers. Our own stack below is O(1) per tag.
 import { Tokenizer, type TokenizerCallbacks } from "htmlparser2";
 
+/** An HTML page of a site as the crawler read it: `url` is where the HTML came from (after redirects). */
+export interface Page {
+  url: string;
+  html: string;
+}
+
 export interface HtmlLink {
   url: URL;
   /** the element: a, area, iframe, script, form, link, meta (refresh), inline (a URL in an inline script) */
