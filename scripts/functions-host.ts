@@ -17,7 +17,7 @@
 import postgres from "postgres";
 import { redact } from "../shared/secrets/redact.ts";
 import { isConnectionError } from "../shared/api/connection.ts";
-import { applyEnvFile, parseEnvFile } from "./lib/env-file.ts";
+import { applyEnvFile, parseFunctionsEnvFile } from "./lib/env-file.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -26,7 +26,7 @@ const envFileGiven = Deno.env.get("PM_LEADS_FUNCTIONS_ENV_FILE");
 const envFile = envFileGiven || new URL("../supabase/functions/.env", import.meta.url).pathname;
 let secretsFromFile: string[] = [];
 try {
-  const parsed = parseEnvFile(Deno.readTextFileSync(envFile));
+  const parsed = parseFunctionsEnvFile(Deno.readTextFileSync(envFile));
   // the platform's own names (SUPABASE_URL, SUPABASE_DB_URL, …) come from the stack, as the CLI says
   for (const name of parsed.skipped) console.error(`functions host: env name cannot start with SUPABASE_, skipping: ${name}`);
   secretsFromFile = applyEnvFile(parsed, Deno.env);

@@ -2,8 +2,12 @@
 //   tsx scripts/user-stack-check.ts snapshot FILE   before the tests (scripts/test-stack.sh)
 //   tsx scripts/user-stack-check.ts compare FILE    after them: exit 1 naming what changed
 // When no user stack is running there is nothing to change: both say so and pass.
-// (The user's stack works on its own too: a run of theirs in progress, or its cron purging stale
-// workers, moves these counts without any test; compare says which count moved.)
+// The user's stack works on its own meanwhile (a run of theirs in progress, its cron purging stale
+// workers and old rows), so counts of tasks, workers or events may move without any test: what is
+// compared is what only a test would leave there: a run created during the tests, a task kind added
+// or dropped, workers of a kind that is no task kind of the user's, changed settings, a restarted
+// PostgreSQL, a stopped functions host. Found when a first version compared counts and the user
+// stack's own cron (purge_stale_workers) failed a green run.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import postgres from "postgres";
@@ -11,6 +15,8 @@ import { readEnvFile, repoRoot, userStackDir } from "./lib/stack-env.ts";
 
 interface Snapshot {
   running: boolean;
+  /** the user's database clock when the snapshot was taken */
+  at?: string;
   counts?: Record<string, number>;
   taskKinds?: string[];
   workerKinds?: string[];
@@ -48,13 +54,22 @@ async function snapshot(): Promise<Snapshot> {
     const taskKinds = (await sql`select kind from pm_pipeline.task_kinds order by kind`).map((r) => r.kind as string);
     const workerKinds = (await sql`select distinct worker_type from pm_pipeline.worker_heartbeats order by 1`).map((r) => r.worker_type as string);
     const [settings] = await sql`select to_jsonb(s) as row from pm_pipeline.settings s`;
-    const [started] = await sql`select pg_postmaster_start_time()::text as at`;
+    const [started] = await sql`select pg_postmaster_start_time()::text as at, now()::text as now`;
     const pidFile = `${userStackDir}/functions.pid`;
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
     return {
-      running: true, counts: { ...counts }, taskKinds, workerKinds, settings: settings.row,
+      running: true, at: started.now, counts: { ...counts }, taskKinds, workerKinds, settings: settings.row,
       postmasterStartedAt: started.at, functionsHost: pid && alive(pid) ? pid : null,
     };
+  } finally {
+    await sql.end();
+  }
+}
+
+async function runsCreatedSince(at: string): Promise<number> {
+  const sql = postgres(readEnvFile(`${userStackDir}/stack.env`).SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
+  try {
+    return (await sql`select count(*)::int as n from pm_pipeline.runs where created_at > ${at}::timestamptz`)[0].n as number;
   } finally {
     await sql.end();
   }
@@ -80,12 +95,14 @@ if (command === "snapshot") {
   const changed: string[] = [];
   if (!now.running) changed.push("it was running before the tests and is not now");
   else {
-    for (const [name, value] of Object.entries(before.counts!)) {
-      if (now.counts![name] !== value) changed.push(`${name}: ${value} before, ${now.counts![name]} after`);
-    }
+    const newRuns = await runsCreatedSince(before.at!);
+    if (newRuns > 0) changed.push(`${newRuns} run(s) created during the tests`);
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(before.taskKinds, now.taskKinds)) changed.push(`task kinds: ${before.taskKinds!.join(", ")} before, ${now.taskKinds!.join(", ")} after`);
-    if (!same(before.workerKinds, now.workerKinds)) changed.push(`worker kinds: ${before.workerKinds!.join(", ")} before, ${now.workerKinds!.join(", ")} after`);
+    // the user's own workers may come (their host) and go (the cron's purge); a worker of a kind
+    // the user's stack does not have, and did not have before, is a test's
+    const strange = now.workerKinds!.filter((k) => !before.workerKinds!.includes(k) && !before.taskKinds!.includes(k));
+    if (strange.length) changed.push(`workers of kinds that are not the user's: ${strange.join(", ")}`);
     if (!same(before.settings, now.settings)) changed.push(`settings: ${JSON.stringify(before.settings)} before, ${JSON.stringify(now.settings)} after`);
     if (before.postmasterStartedAt !== now.postmasterStartedAt) changed.push(`its PostgreSQL was restarted (started ${before.postmasterStartedAt}, now ${now.postmasterStartedAt})`);
     if (before.functionsHost && now.functionsHost !== before.functionsHost) changed.push(`its functions host (pid ${before.functionsHost}) was stopped`);
@@ -94,5 +111,5 @@ if (command === "snapshot") {
     console.error(`[user stack] ${userStackDir} changed during the tests:\n  ${changed.join("\n  ")}`);
     process.exit(1);
   }
-  console.log(`[user stack] unchanged: ${JSON.stringify(now.counts)}, ${now.taskKinds!.length} task kinds, ${now.workerKinds!.length} worker kinds, settings, PostgreSQL and functions host as before`);
+  console.log(`[user stack] untouched by the tests: no run created, task kinds and settings as before, no test workers, PostgreSQL and functions host as before (now ${JSON.stringify(now.counts)})`);
 }

@@ -3,6 +3,7 @@
 // (`NAME=value`, `export NAME=value`, '…' or "…" quotes, # comments), and names starting with
 // SUPABASE_ skipped, as the platform provides those itself. Plain TypeScript: the Deno functions
 // host and the Node tests both use it.
+import { parseEnvFile } from "../../shared/lib/env-file.ts";
 
 export const DEFAULT_FUNCTIONS_ENV_FILE = "supabase/functions/.env";
 
@@ -12,22 +13,11 @@ export interface ParsedEnvFile {
   skipped: string[];
 }
 
-export function parseEnvFile(text: string): ParsedEnvFile {
+/** The file's variables, without the SUPABASE_ names (the platform provides those itself). */
+export function parseFunctionsEnvFile(text: string): ParsedEnvFile {
   const values: Record<string, string> = {};
   const skipped: string[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/.exec(line);
-    if (!match) continue;
-    const [, name, rest] = match;
-    const double = /^"((?:[^"\\]|\\.)*)"/.exec(rest);
-    const single = /^'([^']*)'/.exec(rest);
-    const value = double
-      ? double[1].replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c === "t" ? "\t" : c))
-      : single
-      ? single[1]
-      : rest.replace(/\s+#.*$/, "").trim(); // an unquoted value ends at " #"
+  for (const [name, value] of Object.entries(parseEnvFile(text))) {
     if (name.startsWith("SUPABASE_")) skipped.push(name);
     else values[name] = value;
   }

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseEnvFile } from "../../shared/lib/env-file.ts";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 /** The user's own stack, the one `npm run stack:start` and `npm run demo` use. */
@@ -16,13 +17,7 @@ export const stackEnvFile = `${stackDir}/stack.env`;
 
 /** The variables of a stack.env file ({} when there is none). */
 export function readEnvFile(file: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  if (!existsSync(file)) return values;
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) values[match[1]] = match[2];
-  }
-  return values;
+  return existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
 }
 
 export function loadStackEnv(): Record<string, string> {

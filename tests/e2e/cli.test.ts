@@ -4,7 +4,7 @@
 // discipline, files written, and the run's state afterwards are what is checked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -45,6 +45,7 @@ describe("pm-leads CLI", () => {
   afterAll(async () => {
     await host.stop();
     await sql.end();
+    rmSync(work, { recursive: true, force: true }); // the CSVs it wrote are test artifacts
   });
 
   /** Runs the binary to its end; `onStderr` sees stderr as it comes (to signal it mid-way). */

@@ -1,17 +1,19 @@
 // The CLI's defaults from the local stack's stack.env: read, never copied into process.env.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { apiConfig } from "../../cli/api.ts";
-import { parseEnvFile, readStackEnv, stackEnvFile } from "../../cli/stack-env.ts";
+import { readStackEnv, stackEnvFile } from "../../cli/stack-env.ts";
+import { parseEnvFile } from "../../shared/lib/env-file.ts";
 
 describe("the CLI's reading of stack.env", () => {
   const dir = mkdtempSync(join(tmpdir(), "pm-leads-stack-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "stack.env"), "# written by scripts/stack.sh\nSUPABASE_URL=http://127.0.0.1:9/\nSUPABASE_SERVICE_ROLE_KEY=local-key\nnot a line\n");
 
-  it("takes NAME=value lines only", () => {
-    expect(parseEnvFile("# c\nA=1\n  B_2=x=y  \nlower=no\n\n")).toEqual({ A: "1", B_2: "x=y" });
+  it("takes NAME=value lines only (the one env-file reader of shared/lib)", () => {
+    expect(parseEnvFile("# c\nA=1\n  B_2=x=y  \nnot a line\n\n")).toEqual({ A: "1", B_2: "x=y" });
   });
 
   it("finds the stack of PM_LEADS_STACK_DIR, else this checkout's .local/", () => {

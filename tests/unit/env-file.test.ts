@@ -1,10 +1,10 @@
 // supabase/functions/.env as the local functions host reads it (scripts/lib/env-file.ts).
 import { describe, expect, it } from "vitest";
-import { applyEnvFile, parseEnvFile } from "../../scripts/lib/env-file.ts";
+import { applyEnvFile, parseFunctionsEnvFile } from "../../scripts/lib/env-file.ts";
 
 describe("the functions' env file", () => {
   it("reads dotenv lines: quotes, export, comments; skips SUPABASE_ names as supabase functions serve does", () => {
-    const parsed = parseEnvFile([
+    const parsed = parseFunctionsEnvFile([
       "# a comment",
       "OPENAI_API_KEY=sk-plain   # trailing comment",
       "export ALERT_WEBHOOK_URL='https://hooks.example/a#b'",
@@ -27,7 +27,7 @@ describe("the functions' env file", () => {
 
   it("fills only what the environment does not have: a variable of the shell wins over the file", () => {
     const env = new Map<string, string>([["OPENAI_API_KEY", "sk-from-shell"], ["ALERT_EMAIL_TO", ""]]);
-    const taken = applyEnvFile(parseEnvFile("OPENAI_API_KEY=sk-from-file\nOPENAI_MODEL=gpt-x\nALERT_EMAIL_TO=ops@example.com"), {
+    const taken = applyEnvFile(parseFunctionsEnvFile("OPENAI_API_KEY=sk-from-file\nOPENAI_MODEL=gpt-x\nALERT_EMAIL_TO=ops@example.com"), {
       get: (name) => env.get(name),
       set: (name, value) => void env.set(name, value),
     });
