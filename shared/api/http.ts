@@ -77,9 +77,26 @@ export function errorResponse(error: ApiError): Response {
 export const databaseUnavailable = () =>
   new ApiError("unavailable", `the database is unreachable for the moment; try again in ${RETRY_AFTER_SECONDS} s`);
 
-/** The keys that may call the API: the project's service role / secret key (and PM_LEADS_API_KEY). */
+/**
+ * The keys that may call the API: the project's service role key, its secret keys (hosted
+ * Supabase injects them as SUPABASE_SECRET_KEYS, a JSON object of named keys: {"default":
+ * "sb_secret_…"}; SUPABASE_SECRET_KEY where one is exported by hand), and PM_LEADS_API_KEY.
+ */
 export function apiKeys(env: Record<string, string | undefined>): string[] {
-  return [env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY, env.PM_LEADS_API_KEY].filter((k): k is string => !!k);
+  return [env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY, ...namedKeys(env.SUPABASE_SECRET_KEYS), env.PM_LEADS_API_KEY]
+    .filter((k): k is string => !!k);
+}
+
+/** The string values of a JSON object of named keys; nothing for anything else (a key is never guessed from a malformed value). */
+function namedKeys(json: string | undefined): string[] {
+  if (!json) return [];
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return [];
+    return Object.values(parsed).filter((v): v is string => typeof v === "string" && v.length > 0);
+  } catch {
+    return [];
+  }
 }
 
 /** supabase-js sends the key as `Authorization: Bearer` and as `apikey`; either is enough. */
