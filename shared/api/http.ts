@@ -1,4 +1,4 @@
-// The run API's HTTP conventions: JSON errors that name the field, CORS for a browser, a body size
+// The run API's HTTP conventions: JSON errors that name the field, CORS for the allowed origins, a body size
 // limit, the service-key check, and the mapping of the database's SQLSTATEs to HTTP statuses.
 import { z } from "zod";
 import { sameSecret } from "../lib/constant-time.ts";
@@ -49,18 +49,37 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, prefix
   return parsed.data;
 }
 
-// Any origin may call the API from a browser: every request still needs the service key, which
-// is never in a page that is not the operator's own.
-export const CORS_HEADERS: Record<string, string> = {
-  "access-control-allow-origin": "*",
+// A browser may call the API only from the origins in PM_LEADS_ALLOWED_ORIGINS (comma-separated;
+// by default the project's own, SUPABASE_URL, where the local functions host serves the app): a
+// key in a page on any other site cannot be used from it. Requests without an Origin (the CLI,
+// scripts) are not affected; every request still needs a key.
+const CORS_FOR_ALLOWED: Record<string, string> = {
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
   "access-control-allow-headers": "authorization, apikey, content-type, idempotency-key, x-client-info",
   "access-control-expose-headers": "content-disposition, location, retry-after",
   "access-control-max-age": "86400",
 };
 
+/** The origins a browser may call from: scheme://host[:port], as a browser sends them. */
+export function allowedOrigins(env: Record<string, string | undefined>): string[] {
+  const listed = env.PM_LEADS_ALLOWED_ORIGINS ?? env.SUPABASE_URL ?? "";
+  return listed.split(",").map((entry) => {
+    try {
+      return new URL(entry.trim()).origin;
+    } catch {
+      return "";
+    }
+  }).filter((origin) => origin && origin !== "null");
+}
+
+/** The CORS headers for a request from `origin`: none unless it is allowed (and then for it alone). */
+export function corsHeaders(origin: string | null, allowed: string[]): Record<string, string> {
+  if (!origin || !allowed.includes(origin)) return { vary: "Origin" };
+  return { ...CORS_FOR_ALLOWED, "access-control-allow-origin": origin, vary: "Origin" };
+}
+
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...CORS_HEADERS, "content-type": "application/json", ...headers } });
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
 /** Seconds a client should wait before it asks again after a 503: a restart or reconnect takes about this long. */

@@ -16,7 +16,7 @@ import type { Sql } from "postgres";
 import type { ZodType } from "zod";
 import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../export/csv.ts";
 import { retryOnConnectionError } from "./connection.ts";
-import { ApiError, CORS_HEADERS, fromDatabase, jsonResponse, parseWith, readJson } from "./http.ts";
+import { ApiError, fromDatabase, jsonResponse, parseWith, readJson } from "./http.ts";
 import {
   criteriaWarnings, Decision, ExportQuery, IdempotencyKey, ListRunsQuery, ListSuppressionQuery, RunRequest,
   SuppressionAdd, SuppressionRemove,
@@ -122,7 +122,6 @@ const exportCsv = (kind: "companies" | "contacts"): Handler => async ({ sql, url
   return new Response(csv, {
     status: 200,
     headers: {
-      ...CORS_HEADERS,
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="${exportFileName(kind, id, new Date())}"`,
     },

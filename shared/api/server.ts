@@ -1,7 +1,7 @@
 // The `runs` Edge Function: authenticates, routes, and turns every failure into a JSON answer.
 import { database, env, serve } from "../edge/runtime.ts";
 import { isConnectionError } from "./connection.ts";
-import { ApiError, apiKeys, CORS_HEADERS, databaseUnavailable, errorResponse, requireKey } from "./http.ts";
+import { allowedOrigins, ApiError, apiKeys, corsHeaders, databaseUnavailable, errorResponse, requireKey } from "./http.ts";
 import { route } from "./routes.ts";
 import { redact } from "../secrets/redact.ts";
 
@@ -21,7 +21,14 @@ export function segmentsOf(url: URL, functionName: string): string[] {
 }
 
 export async function handleApiRequest(request: Request, vars: Record<string, string | undefined>): Promise<Response> {
-  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS_HEADERS });
+  const cors = corsHeaders(request.headers.get("origin"), allowedOrigins(vars));
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+  const response = await answer(request, vars);
+  for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+  return response;
+}
+
+async function answer(request: Request, vars: Record<string, string | undefined>): Promise<Response> {
   try {
     requireKey(request, apiKeys(vars));
     const url = new URL(request.url);

@@ -13,6 +13,8 @@ import { startDbProxy } from "../helpers/db-proxy.ts";
 const TX = { pms: "Buildium", state: "TX" };
 // a city is a small market: far fewer qualifying Buildium companies than 12
 const SMALL_MARKET = { pms: "Buildium", state: "TX", city: "Round Rock", units_min: 100, units_max: 2000 };
+// a web app served from another origin, allowed for the test's host by PM_LEADS_ALLOWED_ORIGINS
+const APP_ORIGIN = "http://localhost:5173";
 
 describe("run API", () => {
   let sql: Sql;
@@ -23,7 +25,7 @@ describe("run API", () => {
 
   beforeAll(async () => {
     sql = connect();
-    host = await startHost(tag, FAST_WORKERS);
+    host = await startHost(tag, { ...FAST_WORKERS, PM_LEADS_ALLOWED_ORIGINS: APP_ORIGIN });
     api = apiClient(host.url, stack.SUPABASE_SERVICE_ROLE_KEY);
   });
   afterAll(async () => {
@@ -65,16 +67,23 @@ describe("run API", () => {
       expect(viaApikey.status).toBe(200);
     });
 
-    it("answers a CORS preflight and sends CORS headers on answers and errors", async () => {
-      const preflight = await fetch(`${host.url}/runs`, {
+    it("answers a CORS preflight and sends CORS headers on answers and errors, for the allowed origin only", async () => {
+      const preflight = (origin: string) => fetch(`${host.url}/runs`, {
         method: "OPTIONS",
-        headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, idempotency-key" },
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, idempotency-key" },
       });
-      expect(preflight.status).toBe(204);
-      expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
-      expect(preflight.headers.get("access-control-allow-headers")).toMatch(/idempotency-key/);
-      const error = await fetch(`${host.url}/runs`);
-      expect(error.headers.get("access-control-allow-origin")).toBe("*");
+      const allowed = await preflight(APP_ORIGIN);
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+      expect(allowed.headers.get("access-control-allow-headers")).toMatch(/idempotency-key/);
+      const error = await fetch(`${host.url}/runs`, { headers: { origin: APP_ORIGIN } });
+      expect(error.status).toBe(401);
+      expect(error.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+      // another site gets no CORS headers: its page cannot read the answers, key or not
+      expect((await preflight("https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+      const foreign = await fetch(`${host.url}/runs`, { headers: { origin: "https://evil.example", authorization: `Bearer ${stack.SUPABASE_SERVICE_ROLE_KEY}` } });
+      expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+      expect(foreign.headers.get("vary")).toMatch(/origin/i);
     });
 
     it("404 for unknown ids and paths, 405 for a wrong method", async () => {

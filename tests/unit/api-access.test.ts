@@ -1,6 +1,7 @@
-// Who may call the run API: the keys a function finds in its environment, locally and hosted.
+// Who may call the run API: the keys a function finds in its environment, locally and hosted, and
+// the origins a browser may call it from.
 import { describe, expect, it } from "vitest";
-import { apiKeys, requireKey } from "../../shared/api/http.ts";
+import { allowedOrigins, apiKeys, corsHeaders, requireKey } from "../../shared/api/http.ts";
 
 const call = (key?: string) => new Request("http://localhost/functions/v1/runs", key ? { headers: { authorization: `Bearer ${key}` } } : {});
 
@@ -26,5 +27,25 @@ describe("the run API's keys", () => {
     const keys = apiKeys({ SUPABASE_SECRET_KEY: "sb_secret_one", PM_LEADS_API_KEY: "extra" });
     expect(keys).toEqual(["sb_secret_one", "extra"]);
     expect(() => requireKey(call(), keys)).toThrow(/missing API key/);
+  });
+});
+
+describe("the run API's CORS", () => {
+  it("allows the origins of PM_LEADS_ALLOWED_ORIGINS, by default the project's own (SUPABASE_URL)", () => {
+    expect(allowedOrigins({ SUPABASE_URL: "http://127.0.0.1:55433" })).toEqual(["http://127.0.0.1:55433"]);
+    expect(allowedOrigins({ SUPABASE_URL: "https://x.supabase.co", PM_LEADS_ALLOWED_ORIGINS: " https://leads.example.com/app/ ,http://localhost:5173,not a url" }))
+      .toEqual(["https://leads.example.com", "http://localhost:5173"]);
+    expect(allowedOrigins({})).toEqual([]);
+  });
+
+  it("answers an allowed origin for it alone, and any other with no CORS at all", () => {
+    const allowed = ["https://leads.example.com"];
+    expect(corsHeaders("https://leads.example.com", allowed)).toMatchObject({
+      "access-control-allow-origin": "https://leads.example.com", vary: "Origin",
+      "access-control-allow-headers": expect.stringContaining("idempotency-key"),
+    });
+    expect(corsHeaders("https://evil.example", allowed)).toEqual({ vary: "Origin" });
+    expect(corsHeaders("null", allowed)).toEqual({ vary: "Origin" });
+    expect(corsHeaders(null, allowed)).toEqual({ vary: "Origin" });
   });
 });
