@@ -616,7 +616,10 @@ describe("run API", () => {
         await viaProxy.stop();
         await proxy.close();
       }
-    });
+      // Measured alone: about 20 s, nearly all of it the three writes that are not repeated
+      // (POST /runs without a key, cancel, decision: 5 to 8 s each before their 503). The default
+      // 60 s was too tight for a loaded 2-core machine (it timed out once in CI's command).
+    }, 150_000);
   });
 
   it("GET /runs/workers shows worker stats and each worker with its current task", async () => {
