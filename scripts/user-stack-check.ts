@@ -25,6 +25,8 @@ interface Snapshot {
   postmasterStartedAt?: string;
   /** the pid of the user's functions host, when it was running (npm test used to stop it) */
   functionsHost?: number | null;
+  /** runs created after `since` (the time of the snapshot before the tests), when asked */
+  runsSince?: number;
 }
 
 const alive = (pid: number) => {
@@ -36,7 +38,7 @@ const alive = (pid: number) => {
   }
 };
 
-async function snapshot(): Promise<Snapshot> {
+async function snapshot(since?: string): Promise<Snapshot> {
   // the user's stack, whatever stack this process was started for
   const env = { ...process.env };
   delete env.PM_LEADS_STACK_DIR;
@@ -55,21 +57,14 @@ async function snapshot(): Promise<Snapshot> {
     const workerKinds = (await sql`select distinct worker_type from pm_pipeline.worker_heartbeats order by 1`).map((r) => r.worker_type as string);
     const [settings] = await sql`select to_jsonb(s) as row from pm_pipeline.settings s`;
     const [started] = await sql`select pg_postmaster_start_time()::text as at, now()::text as now`;
+    const runsSince = since === undefined ? undefined
+      : (await sql`select count(*)::int as n from pm_pipeline.runs where created_at > ${since}::timestamptz`)[0].n as number;
     const pidFile = `${userStackDir}/functions.pid`;
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
     return {
       running: true, at: started.now, counts: { ...counts }, taskKinds, workerKinds, settings: settings.row,
-      postmasterStartedAt: started.at, functionsHost: pid && alive(pid) ? pid : null,
+      postmasterStartedAt: started.at, functionsHost: pid && alive(pid) ? pid : null, runsSince,
     };
-  } finally {
-    await sql.end();
-  }
-}
-
-async function runsCreatedSince(at: string): Promise<number> {
-  const sql = postgres(readEnvFile(`${userStackDir}/stack.env`).SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
-  try {
-    return (await sql`select count(*)::int as n from pm_pipeline.runs where created_at > ${at}::timestamptz`)[0].n as number;
   } finally {
     await sql.end();
   }
@@ -80,14 +75,14 @@ if (!file || (command !== "snapshot" && command !== "compare")) {
   console.error("usage: tsx scripts/user-stack-check.ts snapshot|compare FILE");
   process.exit(2);
 }
-const now = await snapshot();
+const before = command === "compare" ? JSON.parse(readFileSync(file, "utf8")) as Snapshot : undefined;
+const now = await snapshot(before?.at);
 if (command === "snapshot") {
   writeFileSync(file, JSON.stringify(now, null, 2));
   console.log(now.running
     ? `[user stack] ${userStackDir} is running: ${JSON.stringify(now.counts)}, ${now.taskKinds!.length} task kinds, ${now.workerKinds!.length} worker kinds (compared after the tests)`
     : `[user stack] no stack is running in ${userStackDir}: nothing of the user's to compare`);
-} else {
-  const before = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
+} else if (before) {
   if (!before.running) {
     console.log(now.running ? "[user stack] was not running before the tests and runs now: the tests started it" : "[user stack] none before the tests, none after");
     process.exit(now.running ? 1 : 0);
@@ -95,8 +90,7 @@ if (command === "snapshot") {
   const changed: string[] = [];
   if (!now.running) changed.push("it was running before the tests and is not now");
   else {
-    const newRuns = await runsCreatedSince(before.at!);
-    if (newRuns > 0) changed.push(`${newRuns} run(s) created during the tests`);
+    if (now.runsSince) changed.push(`${now.runsSince} run(s) created during the tests`);
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(before.taskKinds, now.taskKinds)) changed.push(`task kinds: ${before.taskKinds!.join(", ")} before, ${now.taskKinds!.join(", ")} after`);
     // the user's own workers may come (their host) and go (the cron's purge); a worker of a kind
