@@ -4,7 +4,7 @@ import { z } from "zod";
 import { vendorByName, vendorMisspelled } from "../domain/pms-vendors.ts";
 import { usStateCode } from "../domain/us-states.ts";
 import type { Criteria } from "../domain/schemas.ts";
-import { RunStatus } from "../domain/states.ts";
+import { CompanyStatus, RunStatus, TaskState } from "../domain/states.ts";
 
 /** Text a person typed: trimmed, bounded, and storable (no NUL, no lone UTF-16 surrogates). */
 export const text = (max: number) =>
@@ -88,6 +88,8 @@ export const SuppressionAdd = z.object({
   csv: z.string().max(2_000_000).optional(),
   reason: text(500).optional(),
   source: text(100).optional(),
+  /** true: answer what would be added (and what is already there) without adding anything */
+  preview: z.boolean().optional(),
 }).strict().refine((s) => (s.domains === undefined) !== (s.csv === undefined), { message: "give domains or csv (one of them)", path: ["domains"] });
 
 export const SuppressionRemove = z.object({ domains }).strict();
@@ -96,7 +98,25 @@ const count = (min: number, max: number, fallback: number) =>
   z.string().regex(/^\d{1,7}$/, "must be a whole number").transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`)).default(fallback);
 
-export const ListRunsQuery = z.object({ status: RunStatus.optional(), limit: count(1, 200, 20) }).strict();
+export const ListRunsQuery = z.object({
+  status: RunStatus.optional(),
+  /** a vendor's name ("buildium" -> "Buildium") or "any": runs whose criteria ask for it */
+  pms: text(100).optional(),
+  /** a state code or name: runs whose criteria include it */
+  state: stateCode.optional(),
+  /** words found in the criteria, the notes or the run's id */
+  q: text(200).optional(),
+  limit: count(1, 200, 20),
+  offset: count(0, 10_000_000, 0),
+}).strict();
+export const CompaniesQuery = z.object({ status: CompanyStatus.optional() }).strict();
+export const TasksQuery = z.object({ state: TaskState.optional(), limit: count(1, 1000, 200) }).strict();
+
+/** POST /keys: a name people recognise in the run's events ("alice", "crm-sync") */
+export const KeyCreate = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, "must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit"),
+  role: z.enum(["viewer", "operator"], { error: "must be viewer or operator" }),
+}).strict();
 export const ListSuppressionQuery = z.object({ limit: count(1, 1000, 100), offset: count(0, 10_000_000, 0) }).strict();
 export const ExportQuery = z.object({
   include_unverified_emails: z.enum(["true", "false"]).optional(),

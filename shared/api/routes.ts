@@ -1,14 +1,23 @@
 // The run API: routes of the `runs` Edge Function, below its base URL /functions/v1/runs.
 //
-//   POST   /                      create a run (Idempotency-Key header)      201 | 200 on a repeat
-//   GET    /?status=&limit=       recent runs
-//   GET    /:id                   one run: progress, rejections, failures, cost, events
-//   POST   /:id/cancel            cancel it
-//   POST   /:id/decision          accept_partial | expand_location | loosen_pms | set_budget
-//   GET    /:id/companies.csv     the export CSVs (contacts only of accepted companies)
-//   GET    /:id/contacts.csv
-//   GET    /suppression           the suppression list;  POST adds (domains or CSV text), DELETE removes
-//   GET    /workers               worker stats and every worker with its current task
+//                                                                            role needed
+//   GET    /me                    who the key is: name and role               viewer
+//   POST   /                      create a run (Idempotency-Key header)       operator  201 | 200 on a repeat
+//   GET    /?status=&pms=&state=&q=&limit=&offset=   runs, those waiting for a decision first    viewer
+//   GET    /:id                   one run: progress, rejections, failures, cost, events      viewer
+//   GET    /:id/companies?status= its companies with the evidence, and their contacts        viewer
+//   GET    /:id/tasks?state=      its tasks with attempts and errors                          viewer
+//   POST   /:id/cancel            cancel it                                   operator
+//   POST   /:id/decision          accept_partial | expand_location | loosen_pms | set_budget  operator
+//   GET    /:id/companies.csv     the export CSVs (contacts only of accepted companies)      viewer
+//   GET    /:id/contacts.csv                                                                  viewer
+//   GET    /suppression           the suppression list                        viewer
+//   POST   /suppression           adds (domains or CSV text; preview: true writes nothing)   operator
+//   DELETE /suppression           removes                                     operator
+//   GET    /workers               worker health: workers, stats, maintenance jobs            viewer
+//   GET    /keys                  the API keys (never the keys themselves)    admin
+//   POST   /keys                  make a key {name, role}: shown once         admin
+//   POST   /keys/:name/revoke     revoke it                                   admin
 //
 // Handlers validate with zod before they touch the database, and every write is one SQL function
 // call: a rejected request has written nothing.
