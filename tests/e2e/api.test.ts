@@ -696,7 +696,7 @@ describe("run API", () => {
       expect((await footprint()).suppression).toBe(before.suppression);
     });
 
-    it("an operator creates, decides and cancels, and the run's events name it; it may not manage keys", async () => {
+    it("an operator creates and cancels, and the run's events name it; it may not manage keys", async () => {
       const operator = as("operator");
       const created = await call(operator, "runs", { method: "POST", body: { criteria: SMALL_MARKET, quantity: 12 } });
       expect(created.status).toBe(201);
