@@ -605,7 +605,9 @@ begin
     update pm_pipeline.companies c set status = 'candidate', rejection_reason = null, status_reason = null
      where c.run_id = p_run_id and c.status in ('rejected', 'review')
        and exists (select from pm_pipeline.company_research r where r.company_id = c.id)
-       and c.status_reason is distinct from 'too_few_contacts'
+       -- held back for their contacts, not their PMS: a shortfall stays rejected, and a failed contact
+       -- search stays in review (accepting it again would find its contact task's key taken: no search)
+       and c.status_reason is distinct from 'too_few_contacts' and c.status_reason is distinct from 'task_failed'
     returning c.id)
   select coalesce(array_agg(id), '{}') into v_reopened from reopened;
   -- keyed by the decision's number: a later loosen_pms judges them again
@@ -617,7 +619,7 @@ begin
   return cardinality(v_reopened);
 end
 $$;
-comment on function pm_pipeline.requalify_companies(uuid) is 'Sends a run''s rejected and reviewed companies that have research (not those with too few contacts) back to candidate, each with a company_research task that judges its stored research again; returns how many.';
+comment on function pm_pipeline.requalify_companies(uuid) is 'Sends a run''s rejected and reviewed companies that have research (not those held back for their contacts: too few, or a failed contact search) back to candidate, each with a company_research task that judges its stored research again; returns how many.';
 
 -- Exports, with the old system's column names in its order (CRM imports rely on them)
 
