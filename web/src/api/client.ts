@@ -24,6 +24,8 @@ export class ApiError extends Error {
   }
 }
 
+const TIMEOUT_MS = 20_000;
+
 export const apiBase = (apiUrl: string) => `${apiUrl.replace(/\/+$/, "")}/functions/v1/runs`;
 
 export interface RequestOptions {
@@ -42,10 +44,11 @@ async function send(credentials: Credentials, path: string, options: RequestOpti
       method: options.method ?? "GET",
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
+      // a host that hangs (frozen, half-open connection) fails like one that is down, not never
+      signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
-    if ((error as Error).name === "AbortError") throw error;
+    if ((error as Error).name === "AbortError" && options.signal?.aborted) throw error;
     throw new ApiError(0, "unreachable", `the API at ${credentials.apiUrl} did not answer`);
   }
   if (!response.ok) throw await errorOf(response);
