@@ -1,16 +1,15 @@
 // The run API's HTTP conventions: JSON errors that name the field, CORS for the allowed origins, a body size
-// limit, the service-key check, and the mapping of the database's SQLSTATEs to HTTP statuses.
+// limit, and the mapping of the database's SQLSTATEs to HTTP statuses.
 import { z } from "zod";
-import { sameSecret } from "../lib/constant-time.ts";
 import { redact } from "../secrets/redact.ts";
 import { isConnectionError } from "./connection.ts";
 
 export type ErrorCode =
-  | "invalid_input" | "invalid_json" | "unauthorized" | "not_found" | "method_not_allowed"
+  | "invalid_input" | "invalid_json" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed"
   | "conflict" | "payload_too_large" | "unsupported_media_type" | "internal" | "unavailable";
 
 const STATUS: Record<ErrorCode, number> = {
-  invalid_input: 400, invalid_json: 400, unauthorized: 401, not_found: 404, method_not_allowed: 405,
+  invalid_input: 400, invalid_json: 400, unauthorized: 401, forbidden: 403, not_found: 404, method_not_allowed: 405,
   conflict: 409, payload_too_large: 413, unsupported_media_type: 415, internal: 500,
   unavailable: 503,
 };
@@ -95,38 +94,6 @@ export function errorResponse(error: ApiError): Response {
 
 export const databaseUnavailable = () =>
   new ApiError("unavailable", `the database is unreachable for the moment; try again in ${RETRY_AFTER_SECONDS} s`);
-
-/**
- * The keys that may call the API: the project's service role key, its secret keys (hosted
- * Supabase injects them as SUPABASE_SECRET_KEYS, a JSON object of named keys: {"default":
- * "sb_secret_…"}; SUPABASE_SECRET_KEY where one is exported by hand), and PM_LEADS_API_KEY.
- */
-export function apiKeys(env: Record<string, string | undefined>): string[] {
-  return [env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY, ...namedKeys(env.SUPABASE_SECRET_KEYS), env.PM_LEADS_API_KEY]
-    .filter((k): k is string => !!k);
-}
-
-/** The string values of a JSON object of named keys; nothing for anything else (a key is never guessed from a malformed value). */
-function namedKeys(json: string | undefined): string[] {
-  if (!json) return [];
-  try {
-    const parsed: unknown = JSON.parse(json);
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return [];
-    return Object.values(parsed).filter((v): v is string => typeof v === "string" && v.length > 0);
-  } catch {
-    return [];
-  }
-}
-
-/** supabase-js sends the key as `Authorization: Bearer` and as `apikey`; either is enough. */
-export function requireKey(request: Request, keys: string[]): void {
-  if (keys.length === 0) throw new ApiError("internal", "the function has no SUPABASE_SERVICE_ROLE_KEY to check callers against");
-  const given = [request.headers.get("authorization")?.replace(/^Bearer\s+/i, ""), request.headers.get("apikey")]
-    .filter((k): k is string => !!k);
-  if (!given.some((g) => keys.some((k) => sameSecret(g, k)))) {
-    throw new ApiError("unauthorized", given.length ? "wrong API key" : "missing API key: send the service key as Authorization: Bearer <key>");
-  }
-}
 
 // A body over the limit is still read (and dropped) up to this much before the 413: a server that
 // answers while the client is still sending and then closes makes the client see a reset

@@ -25,17 +25,24 @@ import type { Sql } from "postgres";
 import type { ZodType } from "zod";
 import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../export/csv.ts";
 import { retryOnConnectionError } from "./connection.ts";
+import { type Caller, type KeyLookup, keyHash, newApiKey } from "./access.ts";
 import { ApiError, fromDatabase, jsonResponse, parseWith, readJson } from "./http.ts";
 import {
-  criteriaWarnings, Decision, ExportQuery, IdempotencyKey, ListRunsQuery, ListSuppressionQuery, RunRequest,
-  SuppressionAdd, SuppressionRemove,
+  CompaniesQuery, criteriaWarnings, Decision, ExportQuery, IdempotencyKey, KeyCreate, ListRunsQuery, ListSuppressionQuery,
+  RunRequest, SuppressionAdd, SuppressionRemove, TasksQuery,
 } from "./requests.ts";
-import type { Run, RunList, SuppressionAdded, SuppressionList, SuppressionRemoved, Workers } from "./responses.ts";
+import type {
+  ApiKeyCreated, ApiKeyInfo, ApiKeyList, ApiKeyRevoked, Me, Role, Run, RunCompanies, RunList, RunTasks, SuppressionAdded,
+  SuppressionList, SuppressionRemoved, Workers,
+} from "./responses.ts";
+import { vendorByName } from "../domain/pms-vendors.ts";
 import { domainsFromCsv } from "./suppression-csv.ts";
 import { redact } from "../secrets/redact.ts";
 
 export interface ApiContext {
   sql: Sql;
+  /** who is calling (authenticated before the route runs) */
+  caller: Caller;
   request: Request;
   url: URL;
   /** the path below the function's base, split: ["<id>", "decision"] */
@@ -87,34 +94,59 @@ async function runOr404(sql: Sql, id: string): Promise<Run> {
   return row.run;
 }
 
-const createRun: Handler = async ({ sql, request, maxBodyBytes }) => {
+/** The made key with this hash, for access.ts's authenticate: a read, so it is repeated on a broken connection. */
+export const lookupKey = (sql: Sql): KeyLookup => async (sha256) => {
+  const [row] = await db(() => sql<{ name: string; role: Role }[]>`select name, role from pm_pipeline.authenticate_api_key(${sha256})`, repeatable);
+  return row ? { name: row.name, role: row.role } : null;
+};
+
+const me: Handler = async ({ caller }) => jsonResponse(200, { name: caller.name, role: caller.role } satisfies Me);
+
+const createRun: Handler = async ({ sql, caller, request, maxBodyBytes }) => {
   const body = parseWith(RunRequest, await readJson(request, maxBodyBytes));
   const keyHeader = request.headers.get("idempotency-key");
   const key = keyHeader === null ? null : parseWith(IdempotencyKey, keyHeader, ["Idempotency-Key"]);
-  const [row] = await db(() => sql`select pm_pipeline.submit_run(${sql.json(body as never)}, ${key}) as submitted`, { retry: key !== null });
+  const [row] = await db(() => sql`select pm_pipeline.submit_run(${sql.json(body as never)}, ${key}, ${caller.name}) as submitted`, { retry: key !== null });
   const run = await runOr404(sql, row.submitted.run_id);
   return jsonResponse(row.submitted.created ? 201 : 200, { ...run, warnings: criteriaWarnings(body.criteria) } satisfies Run,
     { location: `runs/${run.id}` });
 };
 
 const listRuns: Handler = async ({ sql, url }) => {
-  const { status, limit } = query(ListRunsQuery, url);
-  const [row] = await db(() => sql<RunList[]>`select pm_pipeline.list_runs(${status ?? null}, ${limit}) as runs`, repeatable);
-  return jsonResponse(200, { runs: row.runs } satisfies RunList);
+  const { status, limit, offset, pms, state, q } = query(ListRunsQuery, url);
+  // a vendor as the criteria store it ("buildium" -> "Buildium"); anything else is matched as typed
+  const vendor = pms === undefined ? null : pms.toLowerCase() === "any" ? "any" : vendorByName(pms)?.name ?? pms;
+  const [row] = await db(() => sql<{ list: RunList }[]>`select pm_pipeline.list_runs(${status ?? null}, ${limit}, ${offset},
+                                  ${vendor}, ${state ?? null}, ${q ?? null}) as list`, repeatable);
+  return jsonResponse(200, row.list satisfies RunList);
+};
+
+const runCompanies: Handler = async ({ sql, url, segments }) => {
+  const id = await knownRun(sql, segments[0]);
+  const { status } = query(CompaniesQuery, url);
+  const [row] = await db(() => sql<{ companies: RunCompanies["companies"] }[]>`select pm_pipeline.run_companies(${id}, ${status ?? null}) as companies`, repeatable);
+  return jsonResponse(200, { companies: row.companies } satisfies RunCompanies);
+};
+
+const runTasks: Handler = async ({ sql, url, segments }) => {
+  const id = await knownRun(sql, segments[0]);
+  const { state, limit } = query(TasksQuery, url);
+  const [row] = await db(() => sql<{ tasks: RunTasks["tasks"] }[]>`select pm_pipeline.run_tasks(${id}, ${state ?? null}, ${limit}) as tasks`, repeatable);
+  return jsonResponse(200, { tasks: row.tasks } satisfies RunTasks);
 };
 
 const getRun: Handler = async ({ sql, segments }) => jsonResponse(200, await runOr404(sql, segments[0]));
 
-const cancelRun: Handler = async ({ sql, segments }) => {
+const cancelRun: Handler = async ({ sql, caller, segments }) => {
   const id = await knownRun(sql, segments[0]);
-  await db(() => sql`select pm_pipeline.cancel_run(${id})`, repeatable);
+  await db(() => sql`select pm_pipeline.cancel_run(${id}, ${caller.name})`, repeatable);
   return jsonResponse(200, await runOr404(sql, id));
 };
 
-const decide: Handler = async ({ sql, request, segments, maxBodyBytes }) => {
+const decide: Handler = async ({ sql, caller, request, segments, maxBodyBytes }) => {
   const id = await knownRun(sql, segments[0]);
   const decision = parseWith(Decision, await readJson(request, maxBodyBytes));
-  await db(() => sql`select pm_pipeline.decide_run(${id}, ${sql.json(decision as never)})`, once);
+  await db(() => sql`select pm_pipeline.decide_run(${id}, ${sql.json(decision as never)}, ${caller.name})`, once);
   return jsonResponse(200, await runOr404(sql, id));
 };
 
@@ -146,7 +178,7 @@ const listSuppression: Handler = async ({ sql, url }) => {
 };
 
 /** All or nothing: every invalid entry is reported (with its CSV row) and nothing is added. */
-const addSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
+const addSuppression: Handler = async ({ sql, caller, request, maxBodyBytes }) => {
   const body = parseWith(SuppressionAdd, await readJson(request, maxBodyBytes));
   const fromCsv = body.csv !== undefined;
   const domains = fromCsv ? domainsFromCsv(body.csv!) : body.domains!;
@@ -158,7 +190,12 @@ const addSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
     const issues = problems.map((p) => ({ field: fromCsv ? `csv.row${p.n}` : `domains.${p.n - 1}`, message: `"${p.d}": ${p.problem}` }));
     throw new ApiError("invalid_input", `${issues[0].field}: ${issues[0].message}`, issues);
   }
-  const [row] = await db(() => sql<{ result: SuppressionAdded }[]>`select pm_pipeline.add_suppression(${domains}::text[], ${body.reason ?? null}, ${body.source ?? (fromCsv ? "csv import" : "api")}) as result`, once);
+  if (body.preview) {
+    const [row] = await db(() => sql<{ result: SuppressionAdded }[]>`select pm_pipeline.suppression_preview(${domains}::text[]) as result`, repeatable);
+    return jsonResponse(200, row.result satisfies SuppressionAdded);
+  }
+  const source = body.source ?? `${fromCsv ? "csv import" : "api"} by ${caller.name}`;
+  const [row] = await db(() => sql<{ result: SuppressionAdded }[]>`select pm_pipeline.add_suppression(${domains}::text[], ${body.reason ?? null}, ${source}) as result`, once);
   return jsonResponse(200, row.result satisfies SuppressionAdded);
 };
 
@@ -169,36 +206,61 @@ const removeSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {
 };
 
 const workers: Handler = async ({ sql }) => {
-  const stats = await db(() => sql<Workers["stats"]>`select * from pm_pipeline.get_worker_stats()`, repeatable);
-  const list = await db(() => sql<Workers["workers"]>`select * from pm_pipeline.v_workers
-                                   order by alive desc, last_heartbeat_at desc limit 500`, repeatable);
-  return jsonResponse(200, { stats, workers: list } satisfies Workers);
+  const [row] = await db(() => sql<{ health: Workers }[]>`select pm_pipeline.worker_health() as health`, repeatable);
+  return jsonResponse(200, row.health satisfies Workers);
 };
 
-/** [method, path pattern (":id" a segment), handler]; the first match wins. */
-const ROUTES: [string, string[], Handler][] = [
-  ["GET", ["suppression"], listSuppression],
-  ["POST", ["suppression"], addSuppression],
-  ["DELETE", ["suppression"], removeSuppression],
-  ["GET", ["workers"], workers],
-  ["POST", [], createRun],
-  ["GET", [], listRuns],
-  ["GET", [":id"], getRun],
-  ["POST", [":id", "cancel"], cancelRun],
-  ["POST", [":id", "decision"], decide],
-  ["GET", [":id", "companies.csv"], exportCsv("companies")],
-  ["GET", [":id", "contacts.csv"], exportCsv("contacts")],
+const listKeys: Handler = async ({ sql }) => {
+  const [row] = await db(() => sql<{ keys: ApiKeyInfo[] }[]>`select pm_pipeline.list_api_keys() as keys`, repeatable);
+  return jsonResponse(200, { keys: row.keys } satisfies ApiKeyList);
+};
+
+/** The key is made here and shown once; the database keeps its hash. */
+const createKey: Handler = async ({ sql, request, maxBodyBytes }) => {
+  const { name, role } = parseWith(KeyCreate, await readJson(request, maxBodyBytes));
+  const key = newApiKey();
+  const hash = await keyHash(key);
+  const [row] = await db(() => sql<{ info: ApiKeyInfo }[]>`select pm_pipeline.create_api_key(${name}, ${role}, ${hash}) as info`, once);
+  return jsonResponse(201, { ...row.info, key } satisfies ApiKeyCreated);
+};
+
+const revokeKey: Handler = async ({ sql, segments }) => {
+  const name = segments[1];
+  const [row] = await db(() => sql<{ revoked: boolean }[]>`select pm_pipeline.revoke_api_key(${name}) as revoked`, repeatable);
+  if (!row.revoked) throw new ApiError("not_found", `no live key named ${name}`);
+  return jsonResponse(200, { name, revoked: true } satisfies ApiKeyRevoked);
+};
+
+/** [method, path pattern (":id" a segment), the least role it needs, handler]; the first match wins. */
+const ROUTES: [string, string[], Role, Handler][] = [
+  ["GET", ["me"], "viewer", me],
+  ["GET", ["suppression"], "viewer", listSuppression],
+  ["POST", ["suppression"], "operator", addSuppression],
+  ["DELETE", ["suppression"], "operator", removeSuppression],
+  ["GET", ["workers"], "viewer", workers],
+  ["GET", ["keys"], "admin", listKeys],
+  ["POST", ["keys"], "admin", createKey],
+  ["POST", ["keys", ":id", "revoke"], "admin", revokeKey],
+  ["POST", [], "operator", createRun],
+  ["GET", [], "viewer", listRuns],
+  ["GET", [":id"], "viewer", getRun],
+  ["GET", [":id", "companies"], "viewer", runCompanies],
+  ["GET", [":id", "tasks"], "viewer", runTasks],
+  ["POST", [":id", "cancel"], "operator", cancelRun],
+  ["POST", [":id", "decision"], "operator", decide],
+  ["GET", [":id", "companies.csv"], "viewer", exportCsv("companies")],
+  ["GET", [":id", "contacts.csv"], "viewer", exportCsv("contacts")],
 ];
 
 const matches = (pattern: string[], segments: string[]) =>
   pattern.length === segments.length && pattern.every((p, i) => p === ":id" || p === segments[i]);
 
-export function route(method: string, segments: string[]): Handler {
+export function route(method: string, segments: string[]): { role: Role; handler: Handler } {
   const candidates = ROUTES.filter(([, pattern]) => matches(pattern, segments));
   if (candidates.length === 0) throw new ApiError("not_found", `no such endpoint: /${segments.join("/")}`);
   const handler = candidates.find(([m]) => m === method);
   if (!handler) {
     throw new ApiError("method_not_allowed", `${method} is not allowed here; use ${[...new Set(candidates.map(([m]) => m))].join(" or ")}`);
   }
-  return handler[2];
+  return { role: handler[2], handler: handler[3] };
 }

@@ -1,8 +1,9 @@
 // The `runs` Edge Function: authenticates, routes, and turns every failure into a JSON answer.
 import { database, env, serve } from "../edge/runtime.ts";
 import { isConnectionError } from "./connection.ts";
-import { allowedOrigins, ApiError, apiKeys, corsHeaders, databaseUnavailable, errorResponse, requireKey } from "./http.ts";
-import { route } from "./routes.ts";
+import { adminKeys, authenticate, type Caller, requireRole } from "./access.ts";
+import { allowedOrigins, ApiError, corsHeaders, databaseUnavailable, errorResponse } from "./http.ts";
+import { lookupKey, route } from "./routes.ts";
 import { redact } from "../secrets/redact.ts";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -30,12 +31,14 @@ export async function handleApiRequest(request: Request, vars: Record<string, st
 
 async function answer(request: Request, vars: Record<string, string | undefined>): Promise<Response> {
   try {
-    requireKey(request, apiKeys(vars));
+    const sql = database();
+    const caller: Caller = await authenticate(request, adminKeys(vars), lookupKey(sql));
     const url = new URL(request.url);
     const segments = segmentsOf(url, "runs");
-    const handler = route(request.method, segments);
+    const { role, handler } = route(request.method, segments);
+    requireRole(caller, role);
     const maxBodyBytes = Number(vars.PM_LEADS_API_MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
-    return await handler({ sql: database(), request, url, segments, maxBodyBytes });
+    return await handler({ sql, caller, request, url, segments, maxBodyBytes });
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
     if (isConnectionError(error)) return errorResponse(databaseUnavailable());

@@ -122,6 +122,8 @@ create table pm_pipeline.events (
   kind text not null,
   message text not null,
   data jsonb not null default '{}',
+  -- set by act_as for what a person does through the API: every event of that transaction is theirs
+  actor text default nullif(current_setting('pm_pipeline.actor', true), ''),
   created_at timestamptz not null default now()
 );
 alter table pm_pipeline.events enable row level security;
@@ -129,6 +131,22 @@ alter table pm_pipeline.events enable row level security;
 create index events_run on pm_pipeline.events (run_id, id);
 
 comment on table pm_pipeline.events is 'Append-only log of what happened to runs and tasks (stage changes, permanent task failures, decisions), newest last.';
+
+comment on column pm_pipeline.events.actor is 'The API key''s name for what a person did through the run API (a decision, a cancel, a new run); null for what the pipeline did.';
+
+-- The run API's writes run as one statement each: a transaction-local setting names their author
+-- for every event they cause (the decision and the status change it brings), without a parameter
+-- through every function on the way.
+create function pm_pipeline.act_as(p_actor text)
+returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  select set_config('pm_pipeline.actor', coalesce(p_actor, ''), true);
+$$;
+
+comment on function pm_pipeline.act_as(text) is 'Names the person (API key) whose action the rest of this transaction is: events.actor of the events it logs.';
 
 create function pm_pipeline.log_event(p_run_id uuid, p_kind text, p_message text, p_data jsonb default '{}', p_task_id bigint default null)
 returns void

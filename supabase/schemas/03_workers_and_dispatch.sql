@@ -22,6 +22,32 @@ alter table pm_pipeline.worker_heartbeats enable row level security;
 
 comment on table pm_pipeline.worker_heartbeats is 'One row per worker: its last heartbeat, status (active, idle, processing, stopped, dead), current run and task, lease expiry. Same names as the old system''s Phase 2 table.';
 
+-- What each maintenance function did the last time it ran: pg_cron records that a job's command
+-- ran, not that it did its work (a command that no longer calls the function, or calls it in a way
+-- that does nothing, still "succeeds"). The worker health compares the two (worker_health).
+create table pm_pipeline.maintenance_reports (
+  job text primary key,
+  reported_at timestamptz not null default now(),
+  report jsonb not null default '{}'
+);
+alter table pm_pipeline.maintenance_reports enable row level security;
+
+comment on table pm_pipeline.maintenance_reports is 'The last report of each maintenance function (release_dead_leases, dispatch_waiting_work, purge_*): when it ran and what it did.';
+comment on column pm_pipeline.maintenance_reports.job is 'The maintenance job, as its pg_cron job is named without the pm_pipeline_ prefix.';
+comment on column pm_pipeline.maintenance_reports.report is 'What it did, e.g. {"released": 2} or {"dispatched": 1}.';
+
+create function pm_pipeline.report_maintenance(p_job text, p_report jsonb)
+returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into pm_pipeline.maintenance_reports as m (job, reported_at, report) values (p_job, now(), p_report)
+  on conflict (job) do update set reported_at = excluded.reported_at, report = excluded.report;
+$$;
+
+comment on function pm_pipeline.report_maintenance(text, jsonb) is 'Records that a maintenance function ran and what it did (maintenance_reports).';
+
 create function pm_pipeline.dead_worker_after()
 returns interval
 language sql
@@ -178,15 +204,20 @@ set search_path = ''
 as $$
 declare
   v_ids bigint[];
+  v_marked integer;
+  v_expired integer;
+  v_released integer := 0;
 begin
   update pm_pipeline.worker_heartbeats w
      set status = 'dead'
    where w.status not in ('stopped', 'dead')
      and w.last_heartbeat_at < now() - pm_pipeline.dead_worker_after();
+  get diagnostics v_marked = row_count;
 
   return query
   select t.id, t.kind, t.run_id, t.errors -> -1 ->> 'worker', t.state, t.last_error
     from pm_pipeline.requeue_expired_leases() t;
+  get diagnostics v_expired = row_count;
 
   select array_agg(t.id) into v_ids from (
     select x.id from pm_pipeline.tasks x
@@ -198,7 +229,10 @@ begin
     select t.id, t.kind, t.run_id, t.errors -> -1 ->> 'worker', t.state, t.last_error
       from pm_pipeline.settle_attempts(v_ids, 'worker died: no heartbeat within the dead-worker threshold', true, false,
         interval '0', 'worker_died') t;
+    get diagnostics v_released = row_count;
   end if;
+  perform pm_pipeline.report_maintenance('release_dead_leases',
+    jsonb_build_object('workers_marked_dead', v_marked, 'expired_leases', v_expired, 'released', v_released));
 end
 $$;
 
@@ -353,12 +387,18 @@ create trigger tasks_dispatch_workers
 -- fewer live workers than allowed gets workers.
 create function pm_pipeline.dispatch_waiting_work()
 returns integer
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
-  select coalesce(sum(pm_pipeline.dispatch_workers(k.kind)), 0)::int
+declare
+  v_dispatched integer;
+begin
+  select coalesce(sum(pm_pipeline.dispatch_workers(k.kind)), 0)::int into v_dispatched
     from pm_pipeline.task_kinds k where k.function_name is not null;
+  perform pm_pipeline.report_maintenance('dispatch_waiting_work', jsonb_build_object('dispatched', v_dispatched));
+  return v_dispatched;
+end
 $$;
 
 comment on function pm_pipeline.dispatch_waiting_work() is 'Dispatches workers for every kind with ready tasks and spare concurrency (run by pg_cron).';

@@ -9,7 +9,7 @@
 -- p_request: {criteria, quantity, contacts_min, contacts_max, budget_usd}. A key seen before returns
 -- that run (created: false) if the request is the same, and raises PM409 if it is not: a client that
 -- reuses a key for another request has a bug, and silently answering with the old run would hide it.
-create function pm_pipeline.submit_run(p_request jsonb, p_idempotency_key text default null)
+create function pm_pipeline.submit_run(p_request jsonb, p_idempotency_key text default null, p_actor text default null)
 returns jsonb
 language plpgsql
 security definer
@@ -20,6 +20,7 @@ declare
   v_request jsonb;
   v_run pm_pipeline.runs;
 begin
+  perform pm_pipeline.act_as(p_actor);
   if v_budget is not null and v_budget not between 0 and 99999999 then
     raise exception 'budget_usd must be from 0 to 99999999 (got %)', v_budget using errcode = 'invalid_parameter_value';
   end if;
@@ -42,7 +43,7 @@ begin
 end
 $$;
 
-comment on function pm_pipeline.submit_run(jsonb, text) is 'The run API''s create: validates, creates and starts a run with its budget; with a known idempotency key returns that run (created false), or raises PM409 if the request differs.';
+comment on function pm_pipeline.submit_run(jsonb, text, text) is 'The run API''s create: validates, creates and starts a run with its budget; with a known idempotency key returns that run (created false), or raises PM409 if the request differs. p_actor: the API key''s name, on the run''s events.';
 
 create function pm_pipeline.run_summary(p_run_id uuid)
 returns jsonb
@@ -104,27 +105,106 @@ as $$
         from (select * from pm_pipeline.tasks t where t.run_id = p_run_id and t.state = 'failed'
                order by t.finished_at desc limit 20) t), '[]'),
     'events', coalesce((
-      select jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'message', e.message, 'data', e.data, 'at', e.created_at) order by e.id)
+      select jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'message', e.message, 'actor', e.actor, 'data', e.data, 'at', e.created_at) order by e.id)
         from (select * from pm_pipeline.events e where e.run_id = p_run_id order by e.id desc limit greatest(coalesce(p_events, 50), 0)) e), '[]'))
    where exists (select from pm_pipeline.runs where id = p_run_id)
 $$;
 
 comment on function pm_pipeline.run_details(uuid, integer) is 'run_summary plus rejection reasons, failed tasks with their errors and the latest events (oldest first): GET /runs/:id.';
 
-create function pm_pipeline.list_runs(p_status pm_pipeline.run_status default null, p_limit integer default 20)
+-- GET /runs: the runs waiting for a decision first (someone has to act), then the newest. Filters:
+-- a status; a PMS the criteria ask for (its vendor name, or 'any' for runs that take any PMS); a
+-- state the criteria include; words in the criteria, the notes or the id. total counts every match.
+create function pm_pipeline.list_runs(
+  p_status pm_pipeline.run_status default null,
+  p_limit integer default 20,
+  p_offset integer default 0,
+  p_pms text default null,
+  p_state text default null,
+  p_search text default null)
 returns jsonb
 language sql
 security definer
 stable
 set search_path = ''
 as $$
-  select coalesce(jsonb_agg(pm_pipeline.run_summary(r.id) order by r.created_at desc, r.id), '[]')
-    from (select id, created_at from pm_pipeline.runs
-           where p_status is null or status = p_status
-           order by created_at desc, id limit least(greatest(coalesce(p_limit, 20), 1), 200)) r
+  with matching as (
+    select r.id, r.created_at, r.status = 'needs_user_decision' as waiting
+      from pm_pipeline.runs r
+     where (p_status is null or r.status = p_status)
+       and (p_pms is null
+            or (lower(p_pms) = 'any' and r.criteria->'pms' is null)
+            or lower(r.criteria->>'pms') = lower(p_pms)
+            or exists (select from jsonb_array_elements_text(case when jsonb_typeof(r.criteria->'pms') = 'array'
+                                                                  then r.criteria->'pms' end) v where lower(v) = lower(p_pms)))
+       and (p_state is null or r.criteria->>'state' = upper(p_state) or coalesce(r.criteria->'states', '[]') ? upper(p_state))
+       and (p_search is null
+            or r.id::text = lower(p_search)
+            or strpos(lower(r.criteria::text || ' ' || coalesce(r.notes, '')), lower(p_search)) > 0)
+  ), page as (
+    select m.id, m.waiting, m.created_at from matching m
+     order by m.waiting desc, m.created_at desc, m.id
+     limit least(greatest(coalesce(p_limit, 20), 1), 200) offset greatest(coalesce(p_offset, 0), 0)
+  )
+  select jsonb_build_object(
+    'runs', coalesce((select jsonb_agg(pm_pipeline.run_summary(p.id) order by p.waiting desc, p.created_at desc, p.id) from page p), '[]'),
+    'total', (select count(*) from matching))
 $$;
 
-comment on function pm_pipeline.list_runs(pm_pipeline.run_status, integer) is 'The most recent runs (at most 200), optionally of one status, as run_summary documents: GET /runs.';
+comment on function pm_pipeline.list_runs(pm_pipeline.run_status, integer, integer, text, text, text) is 'GET /runs: {runs, total}: run_summary documents, those waiting for a decision first, then the newest; filtered by status, a PMS of the criteria (or ''any''), a state of the criteria, and words in the criteria, notes or id; at most 200 per page.';
+
+-- GET /runs/:id/companies: every company of the run with the evidence for what research claims
+-- (the PMS portal pages, the page that gives the unit count) and its contacts.
+create function pm_pipeline.run_companies(p_run_id uuid, p_status pm_pipeline.company_status default null)
+returns jsonb
+language sql
+security definer
+stable
+set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object(
+      'id', c.id, 'name', c.name, 'domain', c.domain, 'website', c.website, 'city', c.city, 'state', c.state,
+      'status', c.status, 'reason', c.rejection_reason, 'reason_code', c.status_reason,
+      'research', case when cr.company_id is not null then jsonb_build_object(
+        'pms', cr.pms, 'pms_confidence', cr.pms_confidence, 'pms_evidence_urls', to_jsonb(cr.pms_evidence_urls),
+        'units', cr.units, 'units_estimated', cr.units_estimated, 'units_quote', cr.units_quote,
+        'units_source_url', cr.units_source_url, 'icp_fit', cr.icp_fit, 'icp_score', cr.icp_score,
+        'icp_tier', cr.icp_tier, 'summary', cr.agent_summary, 'researched_at', cr.researched_at) end,
+      'contacts', coalesce((
+        select jsonb_agg(jsonb_build_object('id', ct.id, 'full_name', ct.full_name, 'title', ct.title, 'email', ct.email,
+                                            'email_class', ct.email_class, 'linkedin_url', ct.linkedin_url)
+                         order by ct.title_tier nulls last, ct.full_name)
+          from pm_pipeline.contacts ct where ct.company_id = c.id), '[]'),
+      'discovered_at', c.discovered_at, 'updated_at', c.updated_at)
+    order by array_position(array['accepted', 'candidate', 'review', 'rejected']::pm_pipeline.company_status[], c.status), c.name, c.domain), '[]')
+    from pm_pipeline.companies c
+    left join pm_pipeline.company_research cr on cr.company_id = c.id
+   where c.run_id = p_run_id and (p_status is null or c.status = p_status)
+$$;
+
+comment on function pm_pipeline.run_companies(uuid, pm_pipeline.company_status) is 'GET /runs/:id/companies: a run''s companies (accepted, in research, in review, rejected), each with its research evidence (PMS portal URLs, unit count with its source) and contacts.';
+
+-- GET /runs/:id/tasks: what the queue did for a run, newest first (failed ones are what people ask about).
+create function pm_pipeline.run_tasks(p_run_id uuid, p_state pm_pipeline.task_state default null, p_limit integer default 200)
+returns jsonb
+language sql
+security definer
+stable
+set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object(
+      'id', t.id::text, 'kind', t.kind, 'state', t.state, 'attempts', t.attempts, 'max_attempts', t.max_attempts,
+      'company_id', c.id, 'company_name', c.name, 'last_error', t.last_error, 'last_error_kind', t.last_error_kind,
+      'run_after', t.run_after, 'created_at', t.created_at, 'updated_at', t.updated_at, 'finished_at', t.finished_at)
+    order by t.id desc), '[]')
+    from (select * from pm_pipeline.tasks x
+           where x.run_id = p_run_id and (p_state is null or x.state = p_state)
+           order by x.id desc limit least(greatest(coalesce(p_limit, 200), 1), 1000)) t
+    left join pm_pipeline.companies c
+      on c.run_id = t.run_id and t.payload ? 'company_id' and c.id::text = t.payload->>'company_id'
+$$;
+
+comment on function pm_pipeline.run_tasks(uuid, pm_pipeline.task_state, integer) is 'GET /runs/:id/tasks: a run''s tasks, newest first, with attempts, the company they are about and their last error.';
 
 create function pm_pipeline.lock_run_for_user(p_run_id uuid, p_action text, p_allowed pm_pipeline.run_status[])
 returns pm_pipeline.runs
@@ -149,27 +229,28 @@ $$;
 
 comment on function pm_pipeline.lock_run_for_user(uuid, text, pm_pipeline.run_status[]) is 'Locks a run for a user action; no_data_found if it does not exist, PM409 if its status does not allow the action.';
 
-create function pm_pipeline.cancel_run(p_run_id uuid)
+create function pm_pipeline.cancel_run(p_run_id uuid, p_actor text default null)
 returns void
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
+  perform pm_pipeline.act_as(p_actor);
   if (pm_pipeline.lock_run_for_user(p_run_id, 'cancel', '{active,needs_user_decision,cancelled}')).status <> 'cancelled' then
-    perform pm_pipeline.set_run_status(p_run_id, 'cancelled', 'cancelled by the user');
+    perform pm_pipeline.set_run_status(p_run_id, 'cancelled', format('cancelled by %s', coalesce(p_actor, 'the user')));
   end if;
 end
 $$;
 
-comment on function pm_pipeline.cancel_run(uuid) is 'Cancels an active or waiting run (its queued tasks are cancelled); cancelling a cancelled run again changes nothing.';
+comment on function pm_pipeline.cancel_run(uuid, text) is 'Cancels an active or waiting run (its queued tasks are cancelled); cancelling a cancelled run again changes nothing. p_actor: the API key''s name, on the events.';
 
 -- p_decision: {"decision": "accept_partial"}
 --           | {"decision": "expand_location", "city"?: text|null, "state"?: text, "states"?: [text]}
 --           | {"decision": "loosen_pms", "pms": text|[text]|null}
 --           | {"decision": "set_budget", "budget_usd": number|null}
 -- The location and PMS decisions change the criteria and resume the run with new discovery.
-create function pm_pipeline.decide_run(p_run_id uuid, p_decision jsonb)
+create function pm_pipeline.decide_run(p_run_id uuid, p_decision jsonb, p_actor text default null)
 returns void
 language plpgsql
 security definer
@@ -177,11 +258,13 @@ set search_path = ''
 as $$
 declare
   v_kind text := p_decision->>'decision';
+  v_by text := coalesce(' by ' || p_actor, '');
   v_run pm_pipeline.runs;
   v_criteria jsonb;
   v_problem text;
   v_p pm_pipeline.v_run_progress;
 begin
+  perform pm_pipeline.act_as(p_actor);
   if v_kind is null or v_kind not in ('accept_partial', 'expand_location', 'loosen_pms', 'set_budget') then
     raise exception 'decision must be one of accept_partial, expand_location, loosen_pms, set_budget (got %)',
       coalesce((p_decision->'decision')::text, 'nothing') using errcode = 'invalid_parameter_value';
@@ -190,7 +273,7 @@ begin
   if v_kind = 'accept_partial' then
     v_run := pm_pipeline.lock_run_for_user(p_run_id, v_kind, '{needs_user_decision,active}');
     select * into v_p from pm_pipeline.v_run_progress where run_id = p_run_id;
-    perform pm_pipeline.log_event(p_run_id, 'decision', 'decision: accept_partial', p_decision);
+    perform pm_pipeline.log_event(p_run_id, 'decision', 'decision: accept_partial' || v_by, p_decision);
     perform pm_pipeline.set_run_status(p_run_id, 'completed',
       format('accepted partial: %s of %s companies, %s with at least %s contact(s)', v_p.accepted, v_run.target_quantity, v_p.ready, v_run.contacts_min));
     return;
@@ -201,7 +284,7 @@ begin
     if not p_decision ? 'budget_usd' or jsonb_typeof(p_decision->'budget_usd') not in ('number', 'null') then
       raise exception 'budget_usd must be a number of dollars or null (no budget)' using errcode = 'invalid_parameter_value';
     end if;
-    perform pm_pipeline.log_event(p_run_id, 'decision', 'decision: set_budget', p_decision);
+    perform pm_pipeline.log_event(p_run_id, 'decision', 'decision: set_budget' || v_by, p_decision);
     perform pm_pipeline.set_run_budget(p_run_id, (p_decision->>'budget_usd')::numeric);
     return;
   end if;
@@ -242,7 +325,7 @@ begin
 
   update pm_pipeline.runs set criteria = v_criteria, discovery_exhausted = false, discovery_failures = 0, discovery_stopped = null
    where id = p_run_id;
-  perform pm_pipeline.log_event(p_run_id, 'decision', format('decision: %s', v_kind),
+  perform pm_pipeline.log_event(p_run_id, 'decision', format('decision: %s%s', v_kind, v_by),
     jsonb_build_object('decision', v_kind, 'criteria_before', v_run.criteria, 'criteria_after', v_criteria));
   if v_kind = 'loosen_pms' then
     perform pm_pipeline.requalify_companies(p_run_id);
@@ -252,7 +335,7 @@ begin
 end
 $$;
 
-comment on function pm_pipeline.decide_run(uuid, jsonb) is 'A user decision for a run: accept_partial completes it with what exists; expand_location / loosen_pms change the criteria and resume it with new discovery (loosen_pms also judges the companies already researched again); set_budget changes its budget. Recorded as events.';
+comment on function pm_pipeline.decide_run(uuid, jsonb, text) is 'A user decision for a run: accept_partial completes it with what exists; expand_location / loosen_pms change the criteria and resume it with new discovery (loosen_pms also judges the companies already researched again); set_budget changes its budget. Recorded as events, with p_actor (the API key''s name) as their author.';
 
 create function pm_pipeline.domain_problem(p_value text)
 returns text
@@ -299,6 +382,33 @@ $$;
 
 comment on function pm_pipeline.add_suppression(text[], text, text) is 'Adds domains (normalised) to the suppression list; all or nothing: one invalid domain rejects the call. Returns added, already, domains.';
 
+create function pm_pipeline.suppression_preview(p_domains text[])
+returns jsonb
+language plpgsql
+security definer
+stable
+set search_path = ''
+as $$
+declare
+  v_bad text;
+  v_domains text[];
+  v_already integer;
+begin
+  select format('"%s": %s', d, pm_pipeline.domain_problem(d)) into v_bad
+    from unnest(p_domains) d where pm_pipeline.domain_problem(d) is not null limit 1;
+  if v_bad is not null then
+    raise exception 'invalid domain %', v_bad using errcode = 'invalid_parameter_value';
+  end if;
+  select coalesce(array_agg(distinct pm_pipeline.normalize_domain(d) order by pm_pipeline.normalize_domain(d)), '{}')
+    into v_domains from unnest(p_domains) d;
+  select count(*) into v_already from pm_pipeline.suppression s where s.domain = any (v_domains);
+  return jsonb_build_object('added', cardinality(v_domains) - v_already, 'already', v_already,
+                            'domains', to_jsonb(v_domains), 'preview', true);
+end
+$$;
+
+comment on function pm_pipeline.suppression_preview(text[]) is 'What add_suppression would do with these domains (added, already, domains), writing nothing: the preview of a CSV import.';
+
 create function pm_pipeline.remove_suppression(p_domains text[])
 returns integer
 language sql
@@ -313,3 +423,112 @@ as $$
 $$;
 
 comment on function pm_pipeline.remove_suppression(text[]) is 'Removes domains (given in any form normalize_domain accepts) from the suppression list; returns how many were there.';
+
+-- API keys with roles, for people and programs that are not the project's admin: viewer reads,
+-- operator also creates runs, decides, cancels and edits the suppression list. The run API makes
+-- a key, shows it once and stores only its SHA-256 (a key is 32 random bytes: a fast hash is
+-- enough, there is nothing to guess). A revoked key keeps its row (events name it) and frees its
+-- name for a new key.
+create table pm_pipeline.api_keys (
+  id bigint generated always as identity primary key,
+  name text not null check (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'),
+  role text not null check (role in ('viewer', 'operator')),
+  key_sha256 text not null unique check (key_sha256 ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz not null default now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);
+alter table pm_pipeline.api_keys enable row level security;
+
+create unique index api_keys_live_name on pm_pipeline.api_keys (name) where revoked_at is null;
+
+comment on table pm_pipeline.api_keys is 'Run API keys with a role (viewer, operator): the SHA-256 of each key, never the key. Made, listed and revoked by the admin (pm-leads keys).';
+comment on column pm_pipeline.api_keys.name is 'Who uses the key ("alice", "crm-sync"): the run''s events name it for what it did.';
+comment on column pm_pipeline.api_keys.role is 'viewer: reads; operator: also creates runs, decides, cancels, edits the suppression list.';
+comment on column pm_pipeline.api_keys.key_sha256 is 'Hex SHA-256 of the key; the key itself is shown once, when it is made.';
+comment on column pm_pipeline.api_keys.last_used_at is 'When the key was last accepted (to the minute: a read does not write a row on every request).';
+comment on column pm_pipeline.api_keys.revoked_at is 'When it was revoked: a revoked key is refused, and its name may be given to a new key.';
+
+create function pm_pipeline.api_key_info(p_key pm_pipeline.api_keys)
+returns jsonb
+language sql
+security definer
+immutable
+set search_path = ''
+as $$
+  select jsonb_build_object('name', p_key.name, 'role', p_key.role, 'created_at', p_key.created_at,
+                            'last_used_at', p_key.last_used_at, 'revoked_at', p_key.revoked_at)
+$$;
+
+comment on function pm_pipeline.api_key_info(pm_pipeline.api_keys) is 'An API key as the API shows it: name, role and dates (never the hash).';
+
+create function pm_pipeline.create_api_key(p_name text, p_role text, p_key_sha256 text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_key pm_pipeline.api_keys;
+begin
+  if p_role is null or p_role not in ('viewer', 'operator') then
+    raise exception 'role must be viewer or operator (got %)', coalesce(p_role, 'nothing') using errcode = 'invalid_parameter_value';
+  end if;
+  if p_name is null or p_name !~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' then
+    raise exception 'name must be 1-63 letters, digits, dots, dashes or underscores (got %)', coalesce(p_name, 'nothing')
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if exists (select from pm_pipeline.api_keys k where k.name = p_name and k.revoked_at is null) then
+    raise exception 'a key named % exists: revoke it first, or choose another name', p_name using errcode = 'PM409';
+  end if;
+  insert into pm_pipeline.api_keys (name, role, key_sha256) values (p_name, p_role, p_key_sha256) returning * into v_key;
+  return pm_pipeline.api_key_info(v_key);
+end
+$$;
+
+comment on function pm_pipeline.create_api_key(text, text, text) is 'Stores a new API key by its SHA-256 with a name and role; PM409 if a live key has that name.';
+
+create function pm_pipeline.authenticate_api_key(p_key_sha256 text)
+returns table (name text, role text)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return query
+  update pm_pipeline.api_keys k
+     set last_used_at = case when k.last_used_at > now() - interval '1 minute' then k.last_used_at else now() end
+   where k.key_sha256 = p_key_sha256 and k.revoked_at is null
+  returning k.name, k.role;
+end
+$$;
+
+comment on function pm_pipeline.authenticate_api_key(text) is 'The name and role of the live key with this SHA-256 (no row: unknown or revoked); stamps last_used_at at most once a minute.';
+
+create function pm_pipeline.list_api_keys()
+returns jsonb
+language sql
+security definer
+stable
+set search_path = ''
+as $$
+  select coalesce(jsonb_agg(pm_pipeline.api_key_info(k) order by k.revoked_at is not null, k.name, k.id desc), '[]')
+    from pm_pipeline.api_keys k
+$$;
+
+comment on function pm_pipeline.list_api_keys() is 'Every API key (live ones first) with name, role and dates; never the hashes.';
+
+create function pm_pipeline.revoke_api_key(p_name text)
+returns boolean
+language sql
+security definer
+set search_path = ''
+as $$
+  with revoked as (
+    update pm_pipeline.api_keys k set revoked_at = now()
+     where k.name = p_name and k.revoked_at is null
+    returning 1)
+  select exists (select from revoked)
+$$;
+
+comment on function pm_pipeline.revoke_api_key(text) is 'Revokes the live key with this name (it is refused from now on); false when there is none.';

@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(218);
+select plan(221);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -290,7 +290,7 @@ select is(pm_pipeline.run_details(pg_temp.uid('R'))->'failed_tasks',
 select is((select array_agg(e->>'message' order by i) from jsonb_array_elements(pm_pipeline.run_details(pg_temp.uid('R'), 3)->'events') with ordinality x(e, i)),
   array['note 2', 'note 3', 'note 4'], 'run_details(p_events 3): the 3 latest events, oldest first');
 select is((pm_pipeline.run_details(pg_temp.uid('R'), 3)->'events'->(-1)) - array['at', 'id'],
-  '{"kind": "pgtap", "message": "note 4", "data": {"i": 4}}'::jsonb, 'an event has its kind, message and data');
+  '{"kind": "pgtap", "message": "note 4", "actor": null, "data": {"i": 4}}'::jsonb, 'an event has its kind, message, actor (none: the pipeline did it) and data');
 select is(jsonb_array_length(pm_pipeline.run_details(pg_temp.uid('R'))->'events'),
   (select count(*)::int from pm_pipeline.events where run_id = pg_temp.uid('R')), 'run_details: by default every event of a short run');
 select is(pm_pipeline.run_details(pg_temp.uid('R'), 0)->'events', '[]'::jsonb, 'run_details(p_events 0): no events');
@@ -313,16 +313,27 @@ update pm_pipeline.runs r set created_at = now() + make_interval(days => 1, hour
   from (values ('L1', 1), ('L2', 2), ('L3', 3)) as x(name, h) where r.id = pg_temp.uid(x.name);
 select ok(pm_pipeline.set_run_status(pg_temp.uid('L2'), 'cancelled', 'pgtap'), 'L2 cancelled');
 
-select is(pg_temp.ids(pm_pipeline.list_runs(null, 3)), array[pg_temp.uid('L3'), pg_temp.uid('L2'), pg_temp.uid('L1')], 'list_runs: newest first');
-select is(pm_pipeline.list_runs(null, 1)->0, pm_pipeline.run_summary(pg_temp.uid('L3')), 'list_runs lists run_summary documents');
-select is(pg_temp.ids(pm_pipeline.list_runs('active', 2)), array[pg_temp.uid('L3'), pg_temp.uid('L1')], 'list_runs(active): only active runs');
+select ok((select bool_and(not (a.waiting < b.waiting))
+             from (select e->>'status' = 'needs_user_decision' as waiting, i from jsonb_array_elements(pm_pipeline.list_runs(null, 200)->'runs') with ordinality x(e, i)) a
+             join (select e->>'status' = 'needs_user_decision' as waiting, i from jsonb_array_elements(pm_pipeline.list_runs(null, 200)->'runs') with ordinality x(e, i)) b
+               on a.i < b.i)
+          and pm_pipeline.list_runs(null, 1)->'runs'->0->>'status' = 'needs_user_decision',
+  'list_runs: the runs waiting for a decision come first');
+select is(pg_temp.ids(pm_pipeline.list_runs('active', 3)->'runs'), array[pg_temp.uid('L3'), pg_temp.uid('L1'),
+            (select id from pm_pipeline.runs where status = 'active' and created_at <= now() order by created_at desc, id limit 1)],
+  'list_runs: then the newest first');
+select is(pm_pipeline.list_runs('active', 1)->'runs'->0, pm_pipeline.run_summary(pg_temp.uid('L3')), 'list_runs lists run_summary documents');
+select is(pg_temp.ids(pm_pipeline.list_runs('active', 2)->'runs'), array[pg_temp.uid('L3'), pg_temp.uid('L1')], 'list_runs(active): only active runs');
 select ok((select bool_and(e->>'status' = 'cancelled') and bool_or(e->>'id' = pg_temp.uid('L2')::text)
-             from jsonb_array_elements(pm_pipeline.list_runs('cancelled', 200)) e),
+             from jsonb_array_elements(pm_pipeline.list_runs('cancelled', 200)->'runs') e),
   'list_runs(cancelled): only cancelled runs, L2 among them');
+select is((pm_pipeline.list_runs('cancelled', 1)->>'total')::int, (select count(*)::int from pm_pipeline.runs where status = 'cancelled'),
+  'list_runs: total counts every match, not the page');
+select is(pg_temp.ids(pm_pipeline.list_runs('active', 1, 1)->'runs'), array[pg_temp.uid('L1')], 'list_runs: offset pages on');
 
 -- limits: at least 201 runs make the cap of 200 visible
 select is((select count(distinct (pm_pipeline.create_run('{}', 1)).id)::int from generate_series(1, 201)), 201, '201 more runs');
-select is(jsonb_array_length(pm_pipeline.list_runs(null, c.lim)), c.n, format('list_runs(limit %s) lists %s runs', coalesce(c.lim::text, 'null'), c.n))
+select is(jsonb_array_length(pm_pipeline.list_runs(null, c.lim)->'runs'), c.n, format('list_runs(limit %s) lists %s runs', coalesce(c.lim::text, 'null'), c.n))
   from (values (0, 1), (-5, 1), (null, 20), (7, 7), (200, 200), (201, 200), (100000, 200)) as c(lim, n);
 
 -- =============================================================================================

@@ -252,7 +252,7 @@ describe("run API", () => {
       expect(cancelled.body).toMatchObject({ status: "cancelled", finished_at: expect.any(String) });
       const again = await call(api, `runs/${created.body.id}/cancel`, { method: "POST" });
       expect(again.status).toBe(200);
-      expect(again.body.events.filter((e: { message: string }) => e.message === "cancelled by the user")).toHaveLength(1);
+      expect(again.body.events.filter((e: { message: string }) => e.message === "cancelled by admin")).toHaveLength(1);
       const [{ queued }] = await sql`select count(*)::int as queued from pm_pipeline.tasks where run_id = ${created.body.id} and state = 'queued'`;
       expect(queued).toBe(0);
 
@@ -451,7 +451,7 @@ describe("run API", () => {
 
       const listed = await call(api, "runs/suppression?limit=1000");
       expect(listed.body.total).toBeGreaterThanOrEqual(2);
-      expect(listed.body.domains).toEqual(expect.arrayContaining([expect.objectContaining({ domain: domain("one"), reason: "customer", source: "api" })]));
+      expect(listed.body.domains).toEqual(expect.arrayContaining([expect.objectContaining({ domain: domain("one"), reason: "customer", source: "api by admin" })]));
 
       const removed = await call(api, "runs/suppression", { method: "DELETE", body: { domains: [`http://${domain("one")}`, domain("two"), domain("never")] } });
       expect(removed.body).toEqual({ removed: 2 });
@@ -466,7 +466,7 @@ describe("run API", () => {
       const raw = await call(api, "runs/suppression", { method: "POST", body: `${domain("gamma")}\n${domain("delta")}\n`, headers: { "content-type": "text/csv" } });
       expect(raw.body).toMatchObject({ added: 2 });
       const [{ source }] = await sql`select source from pm_pipeline.suppression where domain = ${domain("gamma")}`;
-      expect(source).toBe("csv import");
+      expect(source).toBe("csv import by admin");
 
       const before = await footprint();
       const bad = await call(api, "runs/suppression", { method: "POST", body: { csv: `domain\n${domain("fine")}\nnot a domain\n${"a".repeat(300)}.com\n` } });
@@ -622,14 +622,152 @@ describe("run API", () => {
     }, 150_000);
   });
 
-  it("GET /runs/workers shows worker stats and each worker with its current task", async () => {
+  it("GET /runs/workers: health, stats, each worker with its current task, and the maintenance jobs", async () => {
     const created = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 1 } });
     await waitWhileActive(created.body.id);
     const answer = await call(api, "runs/workers");
     expect(answer.status).toBe(200);
-    expect(answer.body.stats).toEqual(expect.arrayContaining([expect.objectContaining({ worker_type: "lead_list", total: expect.any(String) })]));
+    expect(answer.body).toMatchObject({ health: expect.stringMatching(/^(healthy|degraded|no_workers)$/), problems: expect.any(Array),
+      active: expect.any(Number), dead: expect.any(Number), checked_at: expect.any(String) });
+    expect(answer.body.stats).toEqual(expect.arrayContaining([expect.objectContaining({ worker_type: "lead_list", total: expect.any(Number) })]));
     const ours = answer.body.workers.filter((w: { worker_id: string }) => w.worker_id.startsWith(tag));
     expect(ours.length).toBeGreaterThan(0);
     expect(ours[0]).toMatchObject({ worker_type: expect.any(String), status: expect.any(String), alive: expect.any(Boolean), current_task: null });
+    // the host runs the release and dispatch functions every few seconds: they have reported
+    const jobs = Object.fromEntries(answer.body.maintenance.map((m: { job: string }) => [m.job, m]));
+    expect(Object.keys(jobs)).toEqual(expect.arrayContaining(["release_dead_leases", "dispatch_waiting_work", "purge_old_rows"]));
+    expect(jobs.release_dead_leases).toMatchObject({ last_reported_at: expect.any(String), last_report: expect.objectContaining({ released: expect.any(Number) }) });
+  });
+
+  describe("API keys with roles", () => {
+    const names = { viewer: `vera-${tag}`, operator: `otto-${tag}` };
+    const keys: Record<string, string> = {};
+    const as = (role: "viewer" | "operator") => apiClient(host.url, keys[role]);
+
+    beforeAll(async () => {
+      for (const role of ["viewer", "operator"] as const) {
+        const made = await call(api, "runs/keys", { method: "POST", body: { name: names[role], role } });
+        expect(made.status).toBe(201);
+        expect(made.body).toMatchObject({ name: names[role], role, key: expect.stringMatching(/^pmk_/), revoked_at: null });
+        keys[role] = made.body.key;
+      }
+    });
+
+    it("the admin makes keys; the list shows them without the key, and the database holds only a hash", async () => {
+      const listed = await call(api, "runs/keys");
+      expect(listed.status).toBe(200);
+      const ours = listed.body.keys.filter((k: { name: string }) => Object.values(names).includes(k.name));
+      expect(ours.map((k: { role: string }) => k.role).sort()).toEqual(["operator", "viewer"]);
+      expect(JSON.stringify(listed.body)).not.toContain(keys.viewer);
+      const stored = await sql`select key_sha256 from pm_pipeline.api_keys where name = ${names.viewer}`;
+      expect(stored[0].key_sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.stringify(stored)).not.toContain(keys.viewer);
+      expect((await call(api, "runs/me")).body).toEqual({ name: "admin", role: "admin" });
+      expect((await call(as("viewer"), "runs/me")).body).toEqual({ name: names.viewer, role: "viewer" });
+      expect((await call(as("operator"), "runs/me")).body).toEqual({ name: names.operator, role: "operator" });
+    });
+
+    it("refuses a bad key request: a taken name 409, a bad role or name 400", async () => {
+      expect((await call(api, "runs/keys", { method: "POST", body: { name: names.viewer, role: "viewer" } })).status).toBe(409);
+      const badRole = await call(api, "runs/keys", { method: "POST", body: { name: `x-${tag}`, role: "admin" } });
+      expect([badRole.status, badRole.body.error.field]).toEqual([400, "role"]);
+      const badName = await call(api, "runs/keys", { method: "POST", body: { name: "two words", role: "viewer" } });
+      expect([badName.status, badName.body.error.field]).toEqual([400, "name"]);
+    });
+
+    it("a viewer reads everything and writes nothing: every write is 403 and changes nothing", async () => {
+      const viewer = as("viewer");
+      const { body: run } = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 1 } });
+      for (const path of ["runs", `runs/${run.id}`, `runs/${run.id}/companies`, `runs/${run.id}/tasks`, "runs/workers", "runs/suppression", `runs/${run.id}/companies.csv`]) {
+        expect((await call(viewer, path)).status, path).toBe(200);
+      }
+      const before = await footprint();
+      for (const [path, body, method] of [
+        ["runs", { criteria: TX, quantity: 1 }, "POST"], [`runs/${run.id}/cancel`, undefined, "POST"],
+        [`runs/${run.id}/decision`, { decision: "accept_partial" }, "POST"], ["runs/suppression", { domains: [`v-${tag}.example`] }, "POST"],
+        ["runs/suppression", { domains: [`v-${tag}.example`] }, "DELETE"], ["runs/keys", { name: `v2-${tag}`, role: "operator" }, "POST"],
+      ] as const) {
+        const answer = await call(viewer, path, { method, body });
+        expect(answer.status, `${method} ${path}`).toBe(403);
+        expect(answer.body.error).toMatchObject({ code: "forbidden", message: expect.stringContaining("is a viewer key") });
+      }
+      expect((await call(viewer, "runs/keys")).status).toBe(403);
+      expect((await footprint()).runs).toBe(before.runs);
+      expect((await footprint()).suppression).toBe(before.suppression);
+    });
+
+    it("an operator creates, decides and cancels, and the run's events name it; it may not manage keys", async () => {
+      const operator = as("operator");
+      const created = await call(operator, "runs", { method: "POST", body: { criteria: SMALL_MARKET, quantity: 12 } });
+      expect(created.status).toBe(201);
+      expect(created.body.events[0]).toMatchObject({ kind: "run_created", actor: names.operator });
+      const cancelled = await call(operator, `runs/${created.body.id}/cancel`, { method: "POST" });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.events.at(-1)).toMatchObject({ kind: "status_changed", message: `cancelled by ${names.operator}`, actor: names.operator });
+      expect((await call(operator, "runs/keys")).status).toBe(403);
+    });
+
+    it("a revoked key is refused (401) from the next request on", async () => {
+      const { body: made } = await call(api, "runs/keys", { method: "POST", body: { name: `gone-${tag}`, role: "operator" } });
+      const gone = apiClient(host.url, made.key);
+      expect((await call(gone, "runs/me")).status).toBe(200);
+      expect((await call(api, `runs/keys/gone-${tag}/revoke`, { method: "POST" })).body).toEqual({ name: `gone-${tag}`, revoked: true });
+      const refused = await call(gone, "runs/me");
+      expect([refused.status, refused.body.error.message]).toEqual([401, expect.stringMatching(/unknown or revoked/)]);
+      expect((await call(api, `runs/keys/gone-${tag}/revoke`, { method: "POST" })).status).toBe(404);
+    });
+  });
+
+  describe("reads for the web app", () => {
+    it("a run's companies with their evidence and contacts, and its tasks; queries are validated", async () => {
+      const { body: run } = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 2 } });
+      const done = await waitWhileActive(run.id);
+      expect(done.status).toBe("completed");
+      const companies = await call(api, `runs/${run.id}/companies`);
+      expect(companies.status).toBe(200);
+      const accepted = companies.body.companies.filter((c: { status: string }) => c.status === "accepted");
+      expect(accepted.length).toBe(2);
+      expect(accepted[0]).toMatchObject({
+        domain: expect.any(String), reason: null,
+        research: expect.objectContaining({ pms: "Buildium", pms_evidence_urls: expect.arrayContaining([expect.stringMatching(/^https?:/)]) }),
+        contacts: expect.arrayContaining([expect.objectContaining({ full_name: expect.any(String), email_class: expect.any(String) })]),
+      });
+      const only = await call(api, `runs/${run.id}/companies?status=accepted`);
+      expect(only.body.companies.length).toBe(2);
+      const tasks = await call(api, `runs/${run.id}/tasks`);
+      expect(tasks.body.tasks.length).toBeGreaterThanOrEqual(3);
+      expect(tasks.body.tasks.every((t: { state: string }) => t.state === "succeeded")).toBe(true);
+      expect(tasks.body.tasks.some((t: { company_name: string | null }) => t.company_name !== null)).toBe(true);
+      expect((await call(api, `runs/${run.id}/tasks?state=failed`)).body.tasks).toEqual([]);
+      for (const [path, field] of [[`runs/${run.id}/companies?status=maybe`, "query.status"], [`runs/${run.id}/tasks?state=x`, "query.state"]]) {
+        const answer = await call(api, path);
+        expect([answer.status, answer.body.error.field], path).toEqual([400, field]);
+      }
+      expect((await call(api, `runs/not-a-run/companies`)).status).toBe(404);
+    });
+
+    it("lists runs by PMS, state and words, with the total for paging", async () => {
+      const city = `Filterville ${tag}`;
+      for (const criteria of [{ pms: "Buildium", state: "TX", city }, { pms: ["AppFolio", "Buildium"], states: ["TX", "OK"], city }, { state: "OK", city }]) {
+        expect((await call(api, "runs", { method: "POST", body: { criteria, quantity: 1 } })).status).toBe(201);
+      }
+      const q = encodeURIComponent(city);
+      const count = async (query: string) => (await call(api, `runs?q=${q}&limit=200&${query}`)).body;
+      expect((await count("pms=buildium")).total).toBe(2);
+      expect((await count("pms=any")).total).toBe(1);
+      expect((await count("state=oklahoma")).total).toBe(2);
+      expect((await count("pms=AppFolio&state=TX")).total).toBe(1);
+      const page = await call(api, `runs?q=${q}&limit=1&offset=1`);
+      expect([page.body.runs.length, page.body.total]).toEqual([1, 3]);
+      expect((await call(api, "runs?state=Texass")).body.error.field).toBe("query.state");
+    });
+
+    it("previews a suppression CSV without writing, then imports it", async () => {
+      const csv = `domain\nprev-${tag}.example\nhttps://www.prev2-${tag}.example/x\n`;
+      const preview = await call(api, "runs/suppression", { method: "POST", body: { csv, preview: true } });
+      expect(preview.body).toEqual({ added: 2, already: 0, domains: [`prev-${tag}.example`, `prev2-${tag}.example`], preview: true });
+      expect((await sql`select count(*)::int as n from pm_pipeline.suppression where domain like ${`%prev%${tag}%`}`)[0].n).toBe(0);
+      expect((await call(api, "runs/suppression", { method: "POST", body: { csv } })).body).toMatchObject({ added: 2 });
+    });
   });
 });
