@@ -12,6 +12,7 @@ const HEALTH: Record<Workers["health"], { tone: Tone; text: string }> = {
   no_workers: { tone: "muted", text: "no workers" },
 };
 type Worker = Workers["workers"][number];
+const STOPPED_SHOWN = 50;
 
 const seconds = (w: Worker) => (w.seconds_since_heartbeat === null ? null : Number(w.seconds_since_heartbeat));
 
@@ -20,8 +21,10 @@ export function WorkersScreen() {
   const data = workers.data;
   const list = data?.workers ?? [];
   const live = list.filter((w) => w.alive);
-  const gone = list.filter((w) => !w.alive);
-  const dead = data?.dead ?? gone.filter((w) => w.status === "dead").length;
+  // dead: went silent without stopping (SIGKILL, a crash); stopped: ended on purpose (idle, SIGTERM)
+  const gone = list.filter((w) => !w.alive && w.status !== "stopped");
+  const stopped = list.filter((w) => !w.alive && w.status === "stopped");
+  const dead = data?.dead ?? gone.length;
   const health = data?.health ? HEALTH[data.health] : null;
   return (
     <section aria-labelledby="workers-title">
@@ -63,9 +66,28 @@ export function WorkersScreen() {
       {data && live.length === 0 && <p className="empty">No worker is running: they start when there is work.</p>}
       <ul className="workers">{live.map((w) => <WorkerCard key={w.worker_id} worker={w} />)}</ul>
 
-      <h2>Recently dead or stopped <span className="count">{gone.length}</span></h2>
+      <h2>Dead <span className="count">{gone.length}</span></h2>
       {data && gone.length === 0 && <p className="empty">None.</p>}
       <ul className="workers">{gone.map((w) => <WorkerCard key={w.worker_id} worker={w} />)}</ul>
+
+      {/* workers start on demand and stop when idle: many, and normal, so folded and compact */}
+      <details className="group" data-group="stopped">
+        <summary><h2 className="inline">Recently stopped <span className="count">{stopped.length}</span></h2></summary>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Recently stopped workers">
+          <table>
+            <thead><tr><th scope="col">Worker</th><th scope="col">Type</th><th scope="col">Last beat</th><th scope="col">Started</th></tr></thead>
+            <tbody>
+              {stopped.slice(0, STOPPED_SHOWN).map((w) => (
+                <tr key={w.worker_id} data-worker={w.worker_id} data-status={w.status}>
+                  <td className="mono">{w.worker_id}</td><td>{words(w.worker_type)}</td>
+                  <td>{seconds(w) === null ? "—" : ago(seconds(w)!)}</td><td><Time at={w.started_at} relative /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {stopped.length > STOPPED_SHOWN && <p className="muted">and {stopped.length - STOPPED_SHOWN} more</p>}
+      </details>
 
       <h2>Maintenance jobs</h2>
       {data && !data.maintenance && <p className="muted">This API does not report its maintenance jobs.</p>}
