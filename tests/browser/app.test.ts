@@ -162,6 +162,29 @@ describe("web app", () => {
     await page.context().close();
   });
 
+  it("the filters live in the URL: a shared link opens the same view", async () => {
+    const page = await signedIn();
+    await page.getByLabel("Status").selectOption("completed");
+    await page.getByLabel("PMS", { exact: true }).selectOption("Buildium");
+    await page.getByLabel("State").selectOption("TX");
+    await page.getByLabel("Search", { exact: true }).fill("TX");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/q=TX/);
+    const shared = new URL(page.url());
+    expect(Object.fromEntries(new URLSearchParams(shared.hash.split("?")[1]))).toEqual({ status: "completed", pms: "Buildium", state: "TX", q: "TX" });
+    const { page: other } = await openPage(browser);
+    await signIn(other, appUrl, admin);
+    await other.getByRole("heading", { name: "Runs", level: 1 }).waitFor();
+    await other.goto(shared.toString());
+    await other.locator("li.run").first().waitFor();
+    expect(await other.getByLabel("Status").inputValue()).toBe("completed");
+    expect(await other.getByLabel("Search", { exact: true }).inputValue()).toBe("TX");
+    for (const card of await other.locator("li.run .run-title").allTextContents()) expect(card).toMatch(/Buildium.*TX/);
+    expect(await other.locator("li.run .badge", { hasText: /^(active|needs decision|error|cancelled)$/ }).count()).toBe(0);
+    await other.context().close();
+    await page.context().close();
+  });
+
   it("a SIGKILLed worker appears as dead, then as cleaned up", async () => {
     const kind = await createKind(sql, { lease_seconds: 600 }); // only the dead-worker check frees it
     try {

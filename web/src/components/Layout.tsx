@@ -3,6 +3,7 @@ import { NavLink, Outlet } from "react-router";
 import { useAuth } from "../api/auth.tsx";
 import { useMe } from "../api/hooks.ts";
 import { useRefresh } from "../api/refresh.tsx";
+import { ApiError } from "../api/client.ts";
 import { Badge } from "./Badge.tsx";
 
 export function Layout() {
@@ -35,6 +36,11 @@ export function Layout() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        {me.error instanceof ApiError && me.error.status === 401 && (
+          <p className="banner banner-bad" role="alert">
+            This key is no longer accepted (revoked or changed). <button type="button" onClick={signOut}>Sign in again</button>
+          </p>
+        )}
         <Outlet />
       </main>
     </>
