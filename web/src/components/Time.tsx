@@ -26,7 +26,8 @@ export function Time({ at, relative = false }: { at: string | null | undefined; 
   if (!at) return <span className="muted">—</span>;
   const date = new Date(at);
   const text = relative ? ago((now - date.getTime()) / 1000) : date.toLocaleString();
-  return <time dateTime={date.toISOString()} title={utc(date)}>{text}</time>;
+  // an age shows the local time on hover as well; both show UTC
+  return <time dateTime={date.toISOString()} title={relative ? `${date.toLocaleString()} · ${utc(date)}` : utc(date)}>{text}</time>;
 }
 
 /** In the future ("in 25 s") or just past: a lease's expiry. */
