@@ -1,6 +1,6 @@
 // The runs: those waiting for a decision first (with the question and its options), then the rest.
 // The filters and the page live in the URL (#/runs?status=active&pms=Buildium), so a view can be shared.
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import type { Run } from "../../../shared/api/responses.ts";
 import { PMS_VENDORS } from "../../../shared/domain/pms-vendors.ts";
@@ -34,23 +34,34 @@ export function RunsScreen() {
   const [q, setQ] = useState(urlQ);
   useEffect(() => setQ(urlQ), [urlQ]);
 
-  const setFilter = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
+  // Two changes before the next render (quick hands, a script) must both land: each starts from
+  // the last params set, not from the ones this render saw (react-router's updater sees those too).
+  const latest = useRef(params);
+  const rendered = useRef(params.toString());
+  if (params.toString() !== rendered.current) {
+    // the URL moved (a change of ours landed, or back/forward): that is now the latest
+    rendered.current = params.toString();
+    latest.current = params;
+  }
+  const update = (change: (next: URLSearchParams) => void) => {
+    const next = new URLSearchParams(latest.current);
+    change(next);
+    latest.current = next;
+    setParams(next);
+  };
+  const setFilter = (name: string, value: string) => update((next) => {
     if (value) next.set(name, value);
     else next.delete(name);
     next.delete("offset"); // a new filter starts at the first page
-    setParams(next);
-  };
+  });
   const search = (event: FormEvent) => {
     event.preventDefault();
     setFilter("q", q.trim());
   };
-  const page = (to: number) => {
-    const next = new URLSearchParams(params);
+  const page = (to: number) => update((next) => {
     if (to > 0) next.set("offset", String(to));
     else next.delete("offset");
-    setParams(next);
-  };
+  });
 
   const list = runs.data?.runs ?? [];
   const waiting = list.filter((run) => run.status === "needs_user_decision");
