@@ -2,6 +2,7 @@
 // Edge Function) with supabase-js; `detect` alone runs locally. Exit codes: see cli/errors.ts.
 import { Command } from "commander";
 import { registerDetectCommand } from "./commands/detect.ts";
+import { registerKeysCommands } from "./commands/keys.ts";
 import { registerRunCommands } from "./commands/runs.ts";
 import { registerSuppressCommands } from "./commands/suppress.ts";
 import { registerWorkersCommand } from "./commands/workers.ts";
@@ -29,6 +30,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 registerRunCommands(program);
 registerSuppressCommands(program);
 registerWorkersCommand(program);
+registerKeysCommands(program);
 registerDetectCommand(program);
 
 try {

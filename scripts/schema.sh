@@ -4,7 +4,7 @@
 #
 #   scripts/schema.sh check        exit 1, printing the difference, unless the two databases are the
 #                                  same: the schema pm_pipeline, and the rows the files put in place
-#                                  (settings, task kinds, pg_cron jobs), which a schema diff does not see
+#                                  (settings, task kinds, pg_cron jobs) and the comments on view columns, which a schema diff does not see
 #   scripts/schema.sh diff NAME    writes the migration that turns the migrations' database into the
 #                                  schemas' one: supabase/migrations/<UTC timestamp>_NAME.sql
 #
@@ -29,13 +29,17 @@ build() {
   sed -n 's/^SUPABASE_DB_URL=//p' "$WORK/$1/stack.env"
 }
 
-# Rows are not schema: the ones the files insert, as text, in a stable order.
+# Rows are not schema: the ones the files insert, as text, in a stable order. Comments on view
+# columns are compared here too: pg-delta does not diff them.
 rows() {
   psql -X -q -A -t "$1" <<'SQL'
 select 'settings', to_jsonb(s) - 'updated_at' from pm_pipeline.settings s;
 select 'task_kinds', to_jsonb(k) from pm_pipeline.task_kinds k order by k.kind;
 select 'cron', jsonb_build_object('job', j.jobname, 'schedule', j.schedule, 'command', j.command, 'active', j.active)
   from cron.job j order by j.jobname;
+select 'view column comment', jsonb_build_object('column', c.relname || '.' || a.attname, 'comment', col_description(c.oid, a.attnum))
+  from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+ where c.relnamespace = 'pm_pipeline'::regnamespace and c.relkind = 'v' order by c.relname, a.attnum;
 SQL
 }
 

@@ -7,13 +7,16 @@ import type { Workers } from "../types.ts";
 
 export function registerWorkersCommand(program: Command): void {
   program.command("workers")
-    .description("workers and their health: per kind, then each worker with its current task")
+    .description("worker health: healthy / degraded / no workers with its problems (dead workers holding leases, maintenance jobs not doing their work), per kind, then each worker with its current task")
     .option("--all", "also list stopped workers")
     .option("--json", "print stats and workers as JSON (stopped ones included)")
     .addHelpText("after", examples("pm-leads workers", "pm-leads workers --all", "pm-leads workers --json | jq '.workers[] | select(.alive | not)'"))
     .action(async (o) => {
       const data = await connect().get<Workers>("runs/workers");
       if (o.json) return printJson(data);
+      console.log(`health: ${data.health} (${data.active} active, ${data.dead} dead)`);
+      for (const problem of data.problems) console.log(`  problem: ${problem}`);
+      console.log();
       if (data.stats.length === 0) return console.log("no workers have reported yet");
       console.log(table(["KIND", "TOTAL", "ACTIVE", "IDLE", "PROCESSING", "DEAD", "STOPPED"],
         data.stats.map((s) => [s.worker_type, s.total, s.active, s.idle, s.processing, s.dead, s.stopped])));

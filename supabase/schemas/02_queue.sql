@@ -630,3 +630,11 @@ select k.kind,
  group by k.kind;
 
 comment on view pm_pipeline.v_queue_stats is 'Tasks per kind and state: ready, waiting out a backoff, running, succeeded, failed, cancelled.';
+comment on column pm_pipeline.v_queue_stats.kind is 'The task kind (task_kinds.kind).';
+comment on column pm_pipeline.v_queue_stats.ready is 'Queued tasks a worker may claim now.';
+comment on column pm_pipeline.v_queue_stats.waiting_backoff is 'Queued tasks waiting out a retry backoff (run_after in the future).';
+comment on column pm_pipeline.v_queue_stats.running is 'Tasks a worker holds a lease on.';
+comment on column pm_pipeline.v_queue_stats.succeeded is 'Tasks done.';
+comment on column pm_pipeline.v_queue_stats.failed is 'Tasks that failed for good (out of attempts, or a permanent error).';
+comment on column pm_pipeline.v_queue_stats.cancelled is 'Tasks of cancelled or ended runs that never ran.';
+comment on column pm_pipeline.v_queue_stats.oldest_ready_since is 'Since when the oldest ready task has waited: a growing value means no worker is claiming.';

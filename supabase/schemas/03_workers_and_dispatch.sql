@@ -72,6 +72,16 @@ select w.worker_id, w.worker_type, w.status, w.last_heartbeat_at,
  order by w.worker_type, w.worker_id;
 
 comment on view pm_pipeline.v_active_workers is 'Workers that heartbeated within settings.dead_worker_after_seconds and were not stopped.';
+comment on column pm_pipeline.v_active_workers.worker_id is 'The worker (one Edge Function invocation).';
+comment on column pm_pipeline.v_active_workers.worker_type is 'Its kind (lead_list, company_research, contact_research, alert).';
+comment on column pm_pipeline.v_active_workers.status is 'active, idle or processing, as it last said.';
+comment on column pm_pipeline.v_active_workers.last_heartbeat_at is 'Its last heartbeat.';
+comment on column pm_pipeline.v_active_workers.seconds_since_heartbeat is 'Seconds since that heartbeat.';
+comment on column pm_pipeline.v_active_workers.current_run_id is 'The run of the task it works on.';
+comment on column pm_pipeline.v_active_workers.current_task is 'The task it works on, as it last said.';
+comment on column pm_pipeline.v_active_workers.lease_expires_at is 'When the lease of that task runs out unless renewed.';
+comment on column pm_pipeline.v_active_workers.started_at is 'When the worker started.';
+comment on column pm_pipeline.v_active_workers.metadata is 'What the worker said about itself (function, host, limits).';
 
 create view pm_pipeline.v_dead_workers
 with (security_invoker = true)
@@ -86,6 +96,17 @@ select w.worker_id, w.worker_type, w.status, w.last_heartbeat_at,
  order by w.last_heartbeat_at;
 
 comment on view pm_pipeline.v_dead_workers is 'Workers that went silent without stopping (or were marked dead), with the leases they still hold.';
+comment on column pm_pipeline.v_dead_workers.worker_id is 'The worker.';
+comment on column pm_pipeline.v_dead_workers.worker_type is 'Its kind.';
+comment on column pm_pipeline.v_dead_workers.status is 'dead once release_dead_worker_leases marked it, else its last status.';
+comment on column pm_pipeline.v_dead_workers.last_heartbeat_at is 'Its last heartbeat.';
+comment on column pm_pipeline.v_dead_workers.seconds_since_heartbeat is 'Seconds since that heartbeat.';
+comment on column pm_pipeline.v_dead_workers.current_run_id is 'The run it was working on.';
+comment on column pm_pipeline.v_dead_workers.current_task is 'The task it was working on.';
+comment on column pm_pipeline.v_dead_workers.lease_expires_at is 'When that lease runs out (or ran out).';
+comment on column pm_pipeline.v_dead_workers.started_at is 'When the worker started.';
+comment on column pm_pipeline.v_dead_workers.metadata is 'What the worker said about itself.';
+comment on column pm_pipeline.v_dead_workers.leases_held is 'Tasks still leased to it: 0 once its leases are released (by pg_cron within a minute, or by a claim).';
 
 -- with its owner's rights: the worker role reads it, not the tables under it (09_access.sql)
 create view pm_pipeline.v_workers
@@ -102,6 +123,15 @@ select w.worker_id, w.worker_type, w.status,
   from pm_pipeline.worker_heartbeats w;
 
 comment on view pm_pipeline.v_workers is 'Every known worker with whether it is alive and the task it holds now (GET /workers).';
+comment on column pm_pipeline.v_workers.worker_id is 'The worker.';
+comment on column pm_pipeline.v_workers.worker_type is 'Its kind.';
+comment on column pm_pipeline.v_workers.status is 'Its last status (active, idle, processing, stopped, dead).';
+comment on column pm_pipeline.v_workers.alive is 'Heartbeating within settings.dead_worker_after_seconds and not stopped or dead.';
+comment on column pm_pipeline.v_workers.last_heartbeat_at is 'Its last heartbeat.';
+comment on column pm_pipeline.v_workers.seconds_since_heartbeat is 'Seconds since that heartbeat.';
+comment on column pm_pipeline.v_workers.started_at is 'When it started.';
+comment on column pm_pipeline.v_workers.stopped_at is 'When it stopped (null while running).';
+comment on column pm_pipeline.v_workers.current_task is 'The task it holds a lease on now: {id, kind, run_id, lease_expires_at}, or null.';
 
 create function pm_pipeline.upsert_worker_heartbeat(
   p_worker_id text,

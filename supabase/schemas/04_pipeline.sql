@@ -190,6 +190,26 @@ select r.id as run_id, r.status, r.stage, r.target_quantity, r.contacts_min, r.c
       from pm_pipeline.tasks tk where tk.run_id = r.id) t on true;
 
 comment on view pm_pipeline.v_run_progress is 'Per run: companies accepted / ready (with enough contacts) / candidates / rejected / in review, contacts, tasks in flight and failed.';
+comment on column pm_pipeline.v_run_progress.run_id is 'The run.';
+comment on column pm_pipeline.v_run_progress.status is 'Its status.';
+comment on column pm_pipeline.v_run_progress.stage is 'Its stage.';
+comment on column pm_pipeline.v_run_progress.target_quantity is 'How many companies it is to find.';
+comment on column pm_pipeline.v_run_progress.contacts_min is 'Contacts each company needs at least.';
+comment on column pm_pipeline.v_run_progress.contacts_max is 'Contacts each company gets at most.';
+comment on column pm_pipeline.v_run_progress.accepted is 'Companies accepted.';
+comment on column pm_pipeline.v_run_progress.ready is 'Accepted companies with at least contacts_min contacts.';
+comment on column pm_pipeline.v_run_progress.candidates is 'Companies being researched.';
+comment on column pm_pipeline.v_run_progress.rejected is 'Companies rejected (see companies.rejection_reason).';
+comment on column pm_pipeline.v_run_progress.review is 'Companies held for a person to look at.';
+comment on column pm_pipeline.v_run_progress.contacts is 'Contacts of accepted companies.';
+comment on column pm_pipeline.v_run_progress.discovery_in_flight is 'Discovery (lead_list) tasks queued or running.';
+comment on column pm_pipeline.v_run_progress.tasks_in_flight is 'All its tasks queued or running.';
+comment on column pm_pipeline.v_run_progress.tasks_failed is 'Its tasks that failed for good.';
+comment on column pm_pipeline.v_run_progress.discovery_exhausted is 'Whether discovery found nothing new the last time.';
+comment on column pm_pipeline.v_run_progress.notes is 'Its last status message (why it waits, how it ended).';
+comment on column pm_pipeline.v_run_progress.created_at is 'When it was created.';
+comment on column pm_pipeline.v_run_progress.updated_at is 'When it last changed.';
+comment on column pm_pipeline.v_run_progress.finished_at is 'When it ended.';
 
 create function pm_pipeline.reconcile_run(p_run_id uuid)
 returns pm_pipeline.run_status
@@ -585,7 +605,9 @@ begin
     update pm_pipeline.companies c set status = 'candidate', rejection_reason = null, status_reason = null
      where c.run_id = p_run_id and c.status in ('rejected', 'review')
        and exists (select from pm_pipeline.company_research r where r.company_id = c.id)
-       and c.status_reason is distinct from 'too_few_contacts'
+       -- held back for their contacts, not their PMS: a shortfall stays rejected, and a failed contact
+       -- search stays in review (accepting it again would find its contact task's key taken: no search)
+       and c.status_reason is distinct from 'too_few_contacts' and c.status_reason is distinct from 'task_failed'
     returning c.id)
   select coalesce(array_agg(id), '{}') into v_reopened from reopened;
   -- keyed by the decision's number: a later loosen_pms judges them again
@@ -597,7 +619,7 @@ begin
   return cardinality(v_reopened);
 end
 $$;
-comment on function pm_pipeline.requalify_companies(uuid) is 'Sends a run''s rejected and reviewed companies that have research (not those with too few contacts) back to candidate, each with a company_research task that judges its stored research again; returns how many.';
+comment on function pm_pipeline.requalify_companies(uuid) is 'Sends a run''s rejected and reviewed companies that have research (not those held back for their contacts: too few, or a failed contact search) back to candidate, each with a company_research task that judges its stored research again; returns how many.';
 
 -- Exports, with the old system's column names in its order (CRM imports rely on them)
 
@@ -615,6 +637,27 @@ select c.run_id, c.name as company_name, c.city as company_city, c.state as comp
  where c.status = 'accepted';
 
 comment on view pm_pipeline.v_companies_export is 'Accepted companies in the companies CSV layout (old column names first, new ones after).';
+comment on column pm_pipeline.v_companies_export.run_id is 'The run.';
+comment on column pm_pipeline.v_companies_export.company_name is 'The company.';
+comment on column pm_pipeline.v_companies_export.company_city is 'Its city.';
+comment on column pm_pipeline.v_companies_export.company_state is 'Its state code.';
+comment on column pm_pipeline.v_companies_export.pms is 'The PMS it uses, as verified.';
+comment on column pm_pipeline.v_companies_export.units is 'Units it manages.';
+comment on column pm_pipeline.v_companies_export.employees is 'Its employees.';
+comment on column pm_pipeline.v_companies_export.domain is 'Its own domain.';
+comment on column pm_pipeline.v_companies_export.single_family_focus is 'Single-family focus, as research found.';
+comment on column pm_pipeline.v_companies_export.property_mix is 'Property mix.';
+comment on column pm_pipeline.v_companies_export.icp_fit is 'Fit in words.';
+comment on column pm_pipeline.v_companies_export.icp_score is 'Fit, 0-100.';
+comment on column pm_pipeline.v_companies_export.agent_summary is 'What research says of it.';
+comment on column pm_pipeline.v_companies_export.website is 'Its website.';
+comment on column pm_pipeline.v_companies_export.pms_confidence is 'How sure the PMS is (high: a company-specific portal).';
+comment on column pm_pipeline.v_companies_export.pms_evidence_urls is 'The pages that show the PMS, space-separated.';
+comment on column pm_pipeline.v_companies_export.units_quote is 'The words that give the unit count.';
+comment on column pm_pipeline.v_companies_export.units_source_url is 'The page those words are on.';
+comment on column pm_pipeline.v_companies_export.source_urls is 'Every page research read, space-separated.';
+comment on column pm_pipeline.v_companies_export.discovered_at is 'When discovery found it.';
+comment on column pm_pipeline.v_companies_export.researched_at is 'When research judged it.';
 
 -- with its owner's rights: the worker role reads it, not the tables under it (09_access.sql)
 create view pm_pipeline.v_contacts_export
@@ -630,3 +673,25 @@ select ct.run_id, ct.full_name, ct.title, ct.email, ct.linkedin_url, ct.departme
  where c.status = 'accepted';
 
 comment on view pm_pipeline.v_contacts_export is 'Contacts of accepted companies in the contacts CSV layout (old column names first, new ones after).';
+comment on column pm_pipeline.v_contacts_export.run_id is 'The run.';
+comment on column pm_pipeline.v_contacts_export.full_name is 'The person.';
+comment on column pm_pipeline.v_contacts_export.title is 'Their title.';
+comment on column pm_pipeline.v_contacts_export.email is 'Their e-mail.';
+comment on column pm_pipeline.v_contacts_export.linkedin_url is 'Their LinkedIn page.';
+comment on column pm_pipeline.v_contacts_export.department is 'Their department.';
+comment on column pm_pipeline.v_contacts_export.seniority is 'Their seniority.';
+comment on column pm_pipeline.v_contacts_export.quality_score is 'How good a lead they are, 0-100.';
+comment on column pm_pipeline.v_contacts_export.icp_score is 'Fit, 0-100.';
+comment on column pm_pipeline.v_contacts_export.company_name is 'Their company.';
+comment on column pm_pipeline.v_contacts_export.company_domain is 'Its domain.';
+comment on column pm_pipeline.v_contacts_export.company_website is 'Its website.';
+comment on column pm_pipeline.v_contacts_export.company_state is 'Its state code.';
+comment on column pm_pipeline.v_contacts_export.personalization_notes is 'Notes for a first message.';
+comment on column pm_pipeline.v_contacts_export.personal_anecdotes is 'Personal notes.';
+comment on column pm_pipeline.v_contacts_export.professional_anecdotes is 'Professional notes.';
+comment on column pm_pipeline.v_contacts_export.data_sources is 'The pages the contact came from, space-separated.';
+comment on column pm_pipeline.v_contacts_export.additional_research_notes is 'More notes.';
+comment on column pm_pipeline.v_contacts_export.agent_summary is 'What research says of them.';
+comment on column pm_pipeline.v_contacts_export.created_at is 'When they were found.';
+comment on column pm_pipeline.v_contacts_export.email_class is 'Where the e-mail comes from (published, pattern_inferred, generic_role, personal, unknown).';
+comment on column pm_pipeline.v_contacts_export.title_tier is 'Decision-making rank of the title, 1 (owner) to 6.';

@@ -41,6 +41,15 @@ select r.id as run_id, r.budget_usd,
  group by r.id;
 
 comment on view pm_pipeline.v_run_costs is 'Per run: provider calls, tokens, web searches, cost in USD, what running tasks have reserved, and the budget.';
+comment on column pm_pipeline.v_run_costs.run_id is 'The run.';
+comment on column pm_pipeline.v_run_costs.budget_usd is 'Its budget in USD (null: none).';
+comment on column pm_pipeline.v_run_costs.calls is 'Provider calls.';
+comment on column pm_pipeline.v_run_costs.input_tokens is 'Input tokens.';
+comment on column pm_pipeline.v_run_costs.output_tokens is 'Output tokens.';
+comment on column pm_pipeline.v_run_costs.web_searches is 'Web searches.';
+comment on column pm_pipeline.v_run_costs.cost_usd is 'What the calls cost, in USD.';
+comment on column pm_pipeline.v_run_costs.cost_per_call_usd is 'Average cost of a call.';
+comment on column pm_pipeline.v_run_costs.reserved_usd is 'What running tasks have reserved for their next call.';
 
 -- Records the usage of a task's provider calls. p_usage: {provider, model, calls, input_tokens,
 -- output_tokens, reasoning_tokens, web_searches, cost_usd}. Not fenced by the lease on purpose.

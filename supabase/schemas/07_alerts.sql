@@ -162,3 +162,16 @@ select t.id as task_id, t.key, t.payload->>'type' as type, t.state, t.attempts, 
  where t.kind = 'alert';
 
 comment on view pm_pipeline.v_alerts is 'Every alert: type, state, attempts, the receivers that accepted it, and why it was not (yet) delivered.';
+comment on column pm_pipeline.v_alerts.task_id is 'The alert task.';
+comment on column pm_pipeline.v_alerts.key is 'Its unique key (one alert per event).';
+comment on column pm_pipeline.v_alerts.type is 'run_completed, run_needs_decision, run_failed or worker_dead.';
+comment on column pm_pipeline.v_alerts.state is 'The state of the alert task (queued, running, succeeded, failed).';
+comment on column pm_pipeline.v_alerts.attempts is 'Delivery attempts so far.';
+comment on column pm_pipeline.v_alerts.max_attempts is 'Attempts allowed.';
+comment on column pm_pipeline.v_alerts.next_attempt_at is 'When it is tried again (queued only).';
+comment on column pm_pipeline.v_alerts.delivered_to is 'Receivers that accepted it.';
+comment on column pm_pipeline.v_alerts.delivered is 'Whether every receiver accepted it.';
+comment on column pm_pipeline.v_alerts.problem is 'Why it was not (yet) delivered.';
+comment on column pm_pipeline.v_alerts.payload is 'The alert.';
+comment on column pm_pipeline.v_alerts.created_at is 'When it was raised.';
+comment on column pm_pipeline.v_alerts.finished_at is 'When it was delivered or given up.';

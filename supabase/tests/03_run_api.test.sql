@@ -477,14 +477,18 @@ insert into pm_pipeline.companies (run_id, name, domain, status, status_reason, 
   (pg_temp.uid('L'), 'Weak evidence', 'weak.example', 'review', 'weak_pms_evidence', 'only medium evidence of Buildium'),
   -- the code decides, not the words: a shortfall of contacts described in other words still stays
   (pg_temp.uid('L'), 'Few people', 'few-people.example', 'rejected', 'too_few_contacts', 'nobody to call'),
+  -- accepted once, then its contact search failed for good: the PMS was never its problem, and its
+  -- contact task's key is taken, so accepting it again would leave it with no contact search
+  (pg_temp.uid('L'), 'Contacts failed', 'contacts-failed.example', 'review', 'task_failed', 'contact_research failed: timeout'),
   (pg_temp.uid('L'), 'Never researched', 'never.example', 'rejected', null, 'no reason given');
 insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence)
 select id, run_id, 'AppFolio', 'high' from pm_pipeline.companies where run_id = pg_temp.uid('L') and domain <> 'never.example';
 select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "loosen_pms", "pms": null}') $$, pg_temp.uid('L')), 'loosen_pms for L');
 select results_eq(format($$ select domain, status::text, rejection_reason from pm_pipeline.companies where run_id = %L order by domain $$, pg_temp.uid('L')),
-  $$ values ('few-people.example', 'rejected', 'nobody to call'), ('never.example', 'rejected', 'no reason given'),
+  $$ values ('contacts-failed.example', 'review', 'contact_research failed: timeout'),
+            ('few-people.example', 'rejected', 'nobody to call'), ('never.example', 'rejected', 'no reason given'),
             ('other-pms.example', 'candidate', null), ('weak.example', 'candidate', null) $$,
-  'L: researched companies turned down on the criteria are candidates again; a contacts shortfall and an unresearched one stay');
+  'L: researched companies turned down on the criteria are candidates again; a contacts shortfall, a failed contact search and an unresearched one stay');
 select results_eq(format($$ select c.domain, t.key like 'requalify:%%', t.payload->>'requalify', t.state::text from pm_pipeline.tasks t
                               join pm_pipeline.companies c on c.id = (t.payload->>'company_id')::uuid
                              where t.run_id = %L and t.kind = 'company_research' order by c.domain $$, pg_temp.uid('L')),

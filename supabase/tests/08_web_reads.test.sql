@@ -8,7 +8,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(52);
+select plan(54);
 
 create temp table fx (name text primary key, id uuid) on commit drop;
 create function pg_temp.id(p_name text) returns uuid language sql stable as $$ select id from pg_temp.fx where name = p_name $$;
@@ -132,6 +132,17 @@ select is((select problem from pm_pipeline.v_maintenance_jobs where job = 'dispa
   'v_maintenance_jobs: a failed run is a problem, with its error');
 select is(pm_pipeline.worker_health()->>'health', 'degraded', 'worker_health: degraded while a maintenance job is not doing its work');
 select ok(pm_pipeline.worker_health()->'problems' @> '["dispatch_waiting_work: its last run failed: ERROR: pgtap boom"]', 'and says which and why');
+
+-- ---------------------------------------------------------------------------------------------
+-- Studio: every view an operator opens says what it and each of its columns is
+-- ---------------------------------------------------------------------------------------------
+select is((select array_agg(c.relname order by c.relname) from pg_class c
+            where c.relnamespace = 'pm_pipeline'::regnamespace and c.relkind = 'v' and obj_description(c.oid, 'pg_class') is null),
+  null, 'every view of pm_pipeline has a comment');
+select is((select array_agg(c.relname || '.' || a.attname order by c.relname, a.attnum) from pg_class c
+             join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+            where c.relnamespace = 'pm_pipeline'::regnamespace and c.relkind = 'v' and col_description(c.oid, a.attnum) is null),
+  null, 'every column of every view has a comment');
 
 select * from finish();
 rollback;

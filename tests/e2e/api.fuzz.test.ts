@@ -60,7 +60,15 @@ const suppressionBody = fc.oneof(
   fc.record({ domains: fc.array(domain, { minLength: 1, maxLength: 5 }), reason: near(fc.constant("customer")) }, { requiredKeys: ["domains"] }),
   fc.record({ csv: fc.array(fc.array(domain, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }).map((rows) => rows.map((r) => r.join(",")).join("\n")) }),
 );
-const segment = fc.oneof(text, fc.constantFrom("runs", "suppression", "workers", "cancel", "decision", "companies.csv", "contacts.csv", "00000000-0000-4000-8000-000000000000"));
+const segment = fc.oneof(text, fc.constantFrom("runs", "suppression", "workers", "cancel", "decision", "companies.csv", "contacts.csv",
+  "companies", "tasks", "me", "keys", "revoke", "00000000-0000-4000-8000-000000000000"));
+// the list's and the web app's reads: known parameters with odd values, and unknown ones
+const listQuery = fc.dictionary(fc.oneof(fc.constantFrom("status", "pms", "state", "q", "limit", "offset"), text), text, { maxKeys: 4 });
+const readQuery = fc.dictionary(fc.oneof(fc.constantFrom("status", "state", "limit"), text), text, { maxKeys: 3 });
+const keyBody = fc.oneof(
+  fc.jsonValue(),
+  fc.record({ name: fc.oneof(text, value), role: fc.oneof(fc.constantFrom("viewer", "operator", "admin"), value) }, { requiredKeys: [] }),
+);
 
 describe("run API under random input", () => {
   let sql: Sql;
@@ -88,7 +96,8 @@ describe("run API under random input", () => {
   // what a refused request could have written (workers of runs that random input did create write events and tasks)
   const footprint = async () => (await sql`
     select (select count(*) from pm_pipeline.runs)::int as runs, (select count(*) from pm_pipeline.suppression)::int as suppression,
-           (select count(*) from pm_pipeline.events where kind = 'decision')::int as decisions`)[0];
+           (select count(*) from pm_pipeline.events where kind = 'decision')::int as decisions,
+           (select count(*) from pm_pipeline.api_keys)::int as keys`)[0];
 
   async function neverServerError(path: string, method: "GET" | "POST" | "DELETE", body?: unknown): Promise<void> {
     const before = await footprint();
@@ -114,6 +123,21 @@ describe("run API under random input", () => {
     await fc.assert(fc.asyncProperty(suppressionBody, fc.constantFrom("POST", "DELETE"), (body, method) =>
       neverServerError("runs/suppression", method as "POST" | "DELETE", body)), { numRuns: RUNS });
     await sql`delete from pm_pipeline.suppression where created_at >= ${since}`;
+  });
+
+  it("GET /runs, /runs/:id/companies and /runs/:id/tasks with any query string", async () => {
+    await fc.assert(fc.asyncProperty(listQuery, readQuery, fc.constantFrom("companies", "tasks"), async (list, read, what) => {
+      await neverServerError(`runs?${new URLSearchParams(list)}`.replace(/\?$/, ""), "GET");
+      await neverServerError(`runs/${runId}/${what}?${new URLSearchParams(read)}`.replace(/\?$/, ""), "GET");
+    }), { numRuns: RUNS });
+  });
+
+  it("POST /runs/keys and its revoke with any body and name", async () => {
+    await fc.assert(fc.asyncProperty(keyBody, text, async (body, name) => {
+      await neverServerError("runs/keys", "POST", body);
+      await neverServerError(`runs/keys/${encodeURIComponent(name.toWellFormed())}/revoke`, "POST", {});
+    }), { numRuns: RUNS });
+    await sql`delete from pm_pipeline.api_keys where created_at >= ${since}`;
   });
 
   it("any path, method and query string", async () => {

@@ -78,7 +78,7 @@ describe("pm-leads CLI", () => {
   it("has --help with examples on every command", async () => {
     const commands = [
       ["run"], ["status"], ["list"], ["export"], ["decide"], ["cancel"], ["workers"], ["detect"],
-      ["suppress", "add"], ["suppress", "remove"], ["suppress", "list"], ["suppress", "import"],
+      ["suppress", "add"], ["suppress", "remove"], ["suppress", "list"], ["suppress", "import"], ["keys"],
     ];
     const top = await cli(["--help"]);
     expect(top.code).toBe(0);
@@ -326,12 +326,35 @@ describe("pm-leads CLI", () => {
   it("workers shows the stats per kind and the workers", async () => {
     const human = await cli(["workers", "--all"]);
     expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^health: (healthy|degraded|no_workers) \(\d+ active, \d+ dead\)$/m);
     expect(human.stdout).toMatch(/^KIND +TOTAL +ACTIVE +IDLE +PROCESSING +DEAD +STOPPED$/m);
     expect(human.stdout).toMatch(/^lead_list +\d+/m);
     expect(human.stdout).toMatch(new RegExp(`^${host.name}-lead_list\\S* +lead_list +`, "m"));
     const json = JSON.parse((await cli(["workers", "--json"])).stdout);
     expect(json.stats.map((s: { worker_type: string }) => s.worker_type)).toEqual(expect.arrayContaining(["lead_list", "company_research", "contact_research"]));
     expect(json.workers.length).toBeGreaterThan(0);
+  });
+
+  it("keys create prints a key once; list shows it without the key; revoke refuses it from then on", async () => {
+    const name = `cli-${Date.now().toString(36)}`;
+    const made = await cli(["keys", "create", "--name", name, "--role", "viewer"]);
+    expect(made.code, made.stderr).toBe(0);
+    const key = made.stdout.trim();
+    expect(key).toMatch(/^pmk_[A-Za-z0-9_-]{43}$/);
+    expect(made.stderr).toContain(`made the viewer key "${name}"`);
+    const listed = await cli(["keys", "list"]);
+    expect(listed.stdout).toMatch(new RegExp(`^${name} +viewer +`, "m"));
+    expect(listed.stdout).not.toContain(key);
+    // the key works for the API as a viewer
+    const asViewer = await fetch(`${host.url}/runs/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await asViewer.json()).toEqual({ name, role: "viewer" });
+    const badRole = await cli(["keys", "create", "--name", `${name}-2`, "--role", "admin"]);
+    expect([badRole.code, badRole.stderr]).toEqual([2, expect.stringContaining("--role must be viewer or operator")]);
+    const taken = await cli(["keys", "create", "--name", name, "--role", "operator"]);
+    expect(taken.code).toBe(2);
+    expect((await cli(["keys", "revoke", name])).stdout).toBe(`revoked the key "${name}"\n`);
+    expect((await fetch(`${host.url}/runs/me`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+    expect((await cli(["keys", "revoke", name])).code).toBe(2);
   });
 
   describe("detect", () => {
