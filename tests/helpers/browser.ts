@@ -57,9 +57,17 @@ export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
 }
 
-/** Whether the page scrolls sideways (it must not, down to 320 px). */
-export const overflowsSideways = (page: Page) =>
-  inPage<boolean>(page, "document.documentElement.scrollWidth > document.documentElement.clientWidth + 1");
+/** What makes the page scroll sideways (it must not, down to 320 px): the widest elements past the
+ * viewport's right edge, as tag.class "text…" (empty: nothing does). */
+export const sidewaysOverflow = (page: Page) =>
+  inPage<string[]>(page, `(() => {
+    const root = document.documentElement;
+    if (root.scrollWidth <= root.clientWidth + 1) return [];
+    return [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest(".table-wrap"))
+      .sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right).slice(0, 5)
+      .map((e) => e.tagName.toLowerCase() + "." + [...e.classList].join(".") + " " + JSON.stringify((e.textContent || "").slice(0, 60)));
+  })()`);
 
 /** An expression evaluated in the page (as text: the Node side's types know no DOM). */
 export const inPage = <T = any>(page: Page, expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
