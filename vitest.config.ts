@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 //   unit         no database, no processes of the system: npm run test:unit, in seconds
 //   integration  the database (queue, runs, workers in-process)
 //   e2e          processes: functions hosts, the CLI, scripts/stack.sh, the chaos suite
+//   browser      the web app in Chromium, on a functions host of its own (tests/browser)
 const database = {
   // refuses to run unless the env points at a stack made for the tests (see tests/setup/stack.ts)
   globalSetup: ["tests/setup/stack.ts"],
@@ -29,6 +30,18 @@ export default defineConfig({
       // the database tiers run one after the other (sequence.groupOrder), never side by side
       { test: { name: "integration", include: ["tests/integration/**/*.test.ts"], ...database, sequence: { groupOrder: 1 } } },
       { test: { name: "e2e", include: ["tests/e2e/**/*.test.ts"], ...database, sequence: { groupOrder: 2 } } },
+      {
+        test: {
+          name: "browser",
+          include: ["tests/browser/**/*.test.ts"],
+          ...database,
+          // the app is built first (web/dist), from the sources under test
+          globalSetup: [...database.globalSetup, "tests/setup/web-build.ts"],
+          // a run from the form to completed, through real workers, is the longest wait
+          testTimeout: 180_000,
+          sequence: { groupOrder: 3 },
+        },
+      },
     ],
   },
 });

@@ -81,6 +81,45 @@ for (const entry of [...Deno.readDirSync(functionsDir)].sort((a, b) => a.name.lo
 }
 (Deno as { serve: unknown }).serve = realServe;
 
+// The web app's build (web/dist, made by `npm run web:build`) at /app/: a static site, as any
+// static host would serve it. Hashed assets never change (long cache); index.html is revalidated.
+const appDir = new URL("../web/dist/", import.meta.url);
+const CONTENT_TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8",
+  json: "application/json", map: "application/json", svg: "image/svg+xml", png: "image/png", ico: "image/x-icon",
+  woff2: "font/woff2", txt: "text/plain; charset=utf-8", webmanifest: "application/manifest+json",
+};
+async function serveApp(pathname: string): Promise<Response> {
+  let relative: string;
+  try {
+    relative = decodeURIComponent(pathname.replace(/^\/app\/?/, ""));
+  } catch {
+    return new Response("bad path", { status: 400 });
+  }
+  // no way out of web/dist: no "..", no absolute or backslash paths, no NUL, no dot files
+  const parts = relative.split("/").filter((part) => part !== "");
+  if (parts.some((part) => part === ".." || part.startsWith(".") || part.includes("\\") || part.includes("\0"))) {
+    return new Response("not found", { status: 404 });
+  }
+  const file = parts.length === 0 ? "index.html" : parts.join("/");
+  let body: Uint8Array;
+  try {
+    body = await Deno.readFile(new URL(file, appDir));
+  } catch {
+    const message = file === "index.html" ? "the web app is not built: run npm run web:build" : "not found";
+    return new Response(message, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
+  }
+  const extension = file.split(".").pop() ?? "";
+  const hashed = file.startsWith("assets/");
+  return new Response(body, {
+    headers: {
+      "content-type": CONTENT_TYPES[extension] ?? "application/octet-stream",
+      "cache-control": hashed ? "public, max-age=31536000, immutable" : "no-cache",
+      "x-content-type-options": "nosniff",
+    },
+  });
+}
+
 let stopping = false;
 const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (request) => {
   const url = new URL(request.url);
@@ -88,6 +127,9 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
   if (stopping) return Response.json({ error: "shutting down" }, { status: 503 });
   // the pid lets scripts/stack.sh tell its own host from another program on the port
   if (url.pathname === "/_health") return Response.json({ functions: [...handlers.keys()], pid: Deno.pid });
+  if (url.pathname === "/app" || url.pathname.startsWith("/app/")) {
+    return request.method === "GET" || request.method === "HEAD" ? serveApp(url.pathname) : new Response(null, { status: 405 });
+  }
   const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
   const handler = match && handlers.get(match[1]);
   if (!handler) return Response.json({ error: `no function at ${url.pathname}` }, { status: 404 });

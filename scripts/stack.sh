@@ -234,6 +234,16 @@ stop_functions() {
   say "stopped the functions host"
 }
 
+# The web app's build (served by the functions host at /app/): made when web/dist is missing or
+# older than any source of it (web/, shared/api, shared/domain).
+build_web() {
+  if [ -f "$ROOT/web/dist/index.html" ] && [ -z "$(find "$ROOT/web" "$ROOT/shared/api" "$ROOT/shared/domain" -path "$ROOT/web/dist" -prune -o -type f -newer "$ROOT/web/dist/index.html" -print -quit)" ]; then
+    return 0
+  fi
+  say "building the web app (web/dist)"
+  (cd "$ROOT" && "$ROOT/node_modules/.bin/vite" build web --logLevel warn) >&2 || die "the web app did not build (npm run web:build)"
+}
+
 write_env() {
   local port; port="$(cat "$PG_LINK/port")"
   ensure_secrets
@@ -288,8 +298,13 @@ start() {
   worker_login
   claim_functions_port
   write_env
-  [ "${1:-}" = "--db-only" ] || start_functions
-  say "ready: $(db_url)   (env: $ENV_FILE)"
+  if [ "${1:-}" = "--db-only" ]; then
+    say "ready: $(db_url)   (env: $ENV_FILE)"
+  else
+    build_web
+    start_functions
+    say "ready: $(db_url)   app: http://127.0.0.1:$(functions_port)/app/   (env: $ENV_FILE)"
+  fi
 }
 
 stop() {
