@@ -201,3 +201,14 @@ describe("each function bundles only what it uses", () => {
     expect(bundle("supabase/functions/monitor/index.ts").files).toContain("shared/alerts/worker.ts");
   });
 });
+
+describe("the web app", () => {
+  it("takes from shared/ only the API's answer types and domain/ (the vendor and state tables: it runs in a browser)", () => {
+    const files = readdirSync(join(root, "web/src"), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /\.tsx?$/.test(e.name)).map((e) => rel(join(e.parentPath, e.name)));
+    const reached = files.flatMap((file) => importsOf(file).files.filter((p) => p.startsWith("shared/")).map((p) => [file, p]));
+    expect(reached.length, "the app's own imports were read").toBeGreaterThan(0);
+    const allowed = (path: string) => path === "shared/api/responses.ts" || path.startsWith("shared/domain/");
+    expect(reached.filter(([, p]) => !allowed(p)).map(([f, p]) => `${f} -> ${p}`)).toEqual([]);
+  });
+});
