@@ -175,7 +175,9 @@ export interface Workers {
   health: "healthy" | "degraded" | "no_workers";
   problems: string[];
   active: number;
+  /** dead workers not purged yet (cleanup_stale_workers), and of them those that still hold a lease */
   dead: number;
+  dead_holding_leases: number;
   stats: { worker_type: string; total: number; active: number; idle: number; processing: number; dead: number; stopped: number }[];
   workers: {
     worker_id: string;

@@ -284,7 +284,7 @@ begin
          order by tk.finished_at desc limit 1));
     end if;
     perform pm_pipeline.set_run_status(p_run_id, 'needs_user_decision',
-      v_message || '. Options: accept_partial, expand_location, loosen_pms.', null, 'target_not_met');
+      v_message || '. Options: accept_partial, expand_location, loosen_pms, set_budget.', null, 'target_not_met');
     return 'needs_user_decision'::pm_pipeline.run_status;
   end if;
   return 'active'::pm_pipeline.run_status;

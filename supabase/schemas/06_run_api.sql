@@ -77,7 +77,9 @@ as $$
     'decision', case when r.status = 'needs_user_decision' then jsonb_build_object(
       'reason', r.notes,
       'waiting_for', r.decision_reason,
-      'options', jsonb_build_array('accept_partial', 'expand_location', 'loosen_pms', 'set_budget')) end,
+      -- what helps with what it waits for (decide_run takes every decision in either case)
+      'options', case r.decision_reason when 'budget_reached' then jsonb_build_array('set_budget', 'accept_partial')
+                      else jsonb_build_array('accept_partial', 'expand_location', 'loosen_pms', 'set_budget') end) end,
     'created_at', r.created_at, 'started_at', r.started_at, 'updated_at', r.updated_at, 'finished_at', r.finished_at)
     from pm_pipeline.runs r
     join pm_pipeline.v_run_progress p on p.run_id = r.id

@@ -192,16 +192,20 @@ as $$
     'problems', to_jsonb(p.list),
     'active', c.active,
     'dead', c.dead,
+    'dead_holding_leases', c.dead_holding,
     'stats', coalesce((select jsonb_agg(to_jsonb(s) order by s.worker_type) from pm_pipeline.get_worker_stats() s), '[]'),
     'workers', coalesce((select jsonb_agg(jsonb_build_object(
         'worker_id', x.worker_id, 'worker_type', x.worker_type, 'status', x.status, 'alive', x.alive,
         'started_at', x.started_at, 'last_heartbeat_at', x.last_heartbeat_at,
         'seconds_since_heartbeat', x.seconds_since_heartbeat, 'current_task', x.current_task)
         order by x.alive desc, x.last_heartbeat_at desc)
-      from (select * from w order by w.alive desc, w.last_heartbeat_at desc limit 500) x), '[]'),
+      -- workers start on demand and stop when idle: the stopped ones of the last 15 minutes are
+      -- enough to see what just ran (stats counts them all)
+      from (select * from w where w.status <> 'stopped' or w.stopped_at > now() - interval '15 minutes'
+             order by w.alive desc, w.last_heartbeat_at desc limit 500) x), '[]'),
     'maintenance', coalesce((select jsonb_agg(to_jsonb(m) - 'last_run_message' order by m.job) from pm_pipeline.v_maintenance_jobs m), '[]'),
     'checked_at', now())
     from counts c, problems p
 $$;
 
-comment on function pm_pipeline.worker_health() is 'GET /workers: health (healthy, degraded, no_workers) with its problems, active and dead counts, stats by worker type, every worker with its task, and the maintenance jobs.';
+comment on function pm_pipeline.worker_health() is 'GET /workers: health (healthy, degraded, no_workers) with its problems, active and dead counts (and how many dead ones still hold a lease), stats by worker type, every worker that is not stopped or stopped in the last 15 minutes with its task, and the maintenance jobs.';

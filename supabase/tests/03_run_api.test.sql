@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(221);
+select plan(222);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -502,6 +502,8 @@ select isnt(pg_temp.budget_stopped_run('B', 1), null, 'run B stopped by its budg
 select results_eq(format($$ select status::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('B')),
   $$ values ('needs_user_decision', 'budget reached: spent $1.0000 of $1.0000 (about $1.0000 a call); raise the budget to go on') $$,
   'B waits for a decision: budget reached');
+select is(pm_pipeline.run_summary(pg_temp.uid('B'))->'decision'->'options', '["set_budget", "accept_partial"]'::jsonb,
+  'B: the options are those that help with a budget (a location or PMS change would not)');
 select lives_ok(format($$ select pm_pipeline.decide_run(%L, '{"decision": "set_budget", "budget_usd": 5}') $$, pg_temp.uid('B')),
   'set_budget 5 for B');
 select results_eq(format($$ select budget_usd, status::text, stage::text, notes from pm_pipeline.runs where id = %L $$, pg_temp.uid('B')),

@@ -8,7 +8,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(54);
+select plan(56);
 
 create temp table fx (name text primary key, id uuid) on commit drop;
 create function pg_temp.id(p_name text) returns uuid language sql stable as $$ select id from pg_temp.fx where name = p_name $$;
@@ -143,6 +143,19 @@ select is((select array_agg(c.relname || '.' || a.attname order by c.relname, a.
              join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
             where c.relnamespace = 'pm_pipeline'::regnamespace and c.relkind = 'v' and col_description(c.oid, a.attnum) is null),
   null, 'every column of every view has a comment');
+
+-- ---------------------------------------------------------------------------------------------
+-- The worker list: stopped workers only of the last 15 minutes; dead ones with whether they hold work
+-- ---------------------------------------------------------------------------------------------
+insert into pm_pipeline.worker_heartbeats (worker_id, worker_type, status, last_heartbeat_at, stopped_at) values
+  ('pgtap-web-stopped-now', 'pgtap', 'stopped', now(), now()),
+  ('pgtap-web-stopped-old', 'pgtap', 'stopped', now() - interval '20 minutes', now() - interval '20 minutes'),
+  ('pgtap-web-dead', 'pgtap', 'dead', now() - interval '5 minutes', null);
+select is((select array_agg(w->>'worker_id' order by w->>'worker_id') from jsonb_array_elements(pm_pipeline.worker_health()->'workers') w
+            where w->>'worker_id' like 'pgtap-web-%'), array['pgtap-web-dead', 'pgtap-web-stopped-now'],
+  'worker_health lists the dead and the recently stopped workers, not those stopped long ago');
+select ok((pm_pipeline.worker_health()->>'dead')::int >= 1 and pm_pipeline.worker_health() ? 'dead_holding_leases',
+  'and counts the dead, and those of them that hold a lease');
 
 select * from finish();
 rollback;

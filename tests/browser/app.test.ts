@@ -194,6 +194,20 @@ describe("web app", () => {
     expect(await other.locator("li.run .badge", { hasText: /^(active|needs decision|error|cancelled)$/ }).count()).toBe(0);
     await other.context().close();
 
+    // three filters changed in one task, before any render (as a script or a quick hand may):
+    // all three land in the URL
+    await page.goto(`${appUrl}#/runs`);
+    await page.locator("li.run").first().waitFor();
+    await inPage(page, `(() => {
+      for (const [id, value] of [["f-status", "completed"], ["f-pms", "AppFolio"], ["f-state", "OK"]]) {
+        const select = document.getElementById(id);
+        select.value = value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    })()`);
+    await page.waitForURL(/state=OK/);
+    expect(Object.fromEntries(new URLSearchParams(new URL(page.url()).hash.split("?")[1]))).toEqual({ status: "completed", pms: "AppFolio", state: "OK" });
+
     // paging: 20 a page, the total from the API
     await page.getByLabel("Status").selectOption("cancelled");
     await page.getByLabel("PMS", { exact: true }).selectOption("");

@@ -628,7 +628,7 @@ describe("run API", () => {
     const answer = await call(api, "runs/workers");
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ health: expect.stringMatching(/^(healthy|degraded|no_workers)$/), problems: expect.any(Array),
-      active: expect.any(Number), dead: expect.any(Number), checked_at: expect.any(String) });
+      active: expect.any(Number), dead: expect.any(Number), dead_holding_leases: expect.any(Number), checked_at: expect.any(String) });
     expect(answer.body.stats).toEqual(expect.arrayContaining([expect.objectContaining({ worker_type: "lead_list", total: expect.any(Number) })]));
     const ours = answer.body.workers.filter((w: { worker_id: string }) => w.worker_id.startsWith(tag));
     expect(ours.length).toBeGreaterThan(0);

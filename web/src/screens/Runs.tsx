@@ -34,19 +34,21 @@ export function RunsScreen() {
   const [q, setQ] = useState(urlQ);
   useEffect(() => setQ(urlQ), [urlQ]);
 
-  // Two changes before the next render (quick hands, a script) must both land: each starts from
-  // the last params set, not from the ones this render saw (react-router's updater sees those too).
-  const latest = useRef(params);
-  const rendered = useRef(params.toString());
-  if (params.toString() !== rendered.current) {
-    // the URL moved (a change of ours landed, or back/forward): that is now the latest
-    rendered.current = params.toString();
-    latest.current = params;
+  // Changes in quick succession (quick hands, a script) must all land: each starts from the last
+  // params this screen asked for, not from the ones a render saw (react-router's updater sees only
+  // those). `asked` holds what the URL has not shown yet, oldest first; a URL that is none of them
+  // came from elsewhere (back/forward, a shared link) and starts afresh.
+  const asked = useRef<string[]>([]);
+  const seen = useRef(params.toString());
+  if (params.toString() !== seen.current) {
+    seen.current = params.toString();
+    const at = asked.current.indexOf(seen.current);
+    asked.current = at >= 0 ? asked.current.slice(at + 1) : [];
   }
   const update = (change: (next: URLSearchParams) => void) => {
-    const next = new URLSearchParams(latest.current);
+    const next = new URLSearchParams(asked.current.at(-1) ?? seen.current);
     change(next);
-    latest.current = next;
+    asked.current.push(next.toString());
     setParams(next);
   };
   const setFilter = (name: string, value: string) => update((next) => {

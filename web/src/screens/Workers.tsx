@@ -25,16 +25,24 @@ export function WorkersScreen() {
   const gone = list.filter((w) => !w.alive && w.status !== "stopped");
   const stopped = list.filter((w) => !w.alive && w.status === "stopped");
   const dead = data?.dead ?? gone.length;
+  // a dead worker that holds no lease any more is history, not a problem (the health says so too)
+  const holding = data?.dead_holding_leases ?? gone.filter((w) => w.current_task).length;
   const health = data?.health ? HEALTH[data.health] : null;
   return (
     <section aria-labelledby="workers-title">
       <h1 id="workers-title">Workers</h1>
       <LiveStatus query={workers} />
-      {dead > 0 && (
+      {dead > 0 && (holding > 0 ? (
         <div className="banner banner-bad" role="alert" data-testid="dead-banner">
-          <strong>{dead} dead worker{dead === 1 ? "" : "s"}</strong>: stopped heartbeating; their tasks go back to the queue when their leases are released.
+          <strong>{dead} dead worker{dead === 1 ? "" : "s"}</strong>: stopped heartbeating; {holding} still hold{holding === 1 ? "s" : ""} a
+          task, which goes back to the queue when its lease is released (pg_cron, within a minute).
         </div>
-      )}
+      ) : (
+        <div className="banner banner-warn" role="status" data-testid="dead-banner">
+          <strong>{dead} dead worker{dead === 1 ? "" : "s"}</strong>: stopped heartbeating; their tasks are back in the queue. Their rows go
+          when they have been silent for an hour.
+        </div>
+      ))}
       {data && (
         <div className="tiles">
           <div className="tile"><span className="tile-label">Health</span>{health ? <Badge tone={health.tone}>{health.text}</Badge> : <span className="muted">—</span>}</div>
