@@ -4,11 +4,15 @@ import { useLocation, useNavigate } from "react-router";
 import { useAuth } from "../api/auth.tsx";
 import { ApiError } from "../api/client.ts";
 
+// A build for a static host may name its project (VITE_PM_LEADS_API_URL=https://<ref>.supabase.co
+// npm run web:build); else the page's own origin, which is the API's on the local stack.
+const DEFAULT_API_URL: string = import.meta.env.VITE_PM_LEADS_API_URL || window.location.origin;
+
 export function SignIn() {
   const { signIn, credentials } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
-  const [apiUrl, setApiUrl] = useState(credentials?.apiUrl ?? location.state?.apiUrl ?? window.location.origin);
+  const [apiUrl, setApiUrl] = useState(credentials?.apiUrl ?? location.state?.apiUrl ?? DEFAULT_API_URL);
   const [key, setKey] = useState("");
   const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string | null>(null);
