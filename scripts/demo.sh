@@ -9,4 +9,7 @@ export PM_LEADS_PROVIDER="${PM_LEADS_PROVIDER:-offline}"   # the demo needs no k
 bash scripts/stack.sh start
 node bin/pm-leads.mjs run --criteria '{"pms":"Buildium","state":"TX"}' --quantity 10 --output-dir ./exports
 echo
+port="$(sed -n 's/^PM_LEADS_FUNCTIONS_PORT=//p' "${PM_LEADS_STACK_DIR:-.local}/stack.env")"
+echo "The run in the web app: http://127.0.0.1:$port/app/ (sign in with SUPABASE_SERVICE_ROLE_KEY of .local/stack.env, or a key"
+echo "from: npx pm-leads keys create --name you --role operator)."
 echo "The local stack keeps running (psql: . .local/stack.env && psql \"\$SUPABASE_DB_URL\"); stop it with: npm run stack:stop"

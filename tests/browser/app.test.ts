@@ -215,7 +215,8 @@ describe("web app", () => {
     await page.getByLabel("Search", { exact: true }).fill("");
     await page.getByRole("button", { name: "Search" }).click();
     const pager = page.getByRole("navigation", { name: "Pages" });
-    await pager.getByText(/^1–20 of \d+$/).waitFor();
+    // (the URL says which filter a failure here lost)
+    await pager.getByText(/^1–20 of \d+$/).waitFor().catch((error) => { throw new Error(`${error.message}\nat ${page.url()}`); });
     const firstPage = await page.locator("li.run").first().getAttribute("data-run-id");
     await pager.getByRole("button", { name: "Next" }).click();
     await pager.getByText(/^21–\d+ of \d+$/).waitFor();

@@ -1,6 +1,6 @@
 // The runs: those waiting for a decision first (with the question and its options), then the rest.
 // The filters and the page live in the URL (#/runs?status=active&pms=Buildium), so a view can be shared.
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import type { Run } from "../../../shared/api/responses.ts";
 import { PMS_VENDORS } from "../../../shared/domain/pms-vendors.ts";
@@ -37,14 +37,17 @@ export function RunsScreen() {
   // Changes in quick succession (quick hands, a script) must all land: each starts from the last
   // params this screen asked for, not from the ones a render saw (react-router's updater sees only
   // those). `asked` holds what the URL has not shown yet, oldest first; a URL that is none of them
-  // came from elsewhere (back/forward, a shared link) and starts afresh.
+  // came from elsewhere (back/forward, a shared link) and starts afresh. Read in an effect, from
+  // committed renders only: react-router moves the location in a transition, and a render React
+  // throws away must not count as seen. (Read during render, it once lost two changes of three:
+  // the browser test's URL kept the third alone.)
   const asked = useRef<string[]>([]);
   const seen = useRef(params.toString());
-  if (params.toString() !== seen.current) {
+  useLayoutEffect(() => {
     seen.current = params.toString();
     const at = asked.current.indexOf(seen.current);
     asked.current = at >= 0 ? asked.current.slice(at + 1) : [];
-  }
+  }, [params]);
   const update = (change: (next: URLSearchParams) => void) => {
     const next = new URLSearchParams(asked.current.at(-1) ?? seen.current);
     change(next);
