@@ -1,7 +1,6 @@
 // npm run docs:screenshots: the README's pictures of the web app (docs/images/app-*.png), taken
 // from the real thing on a scratch stack (scripts/test-stack.sh): the app built from web/, a
 // functions host with the offline provider, a few runs made through the API, Debian's Chromium.
-import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadStackEnv } from "./lib/stack-env.ts";
@@ -9,13 +8,14 @@ import { FAST_WORKERS, startHost } from "../tests/helpers/functions-host.ts";
 import { apiClient, call } from "../tests/helpers/api.ts";
 import { waitFor } from "../tests/helpers/wait.ts";
 import { launchBrowser, openPage, signIn } from "../tests/helpers/browser.ts";
+import buildWeb from "../tests/setup/web-build.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const images = `${root}docs/images/`;
 const stack = loadStackEnv();
 if (!process.env.PM_LEADS_STACK_DIR) throw new Error("run it on a scratch stack: npm run docs:screenshots");
 
-execFileSync(`${root}node_modules/.bin/vite`, ["build", "web", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
+buildWeb();
 mkdirSync(images, { recursive: true });
 const host = await startHost("shots", FAST_WORKERS);
 const browser = await launchBrowser();

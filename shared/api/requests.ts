@@ -100,8 +100,8 @@ const count = (min: number, max: number, fallback: number) =>
 
 export const ListRunsQuery = z.object({
   status: RunStatus.optional(),
-  /** a vendor's name ("buildium" -> "Buildium") or "any": runs whose criteria ask for it */
-  pms: text(100).optional(),
+  /** a vendor's name ("buildium" -> "Buildium", as the criteria store it) or "any": runs whose criteria ask for it */
+  pms: text(100).transform((v) => (v.toLowerCase() === "any" ? "any" : vendorByName(v)?.name ?? v)).optional(),
   /** a state code or name: runs whose criteria include it */
   state: stateCode.optional(),
   /** words found in the criteria, the notes or the run's id */

@@ -35,7 +35,6 @@ import type {
   ApiKeyCreated, ApiKeyInfo, ApiKeyList, ApiKeyRevoked, Me, Role, Run, RunCompanies, RunList, RunTasks, SuppressionAdded,
   SuppressionList, SuppressionRemoved, Workers,
 } from "./responses.ts";
-import { vendorByName } from "../domain/pms-vendors.ts";
 import { domainsFromCsv } from "./suppression-csv.ts";
 import { redact } from "../secrets/redact.ts";
 
@@ -114,10 +113,8 @@ const createRun: Handler = async ({ sql, caller, request, maxBodyBytes }) => {
 
 const listRuns: Handler = async ({ sql, url }) => {
   const { status, limit, offset, pms, state, q } = query(ListRunsQuery, url);
-  // a vendor as the criteria store it ("buildium" -> "Buildium"); anything else is matched as typed
-  const vendor = pms === undefined ? null : pms.toLowerCase() === "any" ? "any" : vendorByName(pms)?.name ?? pms;
   const [row] = await db(() => sql<{ list: RunList }[]>`select pm_pipeline.list_runs(${status ?? null}, ${limit}, ${offset},
-                                  ${vendor}, ${state ?? null}, ${q ?? null}) as list`, repeatable);
+                                  ${pms ?? null}, ${state ?? null}, ${q ?? null}) as list`, repeatable);
   return jsonResponse(200, row.list satisfies RunList);
 };
 

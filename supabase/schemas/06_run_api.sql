@@ -497,11 +497,13 @@ security definer
 set search_path = ''
 as $$
 begin
-  return query
-  update pm_pipeline.api_keys k
-     set last_used_at = case when k.last_used_at > now() - interval '1 minute' then k.last_used_at else now() end
+  -- a read on every request; the stamp is written only when it is a minute old (not a row
+  -- version per request of a page that refreshes every few seconds)
+  update pm_pipeline.api_keys k set last_used_at = now()
    where k.key_sha256 = p_key_sha256 and k.revoked_at is null
-  returning k.name, k.role;
+     and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute');
+  return query
+  select k.name, k.role from pm_pipeline.api_keys k where k.key_sha256 = p_key_sha256 and k.revoked_at is null;
 end
 $$;
 

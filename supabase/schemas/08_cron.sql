@@ -175,6 +175,8 @@ stable
 set search_path = ''
 as $$
   with w as (select * from pm_pipeline.v_workers),
+  -- read once: the view reads pg_cron's run history
+  m as (select * from pm_pipeline.v_maintenance_jobs),
   counts as (
     select count(*) filter (where w.alive) as active,
            count(*) filter (where not w.alive and w.status <> 'stopped') as dead,
@@ -183,8 +185,7 @@ as $$
   problems as (
     select array_remove(array[
              case when c.dead_holding > 0 then format('%s dead worker(s) still hold a lease', c.dead_holding) end]
-           || coalesce((select array_agg(format('%s: %s', m.job, m.problem) order by m.job)
-                          from pm_pipeline.v_maintenance_jobs m where not m.ok), '{}'), null) as list
+           || coalesce((select array_agg(format('%s: %s', m.job, m.problem) order by m.job) from m where not m.ok), '{}'), null) as list
       from counts c)
   select jsonb_build_object(
     -- a dead worker whose leases were released is history, not a problem: it shows in dead
@@ -203,7 +204,7 @@ as $$
       -- enough to see what just ran (stats counts them all)
       from (select * from w where w.status <> 'stopped' or w.stopped_at > now() - interval '15 minutes'
              order by w.alive desc, w.last_heartbeat_at desc limit 500) x), '[]'),
-    'maintenance', coalesce((select jsonb_agg(to_jsonb(m) - 'last_run_message' order by m.job) from pm_pipeline.v_maintenance_jobs m), '[]'),
+    'maintenance', coalesce((select jsonb_agg(to_jsonb(m) - 'last_run_message' order by m.job) from m), '[]'),
     'checked_at', now())
     from counts c, problems p
 $$;

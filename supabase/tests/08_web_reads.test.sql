@@ -8,7 +8,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(56);
+select plan(58);
 
 create temp table fx (name text primary key, id uuid) on commit drop;
 create function pg_temp.id(p_name text) returns uuid language sql stable as $$ select id from pg_temp.fx where name = p_name $$;
@@ -34,6 +34,11 @@ select throws_ok($$ select pm_pipeline.create_api_key('pgtap-y', 'viewer', 'not-
 select results_eq($$ select name, role from pm_pipeline.authenticate_api_key(pg_temp.hash('key-a')) $$,
   $$ values ('pgtap-alice'::text, 'operator'::text) $$, 'authenticate_api_key finds the key by its hash');
 select isnt((select last_used_at from pm_pipeline.api_keys where name = 'pgtap-alice'), null, 'and stamps last_used_at');
+create temp table alice_row on commit drop as select ctid as at from pm_pipeline.api_keys where name = 'pgtap-alice';
+select results_eq($$ select name from pm_pipeline.authenticate_api_key(pg_temp.hash('key-a')) $$, $$ values ('pgtap-alice'::text) $$,
+  'the same key again within the minute');
+select is((select ctid from pm_pipeline.api_keys where name = 'pgtap-alice'), (select at from alice_row),
+  'writes no new row version (the stamp is at most once a minute)');
 select is_empty($$ select * from pm_pipeline.authenticate_api_key(pg_temp.hash('key-unknown')) $$, 'an unknown key is no one');
 select ok(pm_pipeline.revoke_api_key('pgtap-alice'), 'revoke_api_key revokes a live key');
 select is_empty($$ select * from pm_pipeline.authenticate_api_key(pg_temp.hash('key-a')) $$, 'a revoked key is no one');
