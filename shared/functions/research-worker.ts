@@ -4,6 +4,7 @@
 import { database } from "../edge/runtime.ts";
 import { logFor, serveWorker } from "../edge/worker-host.ts";
 import { PipelineWorker, type ProviderTools, type ResearchKind } from "../pipeline/worker.ts";
+import { DatabasePacer } from "../providers/openai/pacing.ts";
 import { UsageMeter } from "../providers/openai/usage.ts";
 import { providerFromEnv } from "./select-provider.ts";
 import type { ResearchProvider } from "../providers/types.ts";
@@ -18,11 +19,17 @@ export function serveResearchWorker<Tools extends ProviderTools>(
     // every billed call's usage, taken per task by the worker (tasks are sequential in a worker)
     const meter = new UsageMeter();
     let model: string | null = null;
-    const provider = providerFromEnv(vars, { onUsage: (usage, call) => (meter.add(usage), (model = call.model)) });
+    const sql = database();
+    const log = logFor(workerId);
+    const provider = providerFromEnv(vars, {
+      onUsage: (usage, call) => (meter.add(usage), (model = call.model)),
+      // the rate-limit bucket that all workers share, through this worker's connection
+      pacerFor: (name, model) => new DatabasePacer(sql, name, model, { log }),
+    });
     const usage = { take: () => ({ ...meter.take(), provider: provider.name, model }) };
     return new PipelineWorker({
-      sql: database(), kind, tools: toolsFor(provider, vars), config: workerConfig(vars),
-      workerId, log: logFor(workerId), usage, metadata: { provider: provider.name },
+      sql, kind, tools: toolsFor(provider, vars), config: workerConfig(vars),
+      workerId, log, usage, metadata: { provider: provider.name },
     });
   });
 }

@@ -182,3 +182,170 @@ begin
 end
 $$;
 comment on function pm_pipeline.set_run_budget(uuid, numeric) is 'Sets (or clears, with null) a run''s budget; a run stopped by its budget resumes when the next call fits, else keeps waiting with an updated message.';
+
+-- Pacing to the provider's rate limits. OpenAI limits requests and tokens per minute per model and
+-- says in every answer how much is left (x-ratelimit-limit/remaining/reset-requests|tokens). All
+-- workers of all invocations share one bucket per provider and model here: a worker takes a turn
+-- before each call (take_provider_turn) and waits when there is none, instead of sending a call
+-- that would be refused; every answer's headers correct the bucket (record_provider_limits), and a
+-- 429's retry-after blocks it for every worker. Until the first headers of a model are known, no
+-- limit applies (the provider's own bucket starts full; the first answers come within a call).
+
+create table pm_pipeline.provider_rate_limits (
+  provider text not null,
+  model text not null,
+  limit_requests integer check (limit_requests > 0),
+  limit_tokens bigint check (limit_tokens > 0),
+  remaining_requests double precision,
+  remaining_tokens double precision,
+  requests_per_second double precision check (requests_per_second > 0),
+  tokens_per_second double precision check (tokens_per_second > 0),
+  observed_at timestamptz not null default now(),
+  blocked_until timestamptz,
+  turns_taken bigint not null default 0,
+  turns_refused bigint not null default 0,
+  primary key (provider, model)
+);
+alter table pm_pipeline.provider_rate_limits enable row level security;
+
+comment on table pm_pipeline.provider_rate_limits is 'One shared rate-limit bucket per provider and model: what the provider''s x-ratelimit-* headers said, refilled linearly between answers, and until when a 429 blocks every worker.';
+comment on column pm_pipeline.provider_rate_limits.limit_requests is 'Requests allowed per window (x-ratelimit-limit-requests); null: not known yet, no limit applies.';
+comment on column pm_pipeline.provider_rate_limits.limit_tokens is 'Tokens allowed per window (x-ratelimit-limit-tokens); null: not known yet.';
+comment on column pm_pipeline.provider_rate_limits.remaining_requests is 'Requests left at observed_at (turns taken since the last answer counted).';
+comment on column pm_pipeline.provider_rate_limits.remaining_tokens is 'Tokens left at observed_at (estimates of turns taken since the last answer counted).';
+comment on column pm_pipeline.provider_rate_limits.requests_per_second is 'Refill rate: what was missing over the time to reset (x-ratelimit-reset-requests), else the limit per minute.';
+comment on column pm_pipeline.provider_rate_limits.tokens_per_second is 'Refill rate of the tokens, the same way.';
+comment on column pm_pipeline.provider_rate_limits.observed_at is 'When remaining_* were right; they refill from there.';
+comment on column pm_pipeline.provider_rate_limits.blocked_until is 'A 429''s retry-after: no worker takes a turn before then.';
+comment on column pm_pipeline.provider_rate_limits.turns_taken is 'Turns given (calls sent), for monitoring.';
+comment on column pm_pipeline.provider_rate_limits.turns_refused is 'Turns refused with a wait, for monitoring.';
+
+-- The bucket's row, created empty (no limit known) if missing, and locked for this transaction.
+create function pm_pipeline.lock_provider_bucket(p_provider text, p_model text)
+returns pm_pipeline.provider_rate_limits
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row pm_pipeline.provider_rate_limits;
+begin
+  select * into v_row from pm_pipeline.provider_rate_limits where provider = p_provider and model = p_model for update;
+  if not found then
+    insert into pm_pipeline.provider_rate_limits (provider, model) values (p_provider, p_model) on conflict do nothing;
+    select * into strict v_row from pm_pipeline.provider_rate_limits where provider = p_provider and model = p_model for update;
+  end if;
+  return v_row;
+end
+$$;
+comment on function pm_pipeline.lock_provider_bucket(text, text) is 'The rate-limit bucket of a provider and model, created without limits when missing, locked (FOR UPDATE) until the transaction ends.';
+
+-- What a bucket holds at p_at: its remaining amount refilled linearly since observed_at, up to the
+-- limit; null when the limit is not known.
+create function pm_pipeline.provider_bucket_level(p_limit double precision, p_remaining double precision,
+                                                  p_per_second double precision, p_since timestamptz, p_at timestamptz)
+returns double precision
+language sql
+immutable
+security definer
+set search_path = ''
+as $$
+  select case when p_limit is null then null
+              else least(p_limit, coalesce(p_remaining, p_limit)
+                                  + coalesce(p_per_second, p_limit / 60.0) * greatest(0, extract(epoch from p_at - p_since)::float8))
+         end
+$$;
+comment on function pm_pipeline.provider_bucket_level(double precision, double precision, double precision, timestamptz, timestamptz) is 'A bucket''s level at a time: remaining refilled at its rate (default: the limit per minute) since it was observed, capped at the limit; null for an unknown limit.';
+
+-- Takes one turn to call a provider's model with about p_estimated_tokens: 0 means go (the turn is
+-- taken: one request and the tokens are counted as spent), more is the seconds to wait before
+-- asking again (nothing taken). Atomic: the bucket's row is locked, so two workers never take the
+-- same last request. Blocked by a 429: the seconds until retry-after. An unknown limit: always go.
+create function pm_pipeline.take_provider_turn(p_provider text, p_model text, p_estimated_tokens bigint default 0)
+returns double precision
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := clock_timestamp();
+  v_row pm_pipeline.provider_rate_limits := pm_pipeline.lock_provider_bucket(p_provider, p_model);
+  v_requests double precision := pm_pipeline.provider_bucket_level(v_row.limit_requests, v_row.remaining_requests,
+                                   v_row.requests_per_second, v_row.observed_at, v_now);
+  v_tokens double precision := pm_pipeline.provider_bucket_level(v_row.limit_tokens, v_row.remaining_tokens,
+                                 v_row.tokens_per_second, v_row.observed_at, v_now);
+  -- a call larger than the whole window waits only for a full bucket
+  v_need_tokens double precision := least(greatest(coalesce(p_estimated_tokens, 0), 0), coalesce(v_row.limit_tokens, 0));
+  v_wait double precision := 0;
+begin
+  if v_row.blocked_until > v_now then
+    v_wait := extract(epoch from v_row.blocked_until - v_now);
+  end if;
+  if v_requests < 1 then
+    v_wait := greatest(v_wait, (1 - v_requests) / coalesce(v_row.requests_per_second, v_row.limit_requests / 60.0));
+  end if;
+  if v_tokens < v_need_tokens then
+    v_wait := greatest(v_wait, (v_need_tokens - v_tokens) / coalesce(v_row.tokens_per_second, v_row.limit_tokens / 60.0));
+  end if;
+  if v_wait > 0 then
+    update pm_pipeline.provider_rate_limits set turns_refused = turns_refused + 1
+     where provider = p_provider and model = p_model;
+    return v_wait;
+  end if;
+  update pm_pipeline.provider_rate_limits
+     set remaining_requests = v_requests - 1, remaining_tokens = v_tokens - v_need_tokens,
+         observed_at = v_now, turns_taken = turns_taken + 1
+   where provider = p_provider and model = p_model;
+  return 0;
+end
+$$;
+comment on function pm_pipeline.take_provider_turn(text, text, bigint) is 'Takes a turn to call a provider''s model (one request, about p_estimated_tokens): 0 = go, the turn is counted; > 0 = seconds to wait before asking again (blocked by a 429, or the bucket is empty). Atomic per bucket (row lock). No limit known yet: 0.';
+
+-- What an answer's headers said (any status), to correct the bucket. p_limits: {limit_requests,
+-- remaining_requests, reset_requests_seconds, limit_tokens, remaining_tokens, reset_tokens_seconds,
+-- retry_after_seconds}, each optional. The remaining amounts are taken as the lower of what the
+-- headers say and what the bucket counts now (turns taken for calls still in flight are in the
+-- bucket, not yet in the provider's count; another client of the same key is only in the
+-- provider's); the limits and refill rates are the provider's. retry_after_seconds blocks the bucket.
+create function pm_pipeline.record_provider_limits(p_provider text, p_model text, p_limits jsonb)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := clock_timestamp();
+  v_row pm_pipeline.provider_rate_limits := pm_pipeline.lock_provider_bucket(p_provider, p_model);
+  v_limit_requests integer := coalesce((p_limits->>'limit_requests')::numeric::integer, v_row.limit_requests);
+  v_limit_tokens bigint := coalesce((p_limits->>'limit_tokens')::numeric::bigint, v_row.limit_tokens);
+  v_said_requests double precision := (p_limits->>'remaining_requests')::float8;
+  v_said_tokens double precision := (p_limits->>'remaining_tokens')::float8;
+  v_reset_requests double precision := (p_limits->>'reset_requests_seconds')::float8;
+  v_reset_tokens double precision := (p_limits->>'reset_tokens_seconds')::float8;
+  v_retry_after double precision := (p_limits->>'retry_after_seconds')::float8;
+  v_requests double precision := pm_pipeline.provider_bucket_level(v_row.limit_requests, v_row.remaining_requests,
+                                   v_row.requests_per_second, v_row.observed_at, v_now);
+  v_tokens double precision := pm_pipeline.provider_bucket_level(v_row.limit_tokens, v_row.remaining_tokens,
+                                 v_row.tokens_per_second, v_row.observed_at, v_now);
+begin
+  update pm_pipeline.provider_rate_limits set
+    limit_requests = v_limit_requests,
+    limit_tokens = v_limit_tokens,
+    remaining_requests = case when v_said_requests is null then v_requests
+                              else least(coalesce(v_requests, v_said_requests), v_said_requests) end,
+    remaining_tokens = case when v_said_tokens is null then v_tokens
+                            else least(coalesce(v_tokens, v_said_tokens), v_said_tokens) end,
+    requests_per_second = case when v_reset_requests > 0 and v_said_requests < v_limit_requests
+                               then (v_limit_requests - v_said_requests) / v_reset_requests
+                               else coalesce(requests_per_second, v_limit_requests / 60.0) end,
+    tokens_per_second = case when v_reset_tokens > 0 and v_said_tokens < v_limit_tokens
+                             then (v_limit_tokens - v_said_tokens) / v_reset_tokens
+                             else coalesce(tokens_per_second, v_limit_tokens / 60.0) end,
+    observed_at = v_now,
+    blocked_until = case when v_retry_after > 0
+                         then greatest(blocked_until, v_now + make_interval(secs => v_retry_after))
+                         else blocked_until end
+   where provider = p_provider and model = p_model;
+end
+$$;
+comment on function pm_pipeline.record_provider_limits(text, text, jsonb) is 'Corrects a provider model''s bucket from an answer''s x-ratelimit-* headers (limits, remaining: the lower of the headers and the bucket, refill rate from the reset times) and blocks it for every worker until a 429''s retry-after.';

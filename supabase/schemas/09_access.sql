@@ -38,6 +38,8 @@ $$;
 comment on role pm_pipeline_worker is 'The Edge Functions'' database role: executes the pm_pipeline SQL API, reads what the functions read, writes nothing directly.';
 
 grant usage on schema pm_pipeline to pm_pipeline_worker;
+-- (take_provider_turn and record_provider_limits included: the workers pace their provider calls
+-- through them; the rate-limit table itself stays unreadable to the role)
 grant execute on all functions in schema pm_pipeline to pm_pipeline_worker;
 
 -- What the functions read with a plain SELECT (the workers' inputs, the API's lists and exports):

@@ -8,6 +8,7 @@ import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
 import { OPENAI_DEFAULTS, reasoningEffort, type OpenAIConfig } from "./config.ts";
 import { classifyOpenAIError } from "./errors.ts";
+import type { Pacer } from "./pacing.ts";
 import { DEFAULT_PRICES } from "./prices.ts";
 import { contactsPrompt, discoveryPrompt, researchPrompt, userLocation, type Prompt } from "./prompts.ts";
 import { strictSchemaOf, type JsonSchema } from "./schema.ts";
@@ -42,6 +43,8 @@ export interface OpenAIProviderOptions extends Partial<Omit<OpenAIConfig, "apiKe
    * are sequential in a worker, so a UsageMeter per worker attributes usage to the current task.
    */
   onUsage?: (usage: CallUsage, call: CallInfo) => void;
+  /** the shared rate-limit bucket (pacing.ts): a turn before each request, the headers of each answer after */
+  pacer?: Pacer;
 }
 
 type Output = { type: string; [key: string]: unknown };
@@ -139,6 +142,7 @@ export class OpenAIProvider implements ResearchProvider {
   readonly config: Omit<OpenAIConfig, "apiKey">;
   private readonly client: OpenAI;
   private readonly onUsage?: (usage: CallUsage, call: CallInfo) => void;
+  private readonly pacer?: Pacer;
 
   get timeoutMs(): number {
     return this.config.timeoutMs;
@@ -160,6 +164,7 @@ export class OpenAIProvider implements ResearchProvider {
     if (!Number.isInteger(maxToolCalls) || maxToolCalls < 1) throw new Error(`max tool calls must be a whole number >= 1, not ${maxToolCalls}`);
     if (!(timeoutMs > 0) || !(maxOutputTokens > 0)) throw new Error("the openai provider's timeout and max output tokens must be > 0");
     this.onUsage = options.onUsage;
+    this.pacer = options.pacer;
     this.client = new OpenAI({
       apiKey: options.apiKey,
       baseURL: options.baseURL,
@@ -202,6 +207,9 @@ export class OpenAIProvider implements ResearchProvider {
 
   private async call(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>, signal: AbortSignal): Promise<unknown> {
     signal.throwIfAborted();
+    const body = this.request(operation, prompt, location);
+    // pacing: wait for a turn of the shared bucket (about 4 characters a token), before the timeout starts
+    await this.pacer?.turn(Math.ceil(JSON.stringify(body).length / 4), signal);
     const { timeoutMs } = this.config;
     // the SDK's timeout ends when the headers arrive; this one covers the body too
     const deadline = new AbortController();
@@ -211,9 +219,10 @@ export class OpenAIProvider implements ResearchProvider {
     let phase: "headers" | "body" = "headers";
     try {
       const http = await this.client.responses
-        .create(this.request(operation, prompt, location), { signal: deadline.signal, timeout: timeoutMs, maxRetries: 0 })
+        .create(body, { signal: deadline.signal, timeout: timeoutMs, maxRetries: 0 })
         .asResponse();
       phase = "body";
+      await this.pacer?.observe(http.status, http.headers);
       const requestId = http.headers.get("x-request-id");
       const response = responseOf(await http.text(), http.headers.get("content-type"), requestId);
       const output = response.output as Output[] | undefined;
@@ -229,6 +238,7 @@ export class OpenAIProvider implements ResearchProvider {
     } catch (error) {
       if (signal.aborted) throw signal.reason; // the worker's abort (lease lost, shutdown): its reason, as the offline provider does
       if (error instanceof ProviderError) throw error;
+      if (error instanceof APIError && error.status !== undefined && error.headers) await this.pacer?.observe(error.status, error.headers);
       // an error status is classified by its status, even if its body then stalled
       const refused = error instanceof APIError && error.status !== undefined;
       if (deadline.signal.aborted && !refused) {
