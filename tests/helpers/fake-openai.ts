@@ -351,13 +351,20 @@ export class FakeOpenAI {
     }
     const request: RecordedRequest = { method, path, headers, body };
     this.requests.push(request);
-    let reply: FakeReply;
-    if (method !== "POST" || path !== "/v1/responses") {
-      reply = errorReply(404, { message: `Invalid URL (${method} ${path})`, type: "invalid_request_error", code: null });
-    } else {
+    const answer = (): FakeReply => {
       const next = this.queue.shift() ?? this.responder;
-      reply = next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
+      return next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
+    };
+    if (method === "POST" && path === "/v1/responses" && this.simulation) {
+      return this.simulation.deliver(request, answer, (reply) => this.write(res, reply));
     }
+    const reply = method !== "POST" || path !== "/v1/responses"
+      ? errorReply(404, { message: `Invalid URL (${method} ${path})`, type: "invalid_request_error", code: null })
+      : answer();
+    this.write(res, reply);
+  }
+
+  private write(res: ServerResponse, reply: FakeReply): void {
     if (reply.hang) return this.hold(res);
     const status = reply.status ?? 200;
     const payload = reply.raw ?? JSON.stringify(reply.body ?? null);
@@ -379,6 +386,17 @@ export class FakeOpenAI {
     res.write(payload.slice(0, reply.cut.after), () => res.destroy());
   }
 
+  private simulation?: Simulation;
+
+  /**
+   * Simulates a loaded provider (latency, 429s, an enforced rate limit) from now on, with fresh
+   * counters; see the simulation section at the end of this file. Off unless called.
+   */
+  simulate(options: SimulationOptions): Simulation {
+    this.simulation = new Simulation(options);
+    return this.simulation;
+  }
+
   /** Keeps a response open without answering (closed by the client, or by close()). */
   private hold(res: ServerResponse): void {
     this.hanging.add(res);
@@ -389,5 +407,181 @@ export class FakeOpenAI {
     for (const res of this.hanging) res.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------------
+// Simulation of a loaded provider (benchmarks and pacing tests; off unless FakeOpenAI.simulate is
+// called): a latency per call drawn from a seeded log-normal distribution, a share of calls answered
+// 429 with retry-after, and an enforced rate limit (requests and optionally tokens per window, a
+// token bucket refilled continuously, as OpenAI's are) with truthful x-ratelimit-* headers on every
+// answer. It counts calls, 429s and billed responses and records each call's latency.
+
+export interface SimulationOptions {
+  /** time to answer a call: log-normal with this median and spread (sigma of its log; default 0.5) */
+  latency?: { medianMs: number; spread?: number };
+  /** share of calls (0..1) answered 429 rate_limit_exceeded with retry-after, beside any enforced limit */
+  rateLimitedShare?: number;
+  /** the retry-after of those 429s, in seconds (default 1) */
+  retryAfterSeconds?: number;
+  /** enforced limits per window (default 60 s): a call beyond them is answered 429 */
+  limits?: { requests?: number; tokens?: number; windowSeconds?: number };
+  /** seed of the latency and 429 draws (default 1) */
+  seed?: number;
+}
+
+export interface SimulatedCall {
+  /** Date.now() when the call arrived */
+  at: number;
+  operation: string | null;
+  status: number;
+  /** ms from arrival to the answer (0 for a refusal) */
+  latencyMs: number;
+  /** the billed response's usage and model (200s only) */
+  billed?: { model: string; usage: UsageNumbers & { total_tokens: number } };
+}
+
+/** OpenAI's reset format: "1s", "6m0s", "12ms", "1.5s". */
+export function resetFormat(seconds: number): string {
+  if (seconds < 1) return `${Math.max(0, Math.ceil(seconds * 1000))}ms`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round((seconds - minutes * 60) * 1000) / 1000;
+  return minutes > 0 ? `${minutes}m${rest}s` : `${rest}s`;
+}
+
+/** mulberry32: a small seeded generator, so that a benchmark's draws are the same in every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Bucket {
+  private level: number;
+  private at = Date.now();
+  constructor(readonly limit: number, readonly windowSeconds: number) {
+    this.level = limit;
+  }
+  private get perSecond() {
+    return this.limit / this.windowSeconds;
+  }
+  now(): number {
+    const t = Date.now();
+    this.level = Math.min(this.limit, this.level + ((t - this.at) / 1000) * this.perSecond);
+    this.at = t;
+    return this.level;
+  }
+  take(amount: number): boolean {
+    if (this.now() < amount) return false;
+    this.level -= amount;
+    return true;
+  }
+  /** seconds until `amount` is there */
+  waitFor(amount: number): number {
+    return Math.max(0, (Math.min(amount, this.limit) - this.now()) / this.perSecond);
+  }
+  /** seconds until full: x-ratelimit-reset-* */
+  resetSeconds(): number {
+    return (this.limit - this.now()) / this.perSecond;
+  }
+}
+
+export class Simulation {
+  readonly calls: SimulatedCall[] = [];
+  private readonly random: () => number;
+  private readonly requests?: Bucket;
+  private readonly tokens?: Bucket;
+
+  constructor(readonly options: SimulationOptions) {
+    this.random = seeded(options.seed ?? 1);
+    const window = options.limits?.windowSeconds ?? 60;
+    if (options.limits?.requests) this.requests = new Bucket(options.limits.requests, window);
+    if (options.limits?.tokens) this.tokens = new Bucket(options.limits.tokens, window);
+  }
+
+  get rateLimited(): number {
+    return this.calls.filter((c) => c.status === 429).length;
+  }
+
+  get billed(): SimulatedCall[] {
+    return this.calls.filter((c) => c.billed);
+  }
+
+  private latencyMs(): number {
+    const latency = this.options.latency;
+    if (!latency) return 0;
+    // Box-Muller: a standard normal from two uniform draws
+    const z = Math.sqrt(-2 * Math.log(1 - this.random())) * Math.cos(2 * Math.PI * this.random());
+    return latency.medianMs * Math.exp((latency.spread ?? 0.5) * z);
+  }
+
+  /** The x-ratelimit-* headers of the limits enforced (none: the fake's usual constant ones). */
+  private limitHeaders(): Record<string, string> {
+    const headers: Record<string, string> = {};
+    for (const [name, bucket] of [["requests", this.requests], ["tokens", this.tokens]] as const) {
+      if (!bucket) continue;
+      headers[`x-ratelimit-limit-${name}`] = String(bucket.limit);
+      headers[`x-ratelimit-remaining-${name}`] = String(Math.floor(bucket.now()));
+      headers[`x-ratelimit-reset-${name}`] = resetFormat(bucket.resetSeconds());
+    }
+    return headers;
+  }
+
+  private refuse(call: SimulatedCall, send: (reply: FakeReply) => void, retryAfterSeconds: number, what: "requests" | "tokens", message: string): void {
+    call.status = 429;
+    this.calls.push(call);
+    const limit = replies.rateLimited({ retryAfterMs: Math.ceil(retryAfterSeconds * 1000), retryAfter: String(Math.ceil(retryAfterSeconds)) });
+    const body = limit.body as { error: Record<string, unknown> };
+    send({ ...limit, headers: { ...limit.headers, ...this.limitHeaders() }, body: { error: { ...body.error, type: what, message } } });
+  }
+
+  deliver(request: RecordedRequest, answer: () => FakeReply, send: (reply: FakeReply) => void): void {
+    const at = Date.now();
+    const operation = (request.body?.text?.format?.name as string | undefined) ?? null;
+    const call: SimulatedCall = { at, operation, status: 200, latencyMs: 0 };
+    const model = String(request.body?.model ?? "gpt-5-mini");
+    if (this.requests && !this.requests.take(1)) {
+      const wait = this.requests.waitFor(1);
+      return this.refuse(call, send, wait, "requests", `Rate limit reached for ${model} in organization org-fake on requests per min (RPM): ` +
+        `Limit ${this.requests.limit}, Used ${this.requests.limit}, Requested 1. Please try again in ${resetFormat(wait)}.`);
+    }
+    if ((this.options.rateLimitedShare ?? 0) > 0 && this.random() < this.options.rateLimitedShare!) {
+      const wait = this.options.retryAfterSeconds ?? 1;
+      return this.refuse(call, send, wait, "tokens", `Rate limit reached for ${model} in organization org-fake on tokens per min (TPM): ` +
+        `Limit 200000, Used 198500, Requested 6000. Please try again in ${resetFormat(wait)}.`);
+    }
+    const reply = answer();
+    const usage = (reply.body as { usage?: UsageNumbers & { total_tokens?: number } } | undefined)?.usage;
+    const total = usage ? (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0) : 0;
+    if (this.tokens && !this.tokens.take(total)) {
+      this.requests?.take(-1); // the request was not served: it does not count
+      const wait = this.tokens.waitFor(total);
+      return this.refuse(call, send, wait, "tokens", `Rate limit reached for ${model} in organization org-fake on tokens per min (TPM): ` +
+        `Limit ${this.tokens.limit}, Requested ${total}. Please try again in ${resetFormat(wait)}.`);
+    }
+    const delay = this.latencyMs();
+    setTimeout(() => {
+      call.status = reply.status ?? 200;
+      call.latencyMs = Date.now() - at;
+      const body = reply.body as { model?: string; usage?: Record<string, any> } | undefined;
+      if (call.status === 200 && body?.usage) {
+        call.billed = {
+          model: String(body.model ?? model),
+          usage: {
+            input_tokens: body.usage.input_tokens, cached_tokens: body.usage.input_tokens_details?.cached_tokens ?? 0,
+            output_tokens: body.usage.output_tokens, reasoning_tokens: body.usage.output_tokens_details?.reasoning_tokens ?? 0,
+            total_tokens: body.usage.total_tokens,
+          },
+        };
+      }
+      this.calls.push(call);
+      send({ ...reply, headers: { ...reply.headers, ...this.limitHeaders() } });
+    }, delay);
   }
 }
