@@ -142,15 +142,18 @@ export const companyResearchWorker: ResearchKind = {
       if (research.success) return { research: research.data, decision: qualify(criteria, research.data), requalified: true };
       // nothing usable stored: researched afresh below
     }
+    // the PMS is what the company's own site shows, not what the provider says: read while the
+    // provider answers (its politeness interval, 1 s per page, hides behind the call's seconds)
+    const checking = verifier.verify({ domain: company.domain, criteria, signal });
+    checking.catch(() => {}); // awaited below; a failed research call must not leave it unhandled
     // kept under the lease: the PMS check after it may be cut short, and the next attempt starts here
     const { answer: claimed, dropped } = await once("research", async () =>
       parseAnswer(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research"));
-    // the PMS is what the company's own site shows, not what the provider says
-    const pms = await verifier.verify({ domain: company.domain, criteria, signal });
+    const pms = await checking;
     const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
     return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null, dropped };
   },
-  // the research call, then the PMS check of the company's site within its deadline
+  // the research call and the PMS check of the company's site within its deadline (at once; the sum bounds both)
   secondsNeeded: ({ provider }) => (provider.timeoutMs + PMS_CHECK_DEADLINE_MS) / 1000,
   secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS) and the PMS check's deadline",
   commit: (sql, task, { research, decision, ...rest }) =>
