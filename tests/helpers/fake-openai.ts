@@ -439,7 +439,7 @@ export interface SimulatedCall {
   /** ms from arrival to the answer (0 for a refusal) */
   latencyMs: number;
   /** the billed response's usage and model (200s only) */
-  billed?: { model: string; usage: UsageNumbers & { total_tokens: number } };
+  billed?: { model: string; usage: UsageNumbers & { total_tokens: number }; web_searches: number };
 }
 
 /** OpenAI's reset format: "1s", "6m0s", "12ms", "1.5s". */
@@ -578,6 +578,7 @@ export class Simulation {
             output_tokens: body.usage.output_tokens, reasoning_tokens: body.usage.output_tokens_details?.reasoning_tokens ?? 0,
             total_tokens: body.usage.total_tokens,
           },
+          web_searches: ((body as { output?: { type: string }[] }).output ?? []).filter((o) => o.type === "web_search_call").length,
         };
       }
       this.calls.push(call);
