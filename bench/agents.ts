@@ -80,13 +80,21 @@ function company(domain: string) {
     pms: "Buildium", source_urls: [`https://${domain}/`] };
 }
 
-/** The fake model: discovery finds up to the count asked of the companies not excluded; the rest answer about the company named. */
+/**
+ * The companies the fake model has named in this run: its discovery names each once (the prompt
+ * excludes only the latest MAX_EXCLUDED_IN_PROMPT known domains, and a model that named old ones
+ * again would end discovery as "found nothing new" long before the market is exhausted).
+ */
+const named = new Set<string>();
+
+/** The fake model: discovery finds up to the count asked of the companies not named yet; the rest answer about the company named. */
 function answer(request: RecordedRequest) {
   const schema = request.body?.text?.format?.name;
   const prompt = JSON.stringify(request.body?.input ?? "") + String(request.body?.instructions ?? "");
   if (schema === "discovery") {
     const count = Number(/Find up to (\d+)/.exec(prompt)?.[1] ?? 10);
-    const found = MARKET.filter((c) => !prompt.includes(c.domain)).slice(0, count);
+    const found = MARKET.filter((c) => !named.has(c.domain) && !prompt.includes(c.domain)).slice(0, count);
+    for (const c of found) named.add(c.domain);
     return replies.json({ companies: found.map((c) => company(c.domain)), exhausted: found.length === 0 })(request);
   }
   const domain = MARKET.find((c) => prompt.includes(c.domain))?.domain ?? "c0000-buildium-portal.example";
@@ -155,6 +163,7 @@ const billedUsd = (simulation: Simulation) => simulation.billed.reduce((total, c
 
 async function run(scenario: string, companies: number, pacing: "on" | "off", simulation: Simulation): Promise<RunResult> {
   await sql`delete from pm_pipeline.provider_rate_limits where provider = 'openai'`;
+  named.clear();
   const host = await startHost(`agents-${scenario}-${companies}-${pacing}`, {
     PM_LEADS_PROVIDER: "openai", OPENAI_API_KEY: "sk-bench-local", OPENAI_BASE_URL: fake.baseURL, OPENAI_MODEL: MODEL,
     PM_LEADS_OPENAI_PACING: pacing, PM_LEADS_SITE_BASE_URL: `http://127.0.0.1:${sites.port}`,
@@ -220,7 +229,7 @@ try {
   const f = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? "-" : n.toFixed(digits));
   printTable(["companies", "wall (s)", "ideal (s)", "ratio", "completed", "ready/asked", "retries", "task retries", "429s", "calls", "cost (usd)", "billed (usd)"],
     results.map((r) => [r.companies, f(r.seconds), f(r.ideal_seconds), f(r.ratio, 2), r.success ? "yes" : `no (${r.status})`,
-      `${r.ready}/${r.companies}`, r.retries, r.task_retries, r.rate_limited, r.calls, f(r.cost_usd, 4), f(r.billed_usd, 4)]));
+      `${r.ready}/${r.companies}`, r.retries, r.task_retries, r.rate_limited, r.calls, f(r.cost_usd, 6), f(r.billed_usd, 6)]));
 
   if (pacedCompanies > 0) {
     const paced: RunResult[] = [];
@@ -233,7 +242,7 @@ try {
     printTable(["pacing", "companies", "wall (s)", "completed", "calls", "429s", "429 share", "calls/min", "throughput / R", "cost (usd)", "billed (usd)"],
       paced.map((r) => [r.pacing, r.companies, f(r.seconds), r.success ? "yes" : `no (${r.status})`, r.calls, r.rate_limited,
         `${(r.rate_limited_share * 100).toFixed(1)}%`, f(r.throughput_per_minute), `${((r.throughput_of_limit ?? 0) * 100).toFixed(0)}%`,
-        f(r.cost_usd, 4), f(r.billed_usd, 4)]));
+        f(r.cost_usd, 6), f(r.billed_usd, 6)]));
   }
 
   const latency = results.filter((r) => r.scenario === "latency");

@@ -223,6 +223,8 @@ declare
   v_batch integer;
   v_batch_no integer;
   v_missing integer;
+  v_judged integer;
+  v_wanted integer;
   v_message text;
   v_searching boolean;
 begin
@@ -245,11 +247,19 @@ begin
   v_searching := not v_run.discovery_exhausted and v_run.discovery_stopped is null;
   if v_missing > 0 and v_searching and v_p.discovery_in_flight = 0 then
     select s.lead_list_batch_size into v_batch from pm_pipeline.settings s;
+    -- a batch asks for what is missing divided by the share of the judged companies accepted so
+    -- far (once 5 are judged; at most 4x): asking for exactly what is missing made every rejection
+    -- cost another round of discovery and research at the end of a run (bench:agents: 9 batches
+    -- for 25 companies)
+    v_judged := v_p.accepted + v_p.rejected + v_p.review;
+    v_wanted := case when v_judged >= 5
+                     then ceil(v_missing::numeric * v_judged / greatest(v_p.accepted, ceil(v_judged / 4.0)))::int
+                     else v_missing end;
     update pm_pipeline.runs set discovery_batches = discovery_batches + 1 where id = p_run_id
     returning discovery_batches into v_batch_no;
     perform pm_pipeline.enqueue_tasks('lead_list', p_run_id, jsonb_build_array(jsonb_build_object(
       'key', format('discover:%s:%s', p_run_id, v_batch_no),
-      'payload', jsonb_build_object('count', least(v_batch, v_missing), 'batch', v_batch_no),
+      'payload', jsonb_build_object('count', least(v_batch, v_wanted), 'batch', v_batch_no),
       'delay_seconds', case when v_run.discovery_failures > 0
                             then extract(epoch from pm_pipeline.retry_delay('lead_list', v_run.discovery_failures)) else 0 end)));
     v_p.tasks_in_flight := v_p.tasks_in_flight + 1;

@@ -84,9 +84,9 @@ describe("the provider's pacing hook", () => {
     fake.reset();
     fake.reply(replies.rateLimited({ retryAfter: "2" }));
     const { pacer, log } = recordingPacer();
-    const error = await research(new OpenAIProvider({ apiKey: "sk-test", baseURL: fake.baseURL, pacer })).catch((e) => e);
+    const error = await research(new OpenAIProvider({ apiKey: "sk-test", baseURL: fake.baseURL, pacer })).catch((e: ProviderError) => e);
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error.kind).toBe("rate_limit");
+    expect((error as ProviderError).kind).toBe("rate_limit");
     expect(log).toEqual(["turn with tokens after 0 requests", "observe 429 - 2"]);
   });
 
@@ -118,7 +118,7 @@ describe("the fake server's enforced limit", () => {
       expect(answer.headers.get("x-ratelimit-remaining-requests")).toBe("0");
       expect(resetSeconds(answer.headers.get("x-ratelimit-reset-requests"))).toBeGreaterThan(50); // 2 per minute: nearly a minute to full
       expect(Number(answer.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-      expect((await answer.json()).error).toMatchObject({ code: "rate_limit_exceeded", type: "requests" });
+      expect(((await answer.json()) as { error: unknown }).error).toMatchObject({ code: "rate_limit_exceeded", type: "requests" });
     } finally {
       await fake.close();
     }
