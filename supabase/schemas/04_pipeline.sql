@@ -211,6 +211,19 @@ comment on column pm_pipeline.v_run_progress.created_at is 'When it was created.
 comment on column pm_pipeline.v_run_progress.updated_at is 'When it last changed.';
 comment on column pm_pipeline.v_run_progress.finished_at is 'When it ended.';
 
+-- The share of a run's judged companies that were accepted, at least 1/4 (a run that accepts few
+-- asks for at most 4 times what it misses).
+create function pm_pipeline.discovery_acceptance(p_accepted integer, p_judged integer)
+returns numeric
+language sql
+immutable
+security definer
+set search_path = ''
+as $$
+  select greatest(p_accepted::numeric / nullif(p_judged, 0), 0.25)
+$$;
+comment on function pm_pipeline.discovery_acceptance(integer, integer) is 'The share of judged companies accepted (at least 0.25): how much more than what is missing a discovery batch asks for.';
+
 create function pm_pipeline.reconcile_run(p_run_id uuid)
 returns pm_pipeline.run_status
 language plpgsql
@@ -247,13 +260,15 @@ begin
   v_searching := not v_run.discovery_exhausted and v_run.discovery_stopped is null;
   if v_missing > 0 and v_searching and v_p.discovery_in_flight = 0 then
     select s.lead_list_batch_size into v_batch from pm_pipeline.settings s;
-    -- a batch asks for what is missing divided by the share of the judged companies accepted so
-    -- far (once 5 are judged; at most 4x): asking for exactly what is missing made every rejection
-    -- cost another round of discovery and research at the end of a run (bench:agents: 9 batches
-    -- for 25 companies)
+    -- a batch asks for what is expected to be missing, divided by the share p of the judged
+    -- companies accepted so far (once 5 are judged; p at least 1/4): (target - accepted -
+    -- candidates * p) / p, and never less than what is missing. Asking for exactly what was
+    -- missing made each rejection of a candidate still in research cost another round of
+    -- discovery and research at the end of a run (bench:agents: 9 batches for 25 companies).
     v_judged := v_p.accepted + v_p.rejected + v_p.review;
     v_wanted := case when v_judged >= 5
-                     then ceil(v_missing::numeric * v_judged / greatest(v_p.accepted, ceil(v_judged / 4.0)))::int
+                     then greatest(v_missing, ceil((v_run.target_quantity - v_p.accepted) / pm_pipeline.discovery_acceptance(v_p.accepted, v_judged)
+                                                   - v_p.candidates)::int)
                      else v_missing end;
     update pm_pipeline.runs set discovery_batches = discovery_batches + 1 where id = p_run_id
     returning discovery_batches into v_batch_no;
