@@ -30,6 +30,9 @@
 // / R, where throughput = (calls accepted - the bucket's capacity) / (last accepted - first call)
 // per minute (goal >= 90%).
 //
+// PM_LEADS_BENCH_TIMELINE=1 prints every task's created / claimed / finished seconds after each run
+// (how the overheads above were found).
+//
 // Needs nothing running: scripts/test-stack.sh makes the stack; the bench starts its functions hosts.
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -65,15 +68,18 @@ const pacedLatencyMs = Number(args["paced-latency-ms"]);
 const CRITERIA = { pms: "Buildium", state: "TX" };
 const MODEL = "gpt-5-mini";
 
-// The market the fake model knows: 4 of 5 companies on Buildium (accepted), 1 on AppFolio (rejected
-// by the detector reading its site), named c0001-... so that no name is a part of another.
+// The market the fake model knows, one of its own per run (a company found by an earlier run is
+// not new to the next): 4 of 5 companies on Buildium (accepted), 1 on AppFolio (rejected by the
+// detector reading its site), named r1-c0001-... so that no name is a part of another.
 const FIXTURES = Object.fromEntries(loadFixtureSites().map((s) => [s.name, s]));
-const market = (size: number) => Array.from({ length: Math.ceil(size * 1.5) + 10 }, (_, i) => {
+const marketOf = (run: number, size: number) => Array.from({ length: size * 3 + 20 }, (_, i) => {
   const site = i % 5 === 4 ? "appfolio-portal" : "buildium-portal";
-  return { site, domain: `c${String(i).padStart(4, "0")}-${site}.example` };
+  return { site, domain: `r${run}-c${String(i).padStart(4, "0")}-${site}.example` };
 });
-const MARKET = market(Math.max(...sizes, pacedCompanies));
-const SITES: Record<string, SiteSpec> = Object.fromEntries(MARKET.map((c) => [c.domain, FIXTURES[c.site]]));
+const MARKETS = [...sizes, pacedCompanies, pacedCompanies].map((size, run) => marketOf(run, size));
+const SITES: Record<string, SiteSpec> = Object.fromEntries(MARKETS.flat().map((c) => [c.domain, FIXTURES[c.site]]));
+let MARKET = MARKETS[0];
+let runs = 0;
 
 function company(domain: string) {
   return { name: `${domain.split(".")[0]} Property Management`, domain, website: `https://${domain}/`, city: "Austin", state: "TX",
@@ -97,7 +103,7 @@ function answer(request: RecordedRequest) {
     for (const c of found) named.add(c.domain);
     return replies.json({ companies: found.map((c) => company(c.domain)), exhausted: found.length === 0 })(request);
   }
-  const domain = MARKET.find((c) => prompt.includes(c.domain))?.domain ?? "c0000-buildium-portal.example";
+  const domain = MARKET.find((c) => prompt.includes(c.domain))?.domain ?? MARKET[0].domain;
   if (schema === "company_research") {
     return replies.json({ ...realistic.company_research, pms_evidence_urls: [], units_source_url: `https://${domain}/about`,
       source_urls: [`https://${domain}/`] })(request);
@@ -164,6 +170,7 @@ const billedUsd = (simulation: Simulation) => simulation.billed.reduce((total, c
 async function run(scenario: string, companies: number, pacing: "on" | "off", simulation: Simulation): Promise<RunResult> {
   await sql`delete from pm_pipeline.provider_rate_limits where provider = 'openai'`;
   named.clear();
+  MARKET = MARKETS[runs++];
   const host = await startHost(`agents-${scenario}-${companies}-${pacing}`, {
     PM_LEADS_PROVIDER: "openai", OPENAI_API_KEY: "sk-bench-local", OPENAI_BASE_URL: fake.baseURL, OPENAI_MODEL: MODEL,
     PM_LEADS_OPENAI_PACING: pacing, PM_LEADS_SITE_BASE_URL: `http://127.0.0.1:${sites.port}`,
