@@ -7,7 +7,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(14);
+select plan(16);
 
 -- runs `p_sql` as pm_pipeline_worker: 'ok', or the SQLSTATE it failed with
 create function pg_temp.as_worker(p_sql text) returns text language plpgsql as $$
@@ -46,6 +46,12 @@ select is(pg_temp.as_worker($$ select * from pm_pipeline.v_queue_stats $$), 'ok'
 select is(pg_temp.as_worker($$ select * from pm_pipeline.v_companies_export $$), 'ok', 'and the exports');
 select is(pg_temp.as_worker($$ select * from pm_pipeline.claim_tasks('role-test-worker', array['lead_list'], 1) $$), 'ok',
   'it claims tasks through the SQL API');
+
+select is(pg_temp.as_worker($$ select pm_pipeline.take_provider_turn('openai', 'role-test-model', 100),
+                                      pm_pipeline.record_provider_limits('openai', 'role-test-model', '{"limit_requests": 5}') $$), 'ok',
+  'it paces its provider calls through the SQL API');
+select is(pg_temp.as_worker($$ update pm_pipeline.provider_rate_limits set blocked_until = null $$), '42501',
+  'but cannot change the rate-limit buckets directly');
 
 select * from finish();
 rollback;
