@@ -36,7 +36,7 @@ const repeats = Number(args.repeats);
 // four states: a market large enough for 1,000 Buildium companies in the synthetic world
 const CRITERIA = { pms: "Buildium", states: ["TX", "FL", "CA", "AZ"] };
 
-const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
+const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {}, connection: { application_name: "bench-e2e" } });
 const hosts: Host[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,14 +66,24 @@ interface RunEnd {
   seconds: number;
   status: string;
   ready: number;
+  /** the most database connections the run's hosts held at once (sampled as the run is watched) */
+  peakConnections: number;
 }
 
 async function runToEnd(quantity: number, timeoutMs: number): Promise<RunEnd> {
   const started = performance.now();
   const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, ${quantity})`;
+  let peakConnections = 0;
   for (;;) {
-    const [p] = await sql`select status, ready from pm_pipeline.v_run_progress where run_id = ${run.id}`;
-    if (p.status !== "active") return { id: run.id, seconds: (performance.now() - started) / 1000, status: p.status, ready: p.ready };
+    // every client backend but this script's own
+    const [p] = await sql`
+      select status, ready,
+             (select count(*)::int from pg_stat_activity
+               where backend_type = 'client backend' and datname = current_database()
+                 and application_name <> 'bench-e2e') as connections
+        from pm_pipeline.v_run_progress where run_id = ${run.id}`;
+    peakConnections = Math.max(peakConnections, p.connections);
+    if (p.status !== "active") return { id: run.id, seconds: (performance.now() - started) / 1000, status: p.status, ready: p.ready, peakConnections };
     if (performance.now() - started > timeoutMs) throw new Error(`run of ${quantity} still active after ${timeoutMs / 1000} s`);
     await sleep(50);
   }
@@ -140,15 +150,15 @@ try {
     limits.push({
       companies: size, peakMb: after.peakMb, cpuSeconds: cpu, tasks: tasks.all, attempts: tasks.attempts,
       cpuMsPerTask: (cpu * 1000) / tasks.attempts, cpuMsPerResearchTask: (cpu * 1000) / tasks.research,
-      invocations: workers.invocations, mostTasksPerInvocation: workers.most,
+      invocations: workers.invocations, mostTasksPerInvocation: workers.most, peakConnections: result.peakConnections,
     });
   }
   printTable(["companies", "wall time (s)", "companies/s"],
     throughput.map((r) => [r.companies, r.seconds.toFixed(2), r.perSecond.toFixed(1)]));
   console.log();
-  printTable(["companies", "peak memory (MB)", "CPU (s)", "task attempts", "CPU/task (ms)", "CPU/research task (ms)", "invocations", "most tasks in one"],
+  printTable(["companies", "peak memory (MB)", "CPU (s)", "task attempts", "CPU/task (ms)", "CPU/research task (ms)", "invocations", "most tasks in one", "peak connections"],
     limits.map((l) => [l.companies, l.peakMb.toFixed(0), l.cpuSeconds.toFixed(2), l.attempts, l.cpuMsPerTask.toFixed(1),
-      l.cpuMsPerResearchTask.toFixed(1), l.invocations, l.mostTasksPerInvocation]));
+      l.cpuMsPerResearchTask.toFixed(1), l.invocations, l.mostTasksPerInvocation, l.peakConnections]));
 
   const reclaims: number[] = [];
   for (let round = 1; round <= repeats; round++) {
