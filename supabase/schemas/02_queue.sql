@@ -326,7 +326,7 @@ $$;
 comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval, text, boolean) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable; an attempt not really tried may go uncounted.';
 
 -- Re-queues tasks whose lease expired (their worker stopped heartbeating). Idempotent; run by
--- every claim (for its kinds) and by pg_cron (for all kinds).
+-- a claim that found nothing ready (for its kinds) and by pg_cron (for all kinds).
 create function pm_pipeline.requeue_expired_leases(p_kinds text[] default null)
 returns setof pm_pipeline.tasks
 language plpgsql
@@ -355,8 +355,11 @@ comment on function pm_pipeline.requeue_expired_leases(text[]) is 'Ends attempts
 
 -- Claims up to p_limit ready tasks of the given kinds for a worker: FOR UPDATE SKIP LOCKED, so
 -- concurrent claimers never get the same task; each claimed task gets a fresh lease token. The
--- claim also re-queues expired leases of these kinds and records the worker's heartbeat. A worker
--- that was stopped (stop_worker) claims nothing.
+-- claim records the worker's heartbeat (at most once a second). A worker that was stopped
+-- (stop_worker) claims nothing. Expired leases of these kinds are re-queued only when nothing
+-- ready was found: a busy queue's claims pay no sweep (pg_cron's release_dead_worker_leases runs
+-- it every 10 s), and an idle worker waiting for a lease to expire (next_task_due) still takes
+-- the task over at its next claim.
 create function pm_pipeline.claim_tasks(p_worker_id text, p_kinds text[], p_limit integer default 1)
 returns setof pm_pipeline.tasks
 language plpgsql
@@ -377,11 +380,8 @@ begin
     return;
   end if;
 
-  if exists (select from pm_pipeline.tasks t
-              where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds)) then
-    perform pm_pipeline.requeue_expired_leases(p_kinds);
-  end if;
-
+  -- the second round runs only when the first found nothing and an expired lease can be re-queued
+  for v_round in 1..2 loop
   return query
   with picked as (
     -- one ordered index scan per kind (kind = any(...) would read and sort every queued row)
@@ -425,10 +425,42 @@ begin
      where w.status <> 'processing' or w.last_heartbeat_at < now() - interval '1 second'
   )
   select * from claimed c order by c.fair_tag, c.id;
+  exit when found or v_round = 2
+    or not exists (select from pm_pipeline.tasks t
+                    where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds));
+  perform pm_pipeline.requeue_expired_leases(p_kinds);
+  end loop;
 end
 $$;
 
-comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up to p_limit ready tasks (lowest fair_tag first) with SKIP LOCKED; each gets a lease token and expiry. Re-queues expired leases first.';
+comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up to p_limit ready tasks (lowest fair_tag first) with SKIP LOCKED; each gets a lease token and expiry. With nothing ready, re-queues expired leases and tries once more.';
+
+-- The single-task worker's loop in one round trip and one commit: completes the task it holds
+-- (fenced by the token, as complete_task) and claims its next tasks (as claim_tasks). A stale token
+-- raises PM001 (lease lost) and the whole call writes nothing and claims nothing: the caller
+-- learns its completion did not hold and claims on its own.
+create function pm_pipeline.complete_and_claim(
+  p_task_id bigint,
+  p_lease_token uuid,
+  p_result jsonb,
+  p_worker_id text,
+  p_kinds text[],
+  p_limit integer default 1)
+returns setof pm_pipeline.tasks
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not exists (select from pm_pipeline.complete_tasks(array[p_task_id], array[p_lease_token], array[p_result])) then
+    raise exception 'lease lost: task % is no longer held with this token', p_task_id
+      using errcode = 'PM001', hint = 'another worker may own the task now; claim again';
+  end if;
+  return query select * from pm_pipeline.claim_tasks(p_worker_id, p_kinds, p_limit);
+end
+$$;
+
+comment on function pm_pipeline.complete_and_claim(bigint, uuid, jsonb, text, text[], integer) is 'Completes a claimed task (token-fenced) and claims the worker''s next tasks in one call; raises PM001 and writes nothing when the token is stale.';
 
 -- Renews the lease of a claimed task and the worker's heartbeat. Returns the new expiry, or null
 -- when the lease is lost (stale token, expired, or the task ended): the worker must then abort.
