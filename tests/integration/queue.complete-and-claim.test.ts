@@ -3,7 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "postgres";
 import { queue, type Task } from "../../shared/queue/client.ts";
+import { workerConfig } from "../../shared/worker/config.ts";
+import { Worker, type WorkerKind } from "../../shared/worker/runtime.ts";
 import { connect, createKind, dropKind, workerId } from "../helpers/db.ts";
+import { FAST_WORKERS } from "../helpers/functions-host.ts";
 
 const TASKS = 400;
 const WORKERS = 8;
@@ -78,5 +81,45 @@ describe("complete_and_claim", () => {
     expect(mine).toEqual({ completed: true, next: [] });
     const [after] = await admin`select state, result from pm_pipeline.tasks where id = ${held.id}`;
     expect(after).toEqual({ state: "succeeded", result: { n: 1 } });
+  });
+
+  it("the worker runtime claims the next task with its commit; a lost lease rolls that claim back", async () => {
+    // a kind of its own: the racing workers above still count against the other one's concurrency
+    const kind = await createKind(admin, { lease_seconds: 120 });
+    const tasks = await queue(admin).enqueue(kind, null, ["a", "b", "c"].map((name) => ({ payload: { name } })));
+    const ids = Object.fromEntries(tasks.map((t) => [t.payload.name as string, t.id]));
+    let expired = false;
+    let inTransaction = 0;
+    const noop: WorkerKind = {
+      kind,
+      async work(task) {
+        // the first attempt of a outlives its lease (a paused worker): its commit must write nothing
+        if (task.id === ids.a && !expired) {
+          expired = true;
+          await admin`update pm_pipeline.tasks set lease_expires_at = now() - interval '1 second' where id = ${task.id}`;
+        }
+        return { name: task.payload.name };
+      },
+      async commit(db, task, result) {
+        if ("savepoint" in db) inTransaction++; // a transaction of the runtime's: the claim rides along
+        if (!(await queue(db).complete(task, result))) throw Object.assign(new Error("lease lost"), { code: "PM001" });
+      },
+    };
+    const worker = new Worker({
+      sql: workers[2], kind: noop, tools: {}, workerId: workerId("cc-runtime"),
+      config: workerConfig({ ...FAST_WORKERS, WORKER_MIN_TASK_SECONDS: "1", WORKER_IDLE_WAIT_SECONDS: "0" }),
+    });
+    const summary = await worker.run();
+
+    // a (lease lost), b, c, a again: the claim that rode along with a's stale commit was rolled back
+    expect(summary).toMatchObject({ claimed: 4, completed: 3, lost: 1, failed: 0, stoppedBecause: "queue empty" });
+    expect(inTransaction).toBeGreaterThanOrEqual(3);
+    const rows = await admin`select payload->>'name' as name, state, attempts from pm_pipeline.tasks where kind = ${kind} order by id`;
+    expect(rows).toEqual([
+      { name: "a", state: "succeeded", attempts: 2 },
+      { name: "b", state: "succeeded", attempts: 1 }, // not 2: the rolled-back claim did not count
+      { name: "c", state: "succeeded", attempts: 1 },
+    ]);
+    await dropKind(admin, kind);
   });
 });
