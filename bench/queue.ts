@@ -68,6 +68,9 @@ const CONFIGS: Config[] = [
   { system: "ours", workers: 4, batch: 10 },
   { system: "ours", workers: 4, batch: 100 },
   { system: "ours", workers: 16, batch: 10 },
+  // as large as graphile-worker's largest local queue below
+  { system: "ours", workers: 1, batch: 500 },
+  { system: "ours", workers: 2, batch: 500 },
   { system: "graphile-worker", workers: 1, batch: 1 }, // its default mode and concurrency
   { system: "graphile-worker", workers: 10, batch: 1 },
   // batched mode: the pool prefetches (and locks) localQueue.size jobs; completions are written
