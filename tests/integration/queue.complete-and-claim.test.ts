@@ -122,4 +122,32 @@ describe("complete_and_claim", () => {
     ]);
     await dropKind(admin, kind);
   });
+
+  it("a shutdown while a commit brings the next task along gives that task straight back", async () => {
+    const kind = await createKind(admin, { lease_seconds: 120 });
+    const tasks = await queue(admin).enqueue(kind, null, ["a", "b"].map((name) => ({ payload: { name } })));
+    let worker: Worker | undefined;
+    const kindOf: WorkerKind = {
+      kind,
+      work: async () => ({}),
+      async commit(db, task, result) {
+        if (!(await queue(db).complete(task, result))) throw Object.assign(new Error("lease lost"), { code: "PM001" });
+        // the platform's shutdown arrives while the transaction with the next claim is open
+        if (task.id === tasks[0].id) void worker!.shutdown("termination");
+      },
+    };
+    worker = new Worker({
+      sql: workers[3], kind: kindOf, tools: {}, workerId: workerId("cc-shutdown"),
+      config: workerConfig({ ...FAST_WORKERS, WORKER_MIN_TASK_SECONDS: "1", WORKER_IDLE_WAIT_SECONDS: "0" }),
+    });
+    const summary = await worker.run();
+
+    expect(summary).toMatchObject({ claimed: 1, completed: 1, released: 1, stoppedBecause: "shutdown" });
+    const rows = await admin`select payload->>'name' as name, state, attempts, last_error_kind from pm_pipeline.tasks where kind = ${kind} order by id`;
+    expect(rows).toEqual([
+      { name: "a", state: "succeeded", attempts: 1, last_error_kind: null },
+      { name: "b", state: "queued", attempts: 0, last_error_kind: "released" }, // claimed with a's commit, released uncounted
+    ]);
+    await dropKind(admin, kind);
+  });
 });
