@@ -90,21 +90,24 @@ comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task 
 
 -- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
 -- end_queued_tasks_of_run) moves tasks only along these edges; a trigger refuses any other move,
--- whoever makes it.
+-- whoever makes it. PL/pgSQL, not SQL: the trigger runs it on every claim and completion, and a SQL
+-- function that cannot be inlined (security definer) is planned again in every transaction.
 create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
 returns boolean
-language sql
+language plpgsql
 immutable
 security definer
 set search_path = ''
 as $$
-  select p_from = p_to or (p_from, p_to) in (
+begin
+  return p_from = p_to or (p_from, p_to) in (
     ('queued', 'running'),       -- claimed
     ('queued', 'cancelled'),     -- its run ended
     ('running', 'succeeded'),    -- completed under its lease
     ('running', 'queued'),       -- retried, released, deferred, or its lease expired
     ('running', 'failed'),       -- out of attempts, or a permanent error
-    ('running', 'cancelled'))    -- its run ended while it ran
+    ('running', 'cancelled'));   -- its run ended while it ran
+end
 $$;
 comment on function pm_pipeline.task_state_move_allowed(pm_pipeline.task_state, pm_pipeline.task_state) is 'The allowed task state moves; succeeded, failed and cancelled are final.';
 
@@ -494,19 +497,23 @@ comment on function pm_pipeline.heartbeat_task(bigint, uuid) is 'Extends a claim
 
 -- Completes claimed tasks, each with its token; stale tokens and expired leases are skipped.
 -- Returns the ids that were completed. Callers that write results call this first, in the same
--- transaction, and write only when their task is in the answer.
+-- transaction, and write only when their task is in the answer. PL/pgSQL for its cached plan: on
+-- every completion, a SQL function would be planned anew.
 create function pm_pipeline.complete_tasks(p_task_ids bigint[], p_lease_tokens uuid[], p_results jsonb[] default null)
 returns setof bigint
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
+begin
+  return query
   update pm_pipeline.tasks t
      set state = 'succeeded', result = r.result, lease_token = null, lease_expires_at = null,
          finished_at = now(), updated_at = now()
     from unnest(p_task_ids, p_lease_tokens, coalesce(p_results, '{}'::jsonb[])) as r(id, token, result)
    where t.id = r.id and t.lease_token = r.token and t.state = 'running' and t.lease_expires_at > now()
   returning t.id;
+end
 $$;
 
 comment on function pm_pipeline.complete_tasks(bigint[], uuid[], jsonb[]) is 'Batch completion: marks each task succeeded if its lease token is current; returns the ids completed.';
