@@ -3,7 +3,9 @@
 //   loop: claim -> work, with a heartbeat that renews the lease (a lost lease aborts the work and
 //         nothing of it is written) -> commit the result and complete, fenced by the lease token;
 //         or fail with a classified error (the SQL decides retry with backoff or failed for good)
-//   stop when the queue is empty or the time budget is spent; on shutdown release the lease.
+//   stop when the queue is empty (after lingering a few seconds, woken by NOTIFY if a task comes)
+//   or the time budget is spent; on shutdown release the lease. Idle, it waits for the database's
+//   NOTIFY that a task of its kind is ready (wake.ts), and polls all the same, as a safety net.
 // It knows task kinds only by this file's WorkerKind: what a kind works with (its Tools), and what it
 // does around the work (admit, afterCall: the pipeline's budget and usage) are the kind's own.
 import type { Sql } from "postgres";
@@ -12,6 +14,7 @@ import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
 import { classifyFailure, type Failure } from "./failure.ts";
 import { redact } from "../secrets/redact.ts";
+import { listenDecision, TASK_READY_CHANNEL } from "./wake.ts";
 
 export type { Failure };
 
@@ -105,6 +108,10 @@ export class Worker<Tools = object> {
   private stopping: Shutdown | null = null;
   private current: { task: Task; controller: AbortController } | null = null;
   private wakeUp: (() => void) | null = null;
+  /** a NOTIFY (or a re-established LISTEN) said a task may be ready since the last claim */
+  private taskReady = false;
+  /** LISTEN is in place: an idle worker is woken at once, so it may linger */
+  private listening = false;
   private releasing: Promise<void> = Promise.resolve();
   private readonly q;
   readonly summary: WorkerSummary;
@@ -144,6 +151,8 @@ export class Worker<Tools = object> {
       return this.summary;
     }
     this.log({ event: "started" });
+    // beside the first claim, not before it: a cold start does not wait for the LISTEN connection
+    const listener = this.listen();
     let idleSince: number | null = null;
     let lastBeat = 0;
     try {
@@ -152,6 +161,7 @@ export class Worker<Tools = object> {
           this.summary.stoppedBecause = "time budget";
           break;
         }
+        this.taskReady = false; // this claim sees every task notified so far
         const [task] = await this.q.claim(this.workerId, [this.kind.kind]);
         const stopped = this.stopping as Shutdown | null; // (set by shutdown() during the await)
         if (task && stopped) {
@@ -165,25 +175,40 @@ export class Worker<Tools = object> {
           continue;
         }
         // Nothing ready. While tasks of this kind are queued for later (retries) or running elsewhere
-        // (whose worker may have crashed), poll for a while: a waiting worker takes over an expired
-        // lease at once. Otherwise stop; new tasks and pg_cron dispatch workers again.
+        // (whose worker may have crashed), wait for a while: a waiting worker takes over an expired
+        // lease at once. With nothing queued or running, a listening worker lingers (a NOTIFY wakes
+        // it for the next task, no cold start), then stops; new tasks and pg_cron dispatch workers
+        // again. Every wait ends early on a NOTIFY and late at the poll interval (a missed NOTIFY).
         const [next] = await this.sql`select extract(epoch from pm_pipeline.next_task_due(${this.kind.kind}) - now()) * 1000 as ms`;
         idleSince ??= Date.now();
+        const idleMs = Date.now() - idleSince;
+        let waitMs: number;
         if (next.ms === null) {
-          const [stop] = await this.sql`select pm_pipeline.worker_may_stop(${this.workerId}, ${this.kind.kind}) as ok`;
-          if (stop.ok) break;
-          continue; // tasks arrived meanwhile
+          // a worker that only polls stops at once: a fresh invocation would answer sooner than its poll
+          await listener; // (connecting beside the first claim: in place by now, or failed)
+          const lingerMs = this.listening ? this.config.lingerSeconds * 1000 : 0;
+          if (idleMs >= lingerMs) {
+            const [stop] = await this.sql`select pm_pipeline.worker_may_stop(${this.workerId}, ${this.kind.kind}) as ok`;
+            if (stop.ok) break;
+            continue; // tasks arrived meanwhile
+          }
+          waitMs = Math.min(this.config.pollMs, lingerMs - idleMs);
+        } else {
+          if (idleMs > this.config.idleWaitSeconds * 1000) break;
+          const dueMs = Number(next.ms);
+          waitMs = dueMs > 0 ? Math.min(this.config.pollMs, dueMs + 20) : this.config.pollMs;
         }
-        if (Date.now() - idleSince > this.config.idleWaitSeconds * 1000) break;
         if (Date.now() - lastBeat > this.config.heartbeatSeconds * 1000) {
           await this.q.workerHeartbeat({ workerId: this.workerId, workerType: this.kind.kind, status: "idle" });
           lastBeat = Date.now();
         }
-        const dueMs = Number(next.ms);
-        await this.idle(dueMs > 0 ? Math.min(this.config.pollMs, dueMs + 20) : this.config.pollMs);
+        await this.idle(waitMs);
       }
       if (this.stopping) this.summary.stoppedBecause = "shutdown";
     } finally {
+      this.listening = false;
+      // not awaited: a LISTEN still connecting must not hold the worker up; it is undone once in place
+      void listener.then((l) => l?.unlisten()).catch(() => {});
       await this.releasing; // the lease goes back with the shutdown's reason, then the worker stops
       await this.q.stopWorker(this.workerId, "worker stopped");
       // close the race with a dispatch that counted this worker as alive while it was leaving
@@ -206,7 +231,34 @@ export class Worker<Tools = object> {
     }
   }
 
+  /**
+   * LISTENs for its kind's task-ready notifications, when WORKER_LISTEN and the connection allow
+   * it; null (the worker polls) when they do not or the LISTEN fails.
+   */
+  private async listen(): Promise<{ unlisten(): Promise<unknown> } | null> {
+    const decision = listenDecision(this.config.listen, this.sql);
+    if (!decision.listen) {
+      this.log({ event: "polling", detail: decision.why });
+      return null;
+    }
+    const ready = () => {
+      this.taskReady = true;
+      this.wakeUp?.();
+    };
+    try {
+      // the second callback runs whenever the LISTEN is (re-)established: what was notified while
+      // its connection was down is lost, so one claim looks for it
+      const listener = await this.sql.listen(TASK_READY_CHANNEL, (kind) => void (kind === this.kind.kind && ready()), ready);
+      this.listening = !this.stopping;
+      return listener;
+    } catch (error) {
+      this.log({ event: "listen failed", detail: `${redact(error instanceof Error ? error.message : String(error))}; polling` });
+      return null;
+    }
+  }
+
   private idle(ms: number): Promise<void> {
+    if (this.taskReady || this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.wakeUp = () => {
