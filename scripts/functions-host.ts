@@ -141,9 +141,6 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
     return Response.json({ error: "function crashed" }, { status: 500 });
   }
 });
-// the names of the secrets taken from the env file, never their values
-console.log(JSON.stringify({ host: `http://127.0.0.1:${port}/functions/v1/`, functions: [...handlers.keys()], envFile, secretsFromFile }));
-
 // Dispatches from the database (the NOTIFY branch of pm_pipeline.dispatch_workers).
 const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
 await sql.listen("pm_pipeline_dispatch", (payload) => {
@@ -154,6 +151,9 @@ await sql.listen("pm_pipeline_dispatch", (payload) => {
     body: payload,
   }).then((response) => response.body?.cancel()).catch((error) => console.error(JSON.stringify({ dispatch: name, error: String(error) })));
 });
+// up once it LISTENs: a task inserted after this line is dispatched (before it, only the cron tick
+// would find it); the names of the secrets taken from the env file, never their values
+console.log(JSON.stringify({ host: `http://127.0.0.1:${port}/functions/v1/`, functions: [...handlers.keys()], envFile, secretsFromFile }));
 
 // Hosted pg_cron's 10-second schedule of the release and dispatch jobs (the migrations schedule
 // them every minute on pg_cron 1.4, which still runs them here as well).
