@@ -87,18 +87,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * Sends n inserts at `rate` per second on a schedule of its own (a slow insert does not push the
  * next ones back); each payload carries the clock just before its insert is sent.
  */
-async function produce(n: number, insert: (payload: { i: number; t: number }) => Promise<unknown>): Promise<void> {
+async function produce(n: number, insert: (payload: { i: number; t: number }) => Promise<unknown>): Promise<number[]> {
   const start = performance.now() + 50;
-  const sent: Promise<unknown>[] = [];
+  const sent: Promise<number>[] = [];
   for (let i = 0; i < n; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     // (a postgres.js query is sent when it is awaited: resolve it now, not at the end)
-    sent.push(Promise.resolve(insert({ i, t: performance.now() })));
+    const t = performance.now();
+    sent.push(Promise.resolve(insert({ i, t })).then(() => performance.now() - t));
   }
-  await Promise.all(sent);
+  return await Promise.all(sent); // each insert's round trip: sent -> committed (its NOTIFY is out)
 }
+
+/** What the producer's inserts took, per warm row: the part of the latency before any worker can act. */
+const insertTimes: { row: string; ms: number[] }[] = [];
 
 /** The bench kind's handler: the clock at its start, against the producer's stamp. */
 function timingKind(latencies: number[], done: () => void, n: number): WorkerKind {
@@ -154,7 +158,10 @@ async function oursWarm(admin: Sql, listen: "auto" | "off", n: number): Promise<
         await sleep(20);
       }
     })(), 30_000, "the worker going idle");
-    await produce(n, (payload) => producer`select from pm_pipeline.enqueue_tasks(${KIND}, null, ${producer.json([{ payload }] as never)})`);
+    insertTimes.push({
+      row: `ours (${listen})`,
+      ms: await produce(n, (payload) => producer`select from pm_pipeline.enqueue_tasks(${KIND}, null, ${producer.json([{ payload }] as never)})`),
+    });
     await withTimeout(finished, 60_000, `ours (${listen}) handling ${n} tasks`);
   } finally {
     await worker.shutdown("benchmark over");
@@ -203,7 +210,10 @@ async function graphileWarm(admin: Sql, n: number): Promise<number[]> {
   try {
     await withTimeout(ready, 30_000, "graphile-worker's LISTEN");
     await sleep(200); // its first fetch (nothing there) is over: it waits for a NOTIFY
-    await produce(n, (payload) => producer`select graphile_worker.add_job(${KIND}, ${producer.json(payload as never)}::json)`);
+    insertTimes.push({
+      row: "graphile-worker",
+      ms: await produce(n, (payload) => producer`select graphile_worker.add_job(${KIND}, ${producer.json(payload as never)}::json)`),
+    });
     await withTimeout(finished, 60_000, `graphile-worker handling ${n} tasks`);
   } finally {
     await runner.stop();
@@ -301,6 +311,11 @@ async function main() {
   console.log();
   printTable(["system", "mode", "N", "p50 (ms)", "p90 (ms)", "p99 (ms)", "max (ms)"],
     results.map((r) => [r.system, r.mode, r.samples, r.p50_ms.toFixed(1), r.p90_ms.toFixed(1), r.p99_ms.toFixed(1), r.max_ms.toFixed(1)]));
+  if (insertTimes.length) {
+    console.log("\nwarm, the producer's insert (sent -> committed), inside the latency above:");
+    printTable(["producer of", "p50 (ms)", "p99 (ms)"],
+      insertTimes.map((r) => [r.row, percentile(r.ms, 50).toFixed(1), percentile(r.ms, 99).toFixed(1)]));
+  }
   if (cold.length) {
     console.log("\ncold, where the time goes (database clock):");
     const part = (name: string, values: number[]) => [name, percentile(values, 50).toFixed(1), percentile(values, 99).toFixed(1), Math.max(...values).toFixed(1)];
