@@ -225,15 +225,23 @@ async function graphileWarm(admin: Sql, n: number): Promise<number[]> {
 
 interface ColdSample {
   total: number; // created_at -> locked_at
-  toRegister: number; // created_at -> the worker's started_at (register_worker)
+  toHost: number; // created_at -> the host has the dispatch NOTIFY (trigger, commit, NOTIFY)
+  hostToRegister: number; // -> register_worker runs (HTTP, the function's handler, the worker built and started)
   registerToClaim: number;
 }
+
+/** The host's trace lines of lead_list dispatches (PM_LEADS_HOST_TRACE_DISPATCH), oldest first. */
+const dispatchTraces = (output: string) => output.split("\n").flatMap((line) => {
+  if (!line.startsWith('{"dispatch"')) return [];
+  const trace = JSON.parse(line) as { kind?: string; received_at?: number };
+  return trace.kind === "lead_list" && trace.received_at ? [trace as { received_at: number }] : [];
+});
 
 /** Ours, cold: runs started one at a time on the real functions host, no worker running before each. */
 async function oursCold(admin: Sql, n: number): Promise<ColdSample[]> {
   const prefix = `cold${Date.now().toString(36)}`;
   // cold means no worker left from the run before: workers stop as soon as their queue is empty
-  const host = await startHost(prefix, { WORKER_LINGER_SECONDS: "0" });
+  const host = await startHost(prefix, { WORKER_LINGER_SECONDS: "0", PM_LEADS_HOST_TRACE_DISPATCH: "1" });
   const samples: ColdSample[] = [];
   const liveWorkers = async () =>
     (await admin`select count(*)::int as n from pm_pipeline.v_active_workers where worker_id like ${`${prefix}-%`}`)[0].n as number;
@@ -245,7 +253,8 @@ async function oursCold(admin: Sql, n: number): Promise<ColdSample[]> {
         for (;;) {
           const [t] = await admin`
             select extract(epoch from t.locked_at - t.created_at) * 1000 as total,
-                   extract(epoch from w.started_at - t.created_at) * 1000 as to_register,
+                   extract(epoch from t.created_at) * 1000 as created_ms,
+                   extract(epoch from w.started_at) * 1000 as registered_ms,
                    extract(epoch from t.locked_at - w.started_at) * 1000 as register_to_claim
               from pm_pipeline.tasks t join pm_pipeline.worker_heartbeats w on w.worker_id = t.locked_by
              where t.run_id = ${run.id} and t.kind = 'lead_list' and t.locked_at is not null
@@ -254,7 +263,21 @@ async function oursCold(admin: Sql, n: number): Promise<ColdSample[]> {
           await sleep(10);
         }
       })(), 30_000, `cold round ${round + 1}: the first task's claim`);
-      samples.push({ total: Number(row.total), toRegister: Number(row.to_register), registerToClaim: Number(row.register_to_claim) });
+      // this round's dispatch: the first one the host received after the insert (same machine, same clock)
+      const created = Number(row.created_ms);
+      const trace = await withTimeout((async () => {
+        for (;;) {
+          const found = dispatchTraces(host.output()).find((t) => t.received_at >= created - 1);
+          if (found) return found;
+          await sleep(10);
+        }
+      })(), 10_000, `cold round ${round + 1}: the host's dispatch trace`);
+      samples.push({
+        total: Number(row.total),
+        toHost: trace.received_at - created,
+        hostToRegister: Number(row.registered_ms) - trace.received_at,
+        registerToClaim: Number(row.register_to_claim),
+      });
       // the run to its end and every worker stopped, then the gap
       await withTimeout((async () => {
         for (;;) {
@@ -317,10 +340,11 @@ async function main() {
       insertTimes.map((r) => [r.row, percentile(r.ms, 50).toFixed(1), percentile(r.ms, 99).toFixed(1)]));
   }
   if (cold.length) {
-    console.log("\ncold, where the time goes (database clock):");
+    console.log("\ncold, where the time goes (the database's and the host's clocks, one machine; host times in whole ms):");
     const part = (name: string, values: number[]) => [name, percentile(values, 50).toFixed(1), percentile(values, 99).toFixed(1), Math.max(...values).toFixed(1)];
     printTable(["part", "p50 (ms)", "p99 (ms)", "max (ms)"], [
-      part("insert -> trigger -> NOTIFY -> host -> HTTP -> function -> register_worker", cold.map((s) => s.toRegister)),
+      part("insert -> trigger -> commit -> NOTIFY reaches the host", cold.map((s) => s.toHost)),
+      part("host -> HTTP -> function -> worker starts -> register_worker", cold.map((s) => s.hostToRegister)),
       part("register_worker -> claim", cold.map((s) => s.registerToClaim)),
       part("total", cold.map((s) => s.total)),
     ]);
