@@ -26,6 +26,7 @@ import { databaseUrl, repoRoot } from "../scripts/lib/stack-env.ts";
 import { queue } from "../shared/queue/client.ts";
 import { workerConfig } from "../shared/worker/config.ts";
 import { Worker, type WorkerKind } from "../shared/worker/runtime.ts";
+import { TASK_READY_CHANNEL } from "../shared/worker/wake.ts";
 import { startHost } from "../tests/helpers/functions-host.ts";
 import { printTable } from "./table.ts";
 
@@ -105,13 +106,20 @@ async function produce(n: number, insert: (payload: { i: number; t: number }) =>
 const insertTimes: { row: string; ms: number[] }[] = [];
 
 /** The bench kind's handler: the clock at its start, against the producer's stamp. */
-function timingKind(latencies: number[], done: () => void, n: number): WorkerKind {
+function timingKind(latencies: number[], done: () => void, n: number, split?: NotifySplit): WorkerKind {
   return {
     kind: KIND,
     async work(task) {
       const t = (task.payload as { t?: number }).t;
       if (typeof t === "number") {
-        latencies.push(performance.now() - t);
+        const now = performance.now();
+        latencies.push(now - t);
+        // the NOTIFY this task's insert sent is the last one in before its handler (inserts are 50 ms apart)
+        const arrived = split?.arrivals.findLast((a) => a >= t && a <= now);
+        if (split && arrived !== undefined) {
+          split.toNotify.push(arrived - t);
+          split.toHandler.push(now - arrived);
+        }
         if (latencies.length === n) done();
       }
       return {};
@@ -121,6 +129,14 @@ function timingKind(latencies: number[], done: () => void, n: number): WorkerKin
     },
   };
 }
+
+/** Where a warm task's time goes: insert sent -> its NOTIFY in this process -> the handler. */
+interface NotifySplit {
+  arrivals: number[];
+  toNotify: number[];
+  toHandler: number[];
+}
+let warmSplit: NotifySplit | null = null;
 
 /** Ours, warm: one real worker idle and waiting in this process, the producer on another connection. */
 async function oursWarm(admin: Sql, listen: "auto" | "off", n: number): Promise<number[]> {
@@ -133,7 +149,7 @@ async function oursWarm(admin: Sql, listen: "auto" | "off", n: number): Promise<
   const events: string[] = [];
   const worker = new Worker({
     sql: workerSql,
-    kind: timingKind(latencies, () => allDone(), n),
+    kind: timingKind(latencies, () => allDone(), n, listen === "auto" ? (warmSplit = { arrivals: [], toNotify: [], toHandler: [] }) : undefined),
     tools: {},
     // production settings but the ones that keep it waiting through the whole measurement
     config: workerConfig({ WORKER_LISTEN: listen, WORKER_LINGER_SECONDS: "600", WORKER_IDLE_WAIT_SECONDS: "600", WORKER_MIN_TASK_SECONDS: "1", WORKER_TIME_BUDGET_SECONDS: "3600" }),
@@ -148,6 +164,9 @@ async function oursWarm(admin: Sql, listen: "auto" | "off", n: number): Promise<
     [blocker] = await q.enqueue(KIND, null, [{ payload: { blocker: true } }]);
     await q.claim(`${WORKER_PREFIX}elsewhere`, [KIND]);
   }
+  // a second listener on the worker's own LISTEN connection: when each NOTIFY reached this process
+  const split = warmSplit;
+  const tracer = listen === "auto" && split ? await workerSql.listen(TASK_READY_CHANNEL, () => void split.arrivals.push(performance.now())) : null;
   const running = worker.run();
   try {
     // idle and waiting: it has said so in its heartbeat row
@@ -166,6 +185,7 @@ async function oursWarm(admin: Sql, listen: "auto" | "off", n: number): Promise<
   } finally {
     await worker.shutdown("benchmark over");
     await running;
+    await tracer?.unlisten();
     await workerSql.end();
     await producer.end();
     if (blocker) await admin`delete from pm_pipeline.tasks where id = ${blocker.id}`;
@@ -338,6 +358,14 @@ async function main() {
     console.log("\nwarm, the producer's insert (sent -> committed), inside the latency above:");
     printTable(["producer of", "p50 (ms)", "p99 (ms)"],
       insertTimes.map((r) => [r.row, percentile(r.ms, 50).toFixed(1), percentile(r.ms, 99).toFixed(1)]));
+  }
+  if (warmSplit?.toNotify.length) {
+    const split = warmSplit;
+    console.log(`\nours, warm, NOTIFY: where the time goes (${split.toNotify.length} tasks whose NOTIFY was seen):`);
+    printTable(["part", "p50 (ms)", "p99 (ms)"], [
+      ["insert sent -> its NOTIFY reaches the worker's process", percentile(split.toNotify, 50).toFixed(1), percentile(split.toNotify, 99).toFixed(1)],
+      ["NOTIFY -> claim -> handler starts", percentile(split.toHandler, 50).toFixed(1), percentile(split.toHandler, 99).toFixed(1)],
+    ]);
   }
   if (cold.length) {
     console.log("\ncold, where the time goes (the database's and the host's clocks, one machine; host times in whole ms):");
