@@ -25,16 +25,29 @@ export interface Usage {
   web_searches: number;
 }
 
+/**
+ * What the worker gives a provider call so that it can be picked up by a later attempt: the values
+ * saved for this task (earlier attempts' and this one's), a save fenced by the task's lease (it
+ * throws, e.g. LeaseLost, when the lease is gone: then the call stops), and when the worker's time
+ * budget ends.
+ */
+export interface CallCheckpoints {
+  saved(name: string): unknown;
+  save(name: string, value: unknown): Promise<void>;
+  /** epoch ms at which the worker's time budget ends */
+  deadline: number;
+}
+
 export interface ResearchProvider {
   readonly name: string;
   /** the longest one call may take: a worker claims a task only with this much of its time budget left */
   readonly timeoutMs: number;
   /** Up to `count` companies matching the criteria whose domains are not in `exclude`. */
-  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<unknown>;
+  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
   /** Facts about one company; the caller verifies and decides. */
-  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<unknown>;
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
   /** Up to `count` decision makers of a company beyond those it already has. */
-  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<unknown>;
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
 }
 
 /**

@@ -12,6 +12,7 @@ import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
 import { classifyFailure, type Failure } from "./failure.ts";
 import { redact } from "../secrets/redact.ts";
+import type { CallCheckpoints } from "../providers/types.ts";
 
 export type { Failure };
 
@@ -26,6 +27,9 @@ export type WorkContext<Tools = object> = Tools & {
   /** the value `name` had in an earlier attempt of this task (a paid answer), or call()'s, saved under
    * the lease before it is used: an attempt cut short later does not pay for it again */
   once<T>(name: string, call: () => Promise<T>): Promise<T>;
+  /** the task's checkpoint for a call that spans attempts (a background response's id): read, and
+   * written under the lease (a lost lease throws LeaseLost); with the time budget's end */
+  checkpoints: CallCheckpoints;
 };
 
 /** What a kind's hooks are given. */
@@ -257,6 +261,7 @@ export class Worker<Tools = object> {
         }
       }, { policy: this.config.retry, signal: controller.signal, log: attempts }),
       once: (name, call) => this.once(task, name, call),
+      checkpoints: this.checkpointsOf(task, deadline),
     };
     try {
       controller.signal.throwIfAborted();
@@ -286,6 +291,21 @@ export class Worker<Tools = object> {
       select pm_pipeline.save_checkpoint(${task.id}, ${task.lease_token}, ${name}, ${this.sql.json(value as never)}) as ok`;
     if (!row.ok) throw new LeaseLost(task.id);
     return value;
+  }
+
+  /** The task's checkpoint, read and written under its lease; what this attempt saved is seen by its own retries. */
+  private checkpointsOf(task: Task, deadline: number): CallCheckpoints {
+    const saved: Record<string, unknown> = { ...task.checkpoint };
+    return {
+      deadline,
+      saved: (name) => saved[name] ?? undefined,
+      save: async (name, value) => {
+        const [row] = await this.sql`
+          select pm_pipeline.save_checkpoint(${task.id}, ${task.lease_token}, ${name}, ${this.sql.json(value as never)}) as ok`;
+        if (!row.ok) throw new LeaseLost(task.id);
+        saved[name] = value;
+      },
+    };
   }
 
   private async settle(task: Task, error: unknown, attempts: AttemptRecord[]): Promise<void> {
