@@ -37,7 +37,7 @@ import type {
 } from "./responses.ts";
 import { domainsFromCsv } from "./suppression-csv.ts";
 import { redact } from "../secrets/redact.ts";
-import { cancelRunResponses, type CancelResponse } from "../providers/openai/background.ts";
+import { cancelRunResponses, type CancelResponse } from "./provider-responses.ts";
 
 export interface ApiContext {
   sql: Sql;

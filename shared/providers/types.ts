@@ -1,6 +1,9 @@
 // The seam between the workers and whoever does the research (the offline world, an LLM).
 import type { Criteria } from "../domain/schemas.ts";
 import { WorkError } from "../worker/failure.ts";
+import type { CallCheckpoints } from "../worker/runtime.ts";
+
+export type { CallCheckpoints };
 
 export interface CompanyRef {
   id: string;
@@ -23,19 +26,6 @@ export interface Usage {
   input_tokens: number;
   output_tokens: number;
   web_searches: number;
-}
-
-/**
- * What the worker gives a provider call so that it can be picked up by a later attempt: the values
- * saved for this task (earlier attempts' and this one's), a save fenced by the task's lease (it
- * throws, e.g. LeaseLost, when the lease is gone: then the call stops), and when the worker's time
- * budget ends.
- */
-export interface CallCheckpoints {
-  saved(name: string): unknown;
-  save(name: string, value: unknown): Promise<void>;
-  /** epoch ms at which the worker's time budget ends */
-  deadline: number;
 }
 
 export interface ResearchProvider {

@@ -12,9 +12,21 @@ import { withRetry, type AttemptRecord } from "./retry.ts";
 import type { WorkerConfig } from "./config.ts";
 import { classifyFailure, type Failure } from "./failure.ts";
 import { redact } from "../secrets/redact.ts";
-import type { CallCheckpoints } from "../providers/types.ts";
 
 export type { Failure };
+
+/**
+ * What the worker gives a provider call so that it can be picked up by a later attempt: the values
+ * saved for this task (earlier attempts' and this one's), a save fenced by the task's lease (it
+ * throws, e.g. LeaseLost, when the lease is gone: then the call stops), and when the worker's time
+ * budget ends.
+ */
+export interface CallCheckpoints {
+  saved(name: string): unknown;
+  save(name: string, value: unknown): Promise<void>;
+  /** epoch ms at which the worker's time budget ends */
+  deadline: number;
+}
 
 export type WorkContext<Tools = object> = Tools & {
   /** for reads only: every write goes through the kind's commit (or a lease-fenced SQL function) */

@@ -113,7 +113,7 @@ describe("a call in the background", () => {
     fake.background.durationMs = 60_000;
     const store = checkpoints();
     const call = provider([], { backgroundLimitMs: 10 }).researchCompany({ criteria, company, signal: new AbortController().signal, checkpoints: store });
-    const error = await call.catch((e) => e);
+    const error = (await call.catch((e: unknown) => e)) as ProviderError;
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ kind: "timeout" });
     expect(error.message).toMatch(/cancelled/);

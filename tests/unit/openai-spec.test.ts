@@ -94,7 +94,7 @@ describe("the fake Responses API against the official OpenAPI schemas", () => {
       background: true, store: true };
     expectValid(schemas.CreateResponse, request, "a background create");
     const post = (path: string, body?: unknown) => fetch(`${fake.baseURL}${path}`, { method: "POST", headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
     const created = await post("/responses", request);
     expect(created.body).toMatchObject({ status: "queued", background: true, store: true, output: [] });
     expectValid(schemas.Response, created.body, "the create's answer");

@@ -4,11 +4,10 @@
 // worker's fenced write, through CallCheckpoints), and the worker polls GET /responses/{id} until the
 // response ends. When the worker's time budget ends mid-poll the task is released; the next attempt
 // finds the id in the checkpoint and polls the same response: one response billed, however many
-// invocations it takes. Cancelling a run cancels its open responses (cancelRunResponses).
+// invocations it takes. Cancelling a run cancels its open responses (shared/api/provider-responses.ts).
 //
 // This file knows no SDK: the provider hands it the three requests (create, retrieve, cancel), each
 // returning the response object, and classifies their errors as it does for a foreground call.
-import type { Sql } from "postgres";
 import { ProviderError, type CallCheckpoints } from "../types.ts";
 
 export type { CallCheckpoints };
@@ -158,44 +157,4 @@ export async function runInBackground<R>(options: BackgroundOptions<R>): Promise
   // billed now: on record once; a failed one's retry is a new request
   await checkpoints.save(name, latest.response.status === "completed" ? { ...open, done: true } : null);
   return { ...latest, billedNow: true };
-}
-
-/** Cancels one response; the error message when that failed. */
-export type CancelResponse = (responseId: string) => Promise<void>;
-
-/**
- * Cancels at the provider every response the run's tasks hold open (pm_pipeline.run_open_responses),
- * each tried twice; a cancel that still fails is logged as an event of the run (kind
- * provider_cancel_failed), so that it is seen. Returns how many were cancelled and how many failed.
- */
-export async function cancelRunResponses(sql: Sql, runId: string, cancel: CancelResponse): Promise<{ cancelled: number; failed: number }> {
-  const open = await sql<{ task_id: string; call: string; response_id: string }[]>`
-    select task_id, call, response_id from pm_pipeline.run_open_responses(${runId})`;
-  let cancelled = 0;
-  let failed = 0;
-  for (const row of open) {
-    let error: unknown = null;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await cancel(row.response_id);
-        error = null;
-        break;
-      } catch (e) {
-        error = e;
-      }
-    }
-    if (error === null) {
-      cancelled++;
-      continue;
-    }
-    failed++;
-    const message = `could not cancel OpenAI response ${row.response_id} of task ${row.task_id}: ${String((error as Error)?.message ?? error)}`;
-    await sql`select pm_pipeline.log_event(${runId}, 'provider_cancel_failed', ${message},
-      ${sql.json({ response_id: row.response_id, call: row.call })}, ${row.task_id})`.catch(() => {});
-  }
-  if (cancelled > 0) {
-    await sql`select pm_pipeline.log_event(${runId}, 'provider_responses_cancelled',
-      ${`cancelled ${cancelled} OpenAI response(s) in progress`}, ${sql.json({ cancelled, failed })})`.catch(() => {});
-  }
-  return { cancelled, failed };
 }
