@@ -26,30 +26,29 @@ export function openAIResponseCanceller(vars: Record<string, string | undefined>
 
 /**
  * Cancels at the provider every response the run's tasks hold open (pm_pipeline.run_open_responses),
- * each tried twice; one that still fails is logged as an event of the run (provider_cancel_failed)
+ * all at once, each tried twice; one that still fails is logged as an event of the run (provider_cancel_failed)
  * and is tried again when the run is cancelled again. Returns how many were cancelled and failed.
  */
 export async function cancelRunResponses(sql: Sql, runId: string, cancel: CancelResponse): Promise<{ cancelled: number; failed: number }> {
   const open = await sql<{ task_id: string; call: string; response_id: string }[]>`
     select task_id, call, response_id from pm_pipeline.run_open_responses(${runId})`;
-  let cancelled = 0;
-  let failed = 0;
-  for (const row of open) {
+  // all at once: the API answers after the slowest, not after the sum
+  const outcomes = await Promise.all(open.map(async (row) => {
     let error: unknown = null;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await cancel(row.response_id);
-        error = null;
-        break;
+        return null;
       } catch (e) {
         error = e;
       }
     }
-    if (error === null) {
-      cancelled++;
-      continue;
-    }
-    failed++;
+    return { row, error };
+  }));
+  const failures = outcomes.filter((o) => o !== null);
+  const failed = failures.length;
+  const cancelled = open.length - failed;
+  for (const { row, error } of failures) {
     const message = `could not cancel OpenAI response ${row.response_id} of task ${row.task_id}: ${String((error as Error)?.message ?? error)}`;
     await sql`select pm_pipeline.log_event(${runId}, 'provider_cancel_failed', ${message},
       ${sql.json({ response_id: row.response_id, call: row.call })}, ${row.task_id})`;

@@ -103,11 +103,18 @@ describe("OpenAI background mode on the functions host", () => {
     const api = await host("c", 60);
     const runId = await startRun();
     const id = await openId(runId);
+    // and one the provider no longer knows (its cancel fails): an event says so
+    await sql`update pm_pipeline.tasks set checkpoint = checkpoint || ${sql.json({ "openai_response:contact_search": { id: "resp_unknown", created_at: 1 } })}
+               where id = ${(await discovery(runId)).id}`;
     const answer = await call(apiClient(api.url, loadStackEnv().SUPABASE_SERVICE_ROLE_KEY), `runs/${runId}/cancel`, { method: "POST" });
     expect(answer.status).toBe(200);
-    expect(fake.background.cancels).toEqual([id]);
+    expect(fake.background.cancels.filter((c) => c === id)).toEqual([id]);
+    expect(fake.background.cancels.filter((c) => c === "resp_unknown")).toHaveLength(2); // tried twice
     const [event] = await sql`select kind, data from pm_pipeline.events where run_id = ${runId} and kind = 'provider_responses_cancelled'`;
-    expect(event.data).toMatchObject({ cancelled: 1, failed: 0 });
+    expect(event.data).toMatchObject({ cancelled: 1, failed: 1 });
+    const [failed] = await sql`select message, data from pm_pipeline.events where run_id = ${runId} and kind = 'provider_cancel_failed'`;
+    expect(failed.message).toMatch(/could not cancel OpenAI response resp_unknown .*404/);
+    expect(failed.data).toMatchObject({ response_id: "resp_unknown", call: "openai_response:contact_search" });
     // the worker polling it sees it cancelled: the task ends with its run, nothing of it written
     const task = await waitFor("the discovery to end", async () => {
       const t = await discovery(runId);

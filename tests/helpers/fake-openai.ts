@@ -320,7 +320,7 @@ export class FakeBackground {
   /** how long a background response takes from creation to its final state */
   durationMs = 2_000;
   readonly responses = new Map<string, BackgroundResponse>();
-  /** the ids POST /v1/responses/{id}/cancel was called for, in order */
+  /** the ids POST /v1/responses/{id}/cancel was called for, in order (unknown ones too: answered 404) */
   readonly cancels: string[] = [];
 
   reset(): void {
@@ -342,14 +342,12 @@ export class FakeBackground {
     const match = /^\/v1\/responses\/([^/?]+)(\/cancel)?(\?.*)?$/.exec(path);
     if (!match || (method === "GET") === !!match[2] || (method !== "GET" && method !== "POST")) return null;
     const [, id, cancel] = match;
+    if (cancel) this.cancels.push(id); // also for an unknown id: the cancel was asked for
     const response = this.responses.get(id);
     if (!response) {
       return errorReply(404, { message: `No response found with id '${id}'.`, type: "invalid_request_error", code: null, param: null });
     }
-    if (cancel) {
-      this.cancels.push(id);
-      if (!this.ended(response)) response.cancelled = true;
-    }
+    if (cancel && !this.ended(response)) response.cancelled = true;
     return { body: this.state(id, response) };
   }
 
