@@ -26,6 +26,9 @@ export interface CallCheckpoints {
   save(name: string, value: unknown): Promise<void>;
   /** epoch ms at which the worker's time budget ends */
   deadline: number;
+  /** whether the call is still wanted (a kind may say no, e.g. its run was cancelled): a call in
+   * progress is then cancelled, not waited for */
+  wanted?(): Promise<boolean>;
 }
 
 export type WorkContext<Tools = object> = Tools & {

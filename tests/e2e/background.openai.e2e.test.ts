@@ -89,10 +89,12 @@ describe("OpenAI background mode on the functions host", () => {
     await new Promise((resolve) => first.process.once("exit", resolve));
 
     await host("k2", 60);
+    // (the killed worker's lease expires, and its heartbeat row goes stale before the kind's
+    // concurrency lets another worker start: up to ~30 s)
     const task = await waitFor("the discovery to succeed on the second host", async () => {
       const t = await discovery(runId);
       return t.state === "succeeded" && t;
-    }, 60_000, 200);
+    }, 90_000, 200);
     expect(creates()).toHaveLength(1);
     expect(fake.requests.filter((r) => r.method === "GET").every((p) => p.path.startsWith(`/v1/responses/${id}`))).toBe(true);
     expect(await usageRows(task.id)).toEqual({ rows: 1, calls: 1 });
@@ -122,6 +124,23 @@ describe("OpenAI background mode on the functions host", () => {
     }, 30_000, 200);
     expect(task.state).toBe("cancelled");
     expect((await sql`select count(*)::int as n from pm_pipeline.companies where run_id = ${runId}`)[0].n).toBe(0);
+    expect(creates()).toHaveLength(1);
+  });
+
+  it("a run cancelled where the run API does not see it (cancel_run in SQL): the worker polling its response cancels it", async () => {
+    fake.background.durationMs = 120_000;
+    await host("w", 60);
+    const runId = await startRun();
+    const id = await openId(runId);
+    await sql`select pm_pipeline.cancel_run(${runId})`;
+    await waitFor("the worker to cancel the response", async () => fake.background.cancels.includes(id), 20_000, 100);
+    const task = await waitFor("the discovery to end", async () => {
+      const t = await discovery(runId);
+      return t.state !== "running" && t.state !== "queued" && t;
+    }, 20_000, 200);
+    expect(task.state).toBe("cancelled");
+    expect(task.checkpoint["openai_response:discovery"]).toBeNull();
+    expect((await sql`select count(*)::int as n from pm_pipeline.run_open_responses(${runId})`)[0].n).toBe(0);
     expect(creates()).toHaveLength(1);
   });
 });

@@ -142,6 +142,12 @@ export async function runInBackground<R>(options: BackgroundOptions<R>): Promise
     if (latest) {
       await sleep(wait, signal);
       wait = Math.min(maxWait, wait * 1.5);
+      if (checkpoints.wanted && !(await checkpoints.wanted())) {
+        // e.g. its run was cancelled after the run API looked for open responses
+        await requests.cancel(open.id).catch(() => {});
+        await checkpoints.save(name, null);
+        throw new ProviderError("invalid_input", `OpenAI response ${open.id} is no longer wanted (its run was cancelled): cancelled`);
+      }
     }
     try {
       latest = await requests.retrieve(open.id, signal);
