@@ -18,6 +18,7 @@ describe("OpenAI background mode on the functions host", () => {
   let fake: FakeOpenAI;
   let restore: () => Promise<void>;
   const hosts: Host[] = [];
+  const runs: string[] = [];
 
   /** A host whose workers send every call in the background, with `budget` seconds per invocation. */
   async function host(label: string, budget: number): Promise<Host> {
@@ -38,6 +39,8 @@ describe("OpenAI background mode on the functions host", () => {
     await sql`update pm_pipeline.task_kinds set lease_seconds = 3 where kind = 'lead_list'`;
   });
   afterEach(async () => {
+    // no run of this file stays active: another file's workers would take its tasks
+    for (const id of runs.splice(0)) await sql`select pm_pipeline.cancel_run(${id})`.catch(() => {});
     await Promise.all(hosts.splice(0).map((h) => h.stop()));
     fake.reset();
   });
@@ -48,7 +51,11 @@ describe("OpenAI background mode on the functions host", () => {
   });
 
   const creates = () => fake.requests.filter((r) => r.method === "POST" && r.path === "/v1/responses");
-  const startRun = async () => (await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, 2)`)[0].id as string;
+  const startRun = async () => {
+    const id = (await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, 2)`)[0].id as string;
+    runs.push(id);
+    return id;
+  };
   const discovery = async (runId: string) => (await sql`
     select id, state, attempts, errors, checkpoint from pm_pipeline.tasks where run_id = ${runId} and kind = 'lead_list' order by id limit 1`)[0];
   const openId = async (runId: string) => waitFor("the discovery's response id in its checkpoint", async () =>
