@@ -18,6 +18,22 @@ import { listenDecision, TASK_READY_CHANNEL } from "./wake.ts";
 
 export type { Failure };
 
+/**
+ * What the worker gives a provider call so that it can be picked up by a later attempt: the values
+ * saved for this task (earlier attempts' and this one's), a save fenced by the task's lease (it
+ * throws, e.g. LeaseLost, when the lease is gone: then the call stops), and when the worker's time
+ * budget ends.
+ */
+export interface CallCheckpoints {
+  saved(name: string): unknown;
+  save(name: string, value: unknown): Promise<void>;
+  /** epoch ms at which the worker's time budget ends */
+  deadline: number;
+  /** whether the call is still wanted (a kind may say no, e.g. its run was cancelled): a call in
+   * progress is then cancelled, not waited for */
+  wanted?(): Promise<boolean>;
+}
+
 export type WorkContext<Tools = object> = Tools & {
   /** for reads only: every write goes through the kind's commit (or a lease-fenced SQL function) */
   sql: Sql;
@@ -29,6 +45,9 @@ export type WorkContext<Tools = object> = Tools & {
   /** the value `name` had in an earlier attempt of this task (a paid answer), or call()'s, saved under
    * the lease before it is used: an attempt cut short later does not pay for it again */
   once<T>(name: string, call: () => Promise<T>): Promise<T>;
+  /** the task's checkpoint for a call that spans attempts (a background response's id): read, and
+   * written under the lease (a lost lease throws LeaseLost); with the time budget's end */
+  checkpoints: CallCheckpoints;
 };
 
 /** What a kind's hooks are given. */
@@ -309,6 +328,7 @@ export class Worker<Tools = object> {
         }
       }, { policy: this.config.retry, signal: controller.signal, log: attempts }),
       once: (name, call) => this.once(task, name, call),
+      checkpoints: this.checkpointsOf(task, deadline),
     };
     try {
       controller.signal.throwIfAborted();
@@ -338,6 +358,21 @@ export class Worker<Tools = object> {
       select pm_pipeline.save_checkpoint(${task.id}, ${task.lease_token}, ${name}, ${this.sql.json(value as never)}) as ok`;
     if (!row.ok) throw new LeaseLost(task.id);
     return value;
+  }
+
+  /** The task's checkpoint, read and written under its lease; what this attempt saved is seen by its own retries. */
+  private checkpointsOf(task: Task, deadline: number): CallCheckpoints {
+    const saved: Record<string, unknown> = { ...task.checkpoint };
+    return {
+      deadline,
+      saved: (name) => saved[name] ?? undefined,
+      save: async (name, value) => {
+        const [row] = await this.sql`
+          select pm_pipeline.save_checkpoint(${task.id}, ${task.lease_token}, ${name}, ${this.sql.json(value as never)}) as ok`;
+        if (!row.ok) throw new LeaseLost(task.id);
+        saved[name] = value;
+      },
+    };
   }
 
   private async settle(task: Task, error: unknown, attempts: AttemptRecord[]): Promise<void> {
