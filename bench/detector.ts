@@ -2,13 +2,15 @@
 // the local site server, as in production but with a short per-host interval, and prints per vendor
 // the precision and recall of its "high" answers, then the pages read per company.
 //
-//   npm run bench:detector
+//   npm run bench:detector [-- --json results.json]
 //
 // A "high" is right when it names the vendor of the site's expected.json. A "high" for another vendor,
 // or for a site whose truth is no vendor or a different one, is a false positive against the vendor
 // it names. Recall counts the sites expected to be "high" (the evidence is there to be read politely);
 // sites whose only evidence is hidden (robots.txt, text only, a migration) are in "sites" but not in
 // the recall. Goal: precision 1.0, recall >= 0.9.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { detectCompanyPms, type CompanyPmsResult } from "../shared/pms/detector/company-check.ts";
 import { PMS_VENDORS } from "../shared/domain/pms-vendors.ts";
 import { loadFixtureSites, startSiteServer, type FixtureSite } from "../tests/helpers/site-server.ts";
@@ -45,6 +47,7 @@ const row = (name: string, t: Tally) => [name, t.sites, t.expectedHigh, t.truePo
   ratio(t.truePositives, t.truePositives + t.falsePositives), ratio(t.truePositives, t.expectedHigh)];
 
 async function main() {
+  const { values: args } = parseArgs({ options: { json: { type: "string" } } });
   const sites = loadFixtureSites();
   const server = await startSiteServer(sites);
   const runs: { site: FixtureSite; result: CompanyPmsResult }[] = [];
@@ -74,6 +77,12 @@ async function main() {
   if (wrong.length) {
     printTable(["site", "expected", "got"], wrong.map(({ site, result }) =>
       [site.name, `${site.expected.pms} ${site.expected.confidence}`, `${result.pms} ${result.confidence}`]));
+  }
+  if (args.json) {
+    const vendors = [...PMS_VENDORS.map((v) => ({ vendor: v.name, ...tally(runs, v.name) })), { vendor: "all vendors", ...tally(runs, null) }];
+    const sitesOut = runs.map(({ site, result }) => ({ site: site.name, expected: site.expected, pms: result.pms, confidence: result.confidence,
+      pages_fetched: result.pages_fetched, requests: result.fetched_urls.length }));
+    writeFileSync(args.json, JSON.stringify({ seconds, vendors, sites: sitesOut }, null, 2));
   }
 }
 

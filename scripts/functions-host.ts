@@ -142,15 +142,25 @@ const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, a
   }
 });
 // Dispatches from the database (the NOTIFY branch of pm_pipeline.dispatch_workers).
+// PM_LEADS_HOST_TRACE_DISPATCH=1 logs when each dispatch arrived (epoch ms) once answered, for
+// bench/latency.ts to tell where a cold start's time goes.
+const traceDispatch = Deno.env.get("PM_LEADS_HOST_TRACE_DISPATCH") === "1";
 const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
 await sql.listen("pm_pipeline_dispatch", (payload) => {
-  const { function: name } = JSON.parse(payload) as { function: string };
+  const received = Date.now();
+  const { function: name, kind } = JSON.parse(payload) as { function: string; kind?: string };
   fetch(`http://127.0.0.1:${port}/functions/v1/${name}`, {
     method: "POST",
     headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
     body: payload,
-  }).then((response) => response.body?.cancel()).catch((error) => console.error(JSON.stringify({ dispatch: name, error: String(error) })));
+  }).then((response) => {
+    if (traceDispatch) console.log(JSON.stringify({ dispatch: name, kind, received_at: received, status: response.status }));
+    return response.body?.cancel();
+  }).catch((error) => console.error(JSON.stringify({ dispatch: name, error: String(error) })));
 });
+// up once it LISTENs: a task inserted after this line is dispatched (before it, only the cron tick
+// would find it); the names of the secrets taken from the env file, never their values
+console.log(JSON.stringify({ host: `http://127.0.0.1:${port}/functions/v1/`, functions: [...handlers.keys()], envFile, secretsFromFile }));
 
 // ready once it listens: a run started right after this line (tests, benchmarks) is dispatched by its
 // NOTIFY, not 10 s later by the tick (bench:agents found every first discovery waiting for the tick)

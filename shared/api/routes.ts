@@ -37,6 +37,7 @@ import type {
 } from "./responses.ts";
 import { domainsFromCsv } from "./suppression-csv.ts";
 import { redact } from "../secrets/redact.ts";
+import { cancelRunResponses, type CancelResponse } from "./provider-responses.ts";
 
 export interface ApiContext {
   sql: Sql;
@@ -47,6 +48,8 @@ export interface ApiContext {
   /** the path below the function's base, split: ["<id>", "decision"] */
   segments: string[];
   maxBodyBytes: number;
+  /** cancels one background response at the provider (POST /responses/{id}/cancel); absent without OPENAI_API_KEY */
+  cancelResponse?: CancelResponse;
 }
 
 type Handler = (context: ApiContext) => Promise<Response>;
@@ -134,9 +137,12 @@ const runTasks: Handler = async ({ sql, url, segments }) => {
 
 const getRun: Handler = async ({ sql, segments }) => jsonResponse(200, await runOr404(sql, segments[0]));
 
-const cancelRun: Handler = async ({ sql, caller, segments }) => {
+const cancelRun: Handler = async ({ sql, caller, segments, cancelResponse }) => {
   const id = await knownRun(sql, segments[0]);
   await db(() => sql`select pm_pipeline.cancel_run(${id}, ${caller.name})`, repeatable);
+  // then the provider's work in progress for it: nobody pays for the rest of a cancelled run's calls
+  // (a cancel that fails is an event of the run; cancelling again tries the open ones again)
+  if (cancelResponse) await db(() => cancelRunResponses(sql, id, cancelResponse), repeatable);
   return jsonResponse(200, await runOr404(sql, id));
 };
 

@@ -5,8 +5,10 @@ import { adminKeys, authenticate, type Caller, requireRole } from "./access.ts";
 import { allowedOrigins, ApiError, corsHeaders, databaseUnavailable, errorResponse } from "./http.ts";
 import { lookupKey, route } from "./routes.ts";
 import { redact } from "../secrets/redact.ts";
+import { openAIResponseCanceller } from "./provider-responses.ts";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
 
 /** The path below the function's base: "/runs/<id>/decision" (hosted and local) -> ["<id>", "decision"]. */
 export function segmentsOf(url: URL, functionName: string): string[] {
@@ -38,7 +40,7 @@ async function answer(request: Request, vars: Record<string, string | undefined>
     const { role, handler } = route(request.method, segments);
     requireRole(caller, role);
     const maxBodyBytes = Number(vars.PM_LEADS_API_MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
-    return await handler({ sql, caller, request, url, segments, maxBodyBytes });
+    return await handler({ sql, caller, request, url, segments, maxBodyBytes, cancelResponse: openAIResponseCanceller(vars) });
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
     if (isConnectionError(error)) return errorResponse(databaseUnavailable());

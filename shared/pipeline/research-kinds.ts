@@ -96,7 +96,7 @@ export function isPersonName(name: string): boolean {
 
 export const leadListWorker: ResearchKind<ProviderTools> = {
   kind: "lead_list",
-  async work(task, { sql, signal, provider, config, retry, once }) {
+  async work(task, { sql, signal, provider, config, retry, once, checkpoints }) {
     const { count } = DiscoveryPayload.parse(task.payload);
     const criteria = await runCriteria(sql, task.run_id);
     const wanted = Math.min(count, config.leadListBatchSize);
@@ -104,7 +104,7 @@ export const leadListWorker: ResearchKind<ProviderTools> = {
     const known = await sql`select domain from pm_pipeline.companies where run_id = ${task.run_id}`;
     // a checked answer is kept under the lease (a malformed one is asked again next attempt)
     const { answer, dropped } = await once("discovery", async () => {
-      const raw = await retry(() => provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal }));
+      const raw = await retry(() => provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal, checkpoints }));
       const parsed = parseAnswer(Discovery, raw, "discovery");
       if (parsed.answer.companies.length === 0 && parsed.dropped.length > 0) {
         // nothing new would read as "discovery exhausted" in SQL: an answer of only bad entries is malformed
@@ -128,7 +128,7 @@ export const leadListWorker: ResearchKind<ProviderTools> = {
 
 export const companyResearchWorker: ResearchKind = {
   kind: "company_research",
-  async work(task, { sql, signal, provider, verifier, retry, once }) {
+  async work(task, { sql, signal, provider, verifier, retry, once, checkpoints }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
     if (task.payload.requalify === true) {
@@ -148,7 +148,7 @@ export const companyResearchWorker: ResearchKind = {
     checking.catch(() => {}); // awaited below; a failed research call must not leave it unhandled
     // kept under the lease: the PMS check after it may be cut short, and the next attempt starts here
     const { answer: claimed, dropped } = await once("research", async () =>
-      parseAnswer(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal })), "research"));
+      parseAnswer(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal, checkpoints })), "research"));
     const pms = await checking;
     const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
     return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null, dropped };
@@ -163,7 +163,7 @@ export const companyResearchWorker: ResearchKind = {
 
 export const contactResearchWorker: ResearchKind<ProviderTools> = {
   kind: "contact_research",
-  async work(task, { sql, signal, provider, retry, once }) {
+  async work(task, { sql, signal, provider, retry, once, checkpoints }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
     const [run] = await sql`select contacts_max from pm_pipeline.runs where id = ${task.run_id}`;
@@ -172,7 +172,7 @@ export const contactResearchWorker: ResearchKind<ProviderTools> = {
     const count = run.contacts_max - existing.length;
     if (count <= 0) return { contacts: [], exhausted: false };
     const { answer: found, dropped } = await once("contacts", async () => parseAnswer(ContactSearch, await retry(() =>
-      provider.findContacts({ criteria, company, count, existing, signal })), "contacts"));
+      provider.findContacts({ criteria, company, count, existing, signal, checkpoints })), "contacts"));
     // people only: no generic inboxes as decision makers, no placeholder names
     const contacts = found.contacts.filter((c) => {
       const reason = !isPersonName(c.full_name) ? "full_name: not a person's name (a placeholder or a role)"

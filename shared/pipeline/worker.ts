@@ -2,6 +2,7 @@
 // and the PMS check), and what every pipeline task does around its work: a budget reserved for its
 // calls before any work (a run over its budget stops for a decision and the task goes back untried),
 // and what the provider used put on record after every call and when the task ends.
+import type { Sql } from "postgres";
 import type { Task } from "../queue/client.ts";
 import type { PmsVerifier } from "../pms/verifier.ts";
 import type { ResearchProvider } from "../providers/types.ts";
@@ -44,10 +45,21 @@ const recordUsage = (usage: UsageSource | undefined) => async (task: Task, { sql
   }
 };
 
+/**
+ * A call of a task whose run was cancelled is no longer wanted: a background response it waits for
+ * is cancelled (one the run API's cancel could not see, created after it looked).
+ */
+const runStillWanted = (sql: Sql, task: Task) => async (): Promise<boolean> => {
+  if (!task.run_id) return true;
+  const [run] = await sql`select status from pm_pipeline.runs where id = ${task.run_id}`;
+  return run?.status !== "cancelled";
+};
+
 /** A research kind with the pipeline's budget and usage around its work (`usage`: the provider's meter). */
 export function billed<Tools extends ProviderTools>(kind: ResearchKind<Tools>, usage?: UsageSource): ResearchKind<Tools> {
   return {
     ...kind,
+    work: (task, context) => kind.work(task, { ...context, checkpoints: { ...context.checkpoints, wanted: runStillWanted(context.sql, task) } }),
     admit: reserveBudget,
     afterCall: recordUsage(usage),
   };

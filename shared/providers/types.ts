@@ -1,6 +1,9 @@
 // The seam between the workers and whoever does the research (the offline world, an LLM).
 import type { Criteria } from "../domain/schemas.ts";
 import { WorkError } from "../worker/failure.ts";
+import type { CallCheckpoints } from "../worker/runtime.ts";
+
+export type { CallCheckpoints };
 
 export interface CompanyRef {
   id: string;
@@ -30,11 +33,11 @@ export interface ResearchProvider {
   /** the longest one call may take: a worker claims a task only with this much of its time budget left */
   readonly timeoutMs: number;
   /** Up to `count` companies matching the criteria whose domains are not in `exclude`. */
-  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<unknown>;
+  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
   /** Facts about one company; the caller verifies and decides. */
-  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<unknown>;
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
   /** Up to `count` decision makers of a company beyond those it already has. */
-  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<unknown>;
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
 }
 
 /**

@@ -31,6 +31,9 @@ export interface Task<P = Record<string, unknown>> extends TaskRow<P> {
   lease_expires_at: Date;
 }
 
+/** The SQLSTATE of a write whose lease token is stale (require_lease, complete_and_claim). */
+export const LEASE_LOST = "PM001";
+
 export interface EnqueueItem<P = Record<string, unknown>> {
   key?: string;
   payload?: P;
@@ -75,6 +78,24 @@ export function queue(sql: Sql | TransactionSql) {
       const [row] = await sql`
         select pm_pipeline.complete_task(${lease.id}, ${lease.lease_token}, ${result === null ? null : sql.json(result as never)}) as ok`;
       return row.ok as boolean;
+    },
+
+    /**
+     * Completes a claimed task and claims the worker's next ones in one round trip and one commit
+     * (complete_and_claim). completed false: the lease was lost, nothing was written or claimed.
+     */
+    async completeAndClaim<P = Record<string, unknown>>(
+      lease: Lease, result: unknown, workerId: string, kinds: string[], limit = 1,
+    ): Promise<{ completed: boolean; next: Task<P>[] }> {
+      try {
+        const next = await sql<Task<P>[]>`
+          select * from pm_pipeline.complete_and_claim(${lease.id}, ${lease.lease_token},
+            ${result === null ? null : sql.json(result as never)}, ${workerId}, ${kinds}::text[], ${limit})`;
+        return { completed: true, next };
+      } catch (error) {
+        if ((error as { code?: string })?.code === LEASE_LOST) return { completed: false, next: [] };
+        throw error;
+      }
     },
 
     /** Completes many claimed tasks in one statement; returns the ids that were completed. */

@@ -16,6 +16,13 @@ const Env = z.object({
   // long before the invocation ends (longer than a lease, so a crashed worker's task is taken over)
   WORKER_IDLE_WAIT_SECONDS: z.coerce.number().min(0).max(600).default(45),
   WORKER_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(1000),
+  // an idle worker is woken by the database (LISTEN pm_pipeline_task_ready, on a connection of its
+  // own) instead of waiting out its poll; auto: not through a transaction-mode pooler (port 6543),
+  // which does not support LISTEN (shared/worker/wake.ts). Polling stays on as the safety net.
+  WORKER_LISTEN: z.enum(["auto", "on", "off"]).default("auto"),
+  // with nothing queued or running, a listening worker stays this long, warm for the next task,
+  // before it stops (docs/architecture.md, "Waking workers"); one that only polls stops at once
+  WORKER_LINGER_SECONDS: z.coerce.number().min(0).max(600).default(5),
   WORKER_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
   WORKER_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   WORKER_RETRY_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(8000),
@@ -28,6 +35,8 @@ export interface WorkerConfig {
   minTaskSeconds: number;
   idleWaitSeconds: number;
   pollMs: number;
+  listen: "auto" | "on" | "off";
+  lingerSeconds: number;
   retry: RetryPolicy;
   leadListBatchSize: number;
 }
@@ -45,6 +54,8 @@ export function workerConfig(env: Record<string, string | undefined>): WorkerCon
     minTaskSeconds: Math.min(e.WORKER_MIN_TASK_SECONDS, e.WORKER_TIME_BUDGET_SECONDS),
     idleWaitSeconds: e.WORKER_IDLE_WAIT_SECONDS,
     pollMs: e.WORKER_POLL_MS,
+    listen: e.WORKER_LISTEN,
+    lingerSeconds: e.WORKER_LINGER_SECONDS,
     retry: { attempts: e.WORKER_RETRY_ATTEMPTS, baseMs: e.WORKER_RETRY_BASE_MS, maxMs: e.WORKER_RETRY_MAX_MS },
     leadListBatchSize: e.LEAD_LIST_BATCH_SIZE,
   };

@@ -90,21 +90,24 @@ comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task 
 
 -- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
 -- end_queued_tasks_of_run) moves tasks only along these edges; a trigger refuses any other move,
--- whoever makes it.
+-- whoever makes it. PL/pgSQL, not SQL: the trigger runs it on every claim and completion, and a SQL
+-- function that cannot be inlined (security definer) is planned again in every transaction.
 create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
 returns boolean
-language sql
+language plpgsql
 immutable
 security definer
 set search_path = ''
 as $$
-  select p_from = p_to or (p_from, p_to) in (
+begin
+  return p_from = p_to or (p_from, p_to) in (
     ('queued', 'running'),       -- claimed
     ('queued', 'cancelled'),     -- its run ended
     ('running', 'succeeded'),    -- completed under its lease
     ('running', 'queued'),       -- retried, released, deferred, or its lease expired
     ('running', 'failed'),       -- out of attempts, or a permanent error
-    ('running', 'cancelled'))    -- its run ended while it ran
+    ('running', 'cancelled'));   -- its run ended while it ran
+end
 $$;
 comment on function pm_pipeline.task_state_move_allowed(pm_pipeline.task_state, pm_pipeline.task_state) is 'The allowed task state moves; succeeded, failed and cancelled are final.';
 
@@ -326,7 +329,7 @@ $$;
 comment on function pm_pipeline.settle_attempts(bigint[], text, boolean, boolean, interval, text, boolean) is 'Internal: ends the current attempt of running tasks with an error; requeues with backoff or fails for good when attempts are exhausted or the error is not retryable; an attempt not really tried may go uncounted.';
 
 -- Re-queues tasks whose lease expired (their worker stopped heartbeating). Idempotent; run by
--- every claim (for its kinds) and by pg_cron (for all kinds).
+-- a claim that found nothing ready (for its kinds) and by pg_cron (for all kinds).
 create function pm_pipeline.requeue_expired_leases(p_kinds text[] default null)
 returns setof pm_pipeline.tasks
 language plpgsql
@@ -355,8 +358,11 @@ comment on function pm_pipeline.requeue_expired_leases(text[]) is 'Ends attempts
 
 -- Claims up to p_limit ready tasks of the given kinds for a worker: FOR UPDATE SKIP LOCKED, so
 -- concurrent claimers never get the same task; each claimed task gets a fresh lease token. The
--- claim also re-queues expired leases of these kinds and records the worker's heartbeat. A worker
--- that was stopped (stop_worker) claims nothing.
+-- claim records the worker's heartbeat (at most once a second). A worker that was stopped
+-- (stop_worker) claims nothing. Expired leases of these kinds are re-queued only when nothing
+-- ready was found: a busy queue's claims pay no sweep (pg_cron's release_dead_worker_leases runs
+-- it every 10 s), and an idle worker waiting for a lease to expire (next_task_due) still takes
+-- the task over at its next claim.
 create function pm_pipeline.claim_tasks(p_worker_id text, p_kinds text[], p_limit integer default 1)
 returns setof pm_pipeline.tasks
 language plpgsql
@@ -377,11 +383,8 @@ begin
     return;
   end if;
 
-  if exists (select from pm_pipeline.tasks t
-              where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds)) then
-    perform pm_pipeline.requeue_expired_leases(p_kinds);
-  end if;
-
+  -- the second round runs only when the first found nothing and an expired lease can be re-queued
+  for v_round in 1..2 loop
   return query
   with picked as (
     -- one ordered index scan per kind (kind = any(...) would read and sort every queued row)
@@ -425,10 +428,42 @@ begin
      where w.status <> 'processing' or w.last_heartbeat_at < now() - interval '1 second'
   )
   select * from claimed c order by c.fair_tag, c.id;
+  exit when found or v_round = 2
+    or not exists (select from pm_pipeline.tasks t
+                    where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds));
+  perform pm_pipeline.requeue_expired_leases(p_kinds);
+  end loop;
 end
 $$;
 
-comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up to p_limit ready tasks (lowest fair_tag first) with SKIP LOCKED; each gets a lease token and expiry. Re-queues expired leases first.';
+comment on function pm_pipeline.claim_tasks(text, text[], integer) is 'Claims up to p_limit ready tasks (lowest fair_tag first) with SKIP LOCKED; each gets a lease token and expiry. With nothing ready, re-queues expired leases and tries once more.';
+
+-- The single-task worker's loop in one round trip and one commit: completes the task it holds
+-- (fenced by the token, as complete_task) and claims its next tasks (as claim_tasks). A stale token
+-- raises PM001 (lease lost) and the whole call writes nothing and claims nothing: the caller
+-- learns its completion did not hold and claims on its own.
+create function pm_pipeline.complete_and_claim(
+  p_task_id bigint,
+  p_lease_token uuid,
+  p_result jsonb,
+  p_worker_id text,
+  p_kinds text[],
+  p_limit integer default 1)
+returns setof pm_pipeline.tasks
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if not exists (select from pm_pipeline.complete_tasks(array[p_task_id], array[p_lease_token], array[p_result])) then
+    raise exception 'lease lost: task % is no longer held with this token', p_task_id
+      using errcode = 'PM001', hint = 'another worker may own the task now; claim again';
+  end if;
+  return query select * from pm_pipeline.claim_tasks(p_worker_id, p_kinds, p_limit);
+end
+$$;
+
+comment on function pm_pipeline.complete_and_claim(bigint, uuid, jsonb, text, text[], integer) is 'Completes a claimed task (token-fenced) and claims the worker''s next tasks in one call; raises PM001 and writes nothing when the token is stale.';
 
 -- Renews the lease of a claimed task and the worker's heartbeat. Returns the new expiry, or null
 -- when the lease is lost (stale token, expired, or the task ended): the worker must then abort.
@@ -462,19 +497,23 @@ comment on function pm_pipeline.heartbeat_task(bigint, uuid) is 'Extends a claim
 
 -- Completes claimed tasks, each with its token; stale tokens and expired leases are skipped.
 -- Returns the ids that were completed. Callers that write results call this first, in the same
--- transaction, and write only when their task is in the answer.
+-- transaction, and write only when their task is in the answer. PL/pgSQL for its cached plan: on
+-- every completion, a SQL function would be planned anew.
 create function pm_pipeline.complete_tasks(p_task_ids bigint[], p_lease_tokens uuid[], p_results jsonb[] default null)
 returns setof bigint
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
+begin
+  return query
   update pm_pipeline.tasks t
      set state = 'succeeded', result = r.result, lease_token = null, lease_expires_at = null,
          finished_at = now(), updated_at = now()
     from unnest(p_task_ids, p_lease_tokens, coalesce(p_results, '{}'::jsonb[])) as r(id, token, result)
    where t.id = r.id and t.lease_token = r.token and t.state = 'running' and t.lease_expires_at > now()
   returning t.id;
+end
 $$;
 
 comment on function pm_pipeline.complete_tasks(bigint[], uuid[], jsonb[]) is 'Batch completion: marks each task succeeded if its lease token is current; returns the ids completed.';

@@ -3,8 +3,10 @@
 -- get_worker_stats(), cleanup_stale_workers(minutes), release_dead_worker_leases(). Unlike the old
 -- ones, these work: a dead worker's tasks go back to the queue, fenced and counted.
 --
--- Dispatch: inserting ready tasks wakes workers of their kind (pg_net on hosted Supabase, NOTIFY
--- for the local functions host), up to the kind's concurrency; pg_cron is the safety net.
+-- Dispatch: inserting ready tasks wakes workers of their kind: idle ones by NOTIFY
+-- pm_pipeline_task_ready, new ones by invoking the kind's function (pg_net on hosted Supabase,
+-- NOTIFY pm_pipeline_dispatch for the local functions host), up to the kind's concurrency;
+-- polling and pg_cron are the safety nets.
 
 create table pm_pipeline.worker_heartbeats (
   worker_id text primary key check (length(worker_id) between 1 and 200),
@@ -397,6 +399,11 @@ security definer
 set search_path = ''
 as $$
 begin
+  -- wakes the workers of these kinds that are idle and LISTENing (shared/worker/wake.ts) at once,
+  -- whatever dispatch_workers decides: a live idle worker counts against the concurrency, so no
+  -- invocation is sent for it, and without this it would find the task at its next poll
+  perform pg_notify('pm_pipeline_task_ready', d.kind)
+     from (select distinct i.kind from inserted i where i.state = 'queued' and i.run_after <= now()) d;
   -- share lock on the kind until commit: a worker deciding to stop (worker_may_stop) waits for it
   perform pm_pipeline.dispatch_workers(k.kind)
      from (select distinct i.kind from inserted i where i.state = 'queued' and i.run_after <= now()) d
@@ -406,7 +413,7 @@ begin
 end
 $$;
 
-comment on function pm_pipeline.dispatch_inserted_tasks() is 'Trigger: dispatches workers for the kinds of newly inserted ready tasks (see dispatch_workers).';
+comment on function pm_pipeline.dispatch_inserted_tasks() is 'Trigger: for the kinds of newly inserted ready tasks, NOTIFY pm_pipeline_task_ready (payload: the kind; wakes idle listening workers) and dispatch workers (see dispatch_workers).';
 
 create trigger tasks_dispatch_workers
   after insert on pm_pipeline.tasks

@@ -247,6 +247,30 @@ $$;
 
 comment on function pm_pipeline.cancel_run(uuid, text) is 'Cancels an active or waiting run (its queued tasks are cancelled); cancelling a cancelled run again changes nothing. p_actor: the API key''s name, on the events.';
 
+-- The provider responses a run's tasks started in the background and did not see end: each task's
+-- checkpoint entry openai_response:<operation> = {"id": ..., "created_at": ...} that is not marked
+-- done (shared/providers/openai/background.ts writes them under the lease). Whoever cancels the run
+-- cancels these at the provider, so that nobody pays for work whose run is over.
+create function pm_pipeline.run_open_responses(p_run_id uuid)
+returns table (task_id bigint, call text, response_id text)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select t.id, c.key, c.value->>'id'
+    from pm_pipeline.tasks t
+   cross join lateral jsonb_each(t.checkpoint) c
+   where t.run_id = p_run_id
+     and c.key like 'openai\_response:%'
+     and jsonb_typeof(c.value) = 'object'
+     and c.value ? 'id'
+     and not coalesce((c.value->>'done')::boolean, false)
+   order by t.id, c.key
+$$;
+
+comment on function pm_pipeline.run_open_responses(uuid) is 'The background provider responses the run''s tasks started and did not see end (checkpoint entries openai_response:<operation> not marked done): what cancelling the run cancels at the provider.';
+
 -- p_decision: {"decision": "accept_partial"}
 --           | {"decision": "expand_location", "city"?: text|null, "state"?: text, "states"?: [text]}
 --           | {"decision": "loosen_pms", "pms": text|[text]|null}

@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(152);
+select plan(154);
 
 -- ---------------------------------------------------------------------------------------------
 -- Tables and views
@@ -114,6 +114,7 @@ select has_function('pm_pipeline', f.name, f.args, format('function pm_pipeline.
     ('enqueue_task', array['text', 'uuid', 'jsonb', 'text', 'double precision']),
     ('complete_task', array['bigint', 'uuid', 'jsonb']),
     ('complete_tasks', array['bigint[]', 'uuid[]', 'jsonb[]']),
+    ('complete_and_claim', array['bigint', 'uuid', 'jsonb', 'text', 'text[]', 'integer']),
     ('fail_task', array['bigint', 'uuid', 'text', 'boolean', 'double precision', 'text']),
     ('release_task', array['bigint', 'uuid', 'text']),
     ('heartbeat_task', array['bigint', 'uuid']),
@@ -133,6 +134,7 @@ select function_returns('pm_pipeline', f.name, f.args, f.ret)
     ('enqueue_tasks', array['text', 'uuid', 'jsonb'], 'setof pm_pipeline.tasks'),
     ('complete_task', array['bigint', 'uuid', 'jsonb'], 'boolean'),
     ('complete_tasks', array['bigint[]', 'uuid[]', 'jsonb[]'], 'setof bigint'),
+    ('complete_and_claim', array['bigint', 'uuid', 'jsonb', 'text', 'text[]', 'integer'], 'setof pm_pipeline.tasks'),
     ('fail_task', array['bigint', 'uuid', 'text', 'boolean', 'double precision', 'text'], 'pm_pipeline.task_state'),
     ('release_task', array['bigint', 'uuid', 'text'], 'pm_pipeline.task_state'),
     ('heartbeat_task', array['bigint', 'uuid'], 'timestamp with time zone'),

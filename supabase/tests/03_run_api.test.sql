@@ -10,7 +10,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(222);
+select plan(226);
 
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures and helpers
@@ -629,6 +629,25 @@ select is(pg_temp.submit_err(pg_temp.req('bug2'), pg_temp.key('bug2')), null, 't
 select throws_ok($$ select pm_pipeline.submit_run('{"criteria": {"state": "UT"}, "quantity": 1, "budget_usd": 100000000}') $$,
   '22023', null, 'a budget of 1e8 or more is refused as invalid, not as a numeric overflow');
 select ok(jsonb_array_length(pm_pipeline.run_details(pg_temp.uid('BUG2'), null)->'events') > 0, 'run_details with p_events null gives the default number of events');
+
+-- run_open_responses: the background responses a run's tasks hold open (checkpoint entries
+-- openai_response:<operation> with an id, not done), whatever the task's state; what cancelling
+-- the run cancels at the provider.
+select is(pg_temp.submit('OPENRESP', '{"criteria": {"state": "UT"}, "quantity": 1}')->'created', 'true'::jsonb, 'run_open_responses fixture: a run');
+insert into pm_pipeline.tasks (kind, run_id, key, payload, fair_tag, max_attempts, state, checkpoint) values
+  ('pgtap_api', pg_temp.uid('OPENRESP'), 'pgtap-open-1', '{}', 0, 3, 'queued',
+   '{"openai_response:discovery": {"id": "resp_open", "created_at": 1}, "discovery": {"companies": []}}'),
+  ('pgtap_api', pg_temp.uid('OPENRESP'), 'pgtap-open-2', '{}', 0, 3, 'cancelled',
+   '{"openai_response:company_research": {"id": "resp_queued_when_cancelled", "created_at": 1}}'),
+  ('pgtap_api', pg_temp.uid('OPENRESP'), 'pgtap-open-3', '{}', 0, 3, 'queued',
+   '{"openai_response:company_research": {"id": "resp_done", "created_at": 1, "done": true}, "openai_response:contact_search": null}');
+select results_eq(
+  format($$ select response_id from pm_pipeline.run_open_responses(%L) order by response_id $$, pg_temp.uid('OPENRESP')),
+  $$ values ('resp_open'::text), ('resp_queued_when_cancelled'::text) $$,
+  'run_open_responses: the ids not marked done, of queued and cancelled tasks alike; not a done one, not a cleared (null) entry, not other checkpoint values');
+select is((select call from pm_pipeline.run_open_responses(pg_temp.uid('OPENRESP')) where response_id = 'resp_open'), 'openai_response:discovery',
+  'run_open_responses names the checkpoint entry (the call) of each response');
+select is((select count(*)::int from pm_pipeline.run_open_responses(pg_temp.uid('BUG2'))), 0, 'run_open_responses: none for a run without background calls');
 
 select * from finish();
 rollback;

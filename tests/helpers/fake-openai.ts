@@ -301,8 +301,74 @@ function defaultAnswer(request: RecordedRequest): FakeReply {
   return { body: responseObject(request, JSON.stringify(realistic[name]), { searches: REALISTIC_SEARCHES[name] }) };
 }
 
+// ---- Background mode (owned by the background-mode tests; other options of the fake live above) (POST /v1/responses with background: true; GET /v1/responses/{id};
+// POST /v1/responses/{id}/cancel), as the real API does it: the create answers at once with the
+// response queued and no output; the response is in_progress, then its scripted answer (completed,
+// or whatever the script says) once `durationMs` has passed since its creation; a cancel ends a
+// response not yet ended as cancelled (one already ended is answered as it is). Kept apart from the
+// foreground scripting above: the answer is computed when the response is created, as the script says.
+
+/** One response created in the background, with the answer it will end with. */
+interface BackgroundResponse {
+  createdAt: number;
+  /** the scripted final body (a Response object) */
+  final: Record<string, unknown>;
+  cancelled: boolean;
+}
+
+export class FakeBackground {
+  /** how long a background response takes from creation to its final state */
+  durationMs = 2_000;
+  readonly responses = new Map<string, BackgroundResponse>();
+  /** the ids POST /v1/responses/{id}/cancel was called for, in order (unknown ones too: answered 404) */
+  readonly cancels: string[] = [];
+
+  reset(): void {
+    this.responses.clear();
+    this.cancels.length = 0;
+  }
+
+  /** The answer to a background create: the scripted reply, kept for later and answered as queued. */
+  create(reply: FakeReply): FakeReply {
+    const final = reply.body as Record<string, unknown> | undefined;
+    if ((reply.status ?? 200) !== 200 || !final || typeof final.id !== "string") return reply; // refused at once, as in the foreground
+    const response = { createdAt: Date.now(), final: { ...final, background: true, store: true }, cancelled: false };
+    this.responses.set(final.id, response);
+    return { body: this.state(final.id, response, "queued") };
+  }
+
+  /** GET /v1/responses/{id} and POST /v1/responses/{id}/cancel; null for any other request. */
+  handle(method: string, path: string): FakeReply | null {
+    const match = /^\/v1\/responses\/([^/?]+)(\/cancel)?(\?.*)?$/.exec(path);
+    if (!match || (method === "GET") === !!match[2] || (method !== "GET" && method !== "POST")) return null;
+    const [, id, cancel] = match;
+    if (cancel) this.cancels.push(id); // also for an unknown id: the cancel was asked for
+    const response = this.responses.get(id);
+    if (!response) {
+      return errorReply(404, { message: `No response found with id '${id}'.`, type: "invalid_request_error", code: null, param: null });
+    }
+    if (cancel && !this.ended(response)) response.cancelled = true;
+    return { body: this.state(id, response) };
+  }
+
+  private ended(response: BackgroundResponse): boolean {
+    return response.cancelled || Date.now() - response.createdAt >= this.durationMs;
+  }
+
+  /** The response object as it is now: its final body once ended; before, no output and no usage. */
+  private state(id: string, response: BackgroundResponse, early: "queued" | "in_progress" = "in_progress"): Record<string, unknown> {
+    if (!response.cancelled && this.ended(response)) return response.final;
+    const status = response.cancelled ? "cancelled" : early;
+    const { usage: _billedAtTheEnd, ...rest } = response.final;
+    return { ...rest, id, status, output: [], error: null, incomplete_details: null };
+  }
+}
+// ---- end of background mode
+
 export class FakeOpenAI {
   readonly requests: RecordedRequest[] = [];
+  /** background-mode responses and cancels (see FakeBackground) */
+  readonly background = new FakeBackground();
   private readonly queue: Answer[] = [];
   private readonly hanging = new Set<ServerResponse>();
 
@@ -340,6 +406,7 @@ export class FakeOpenAI {
   reset(): void {
     this.requests.length = 0;
     this.queue.length = 0;
+    this.background.reset();
   }
 
   private handle(method: string, path: string, headers: IncomingHttpHeaders, text: string, res: ServerResponse): void {
@@ -351,9 +418,13 @@ export class FakeOpenAI {
     }
     const request: RecordedRequest = { method, path, headers, body };
     this.requests.push(request);
+    // GET /responses/{id} and its cancel: the background section's
+    const backgroundReply = this.background.handle(method, path);
+    if (backgroundReply) return this.write(res, backgroundReply);
     const answer = (): FakeReply => {
       const next = this.queue.shift() ?? this.responder;
-      return next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
+      const reply = next === undefined ? defaultAnswer(request) : typeof next === "function" ? next(request) : next;
+      return (body as { background?: unknown } | null)?.background === true ? this.background.create(reply) : reply;
     };
     if (method === "POST" && path === "/v1/responses" && this.simulation) {
       return this.simulation.deliver(request, answer, (reply) => this.write(res, reply));

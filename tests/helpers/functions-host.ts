@@ -27,11 +27,11 @@ export async function freePort(): Promise<number> {
 /**
  * Worker settings for tests, the one copy (hosts, and in-process workers via workerConfig): the
  * production timings scaled down ~10x (heartbeats 0.5 s instead of 10 s, the dispatch tick 1 s
- * instead of 10 s), fast in-invocation retries, short idle polling.
+ * instead of 10 s, lingering 0.5 s instead of 5 s), fast in-invocation retries, short idle polling.
  */
 export const FAST_WORKERS = {
   WORKER_HEARTBEAT_INTERVAL: "0.5", WORKER_RETRY_BASE_MS: "50", WORKER_RETRY_MAX_MS: "400", WORKER_POLL_MS: "100",
-  WORKER_IDLE_WAIT_SECONDS: "5", PM_LEADS_LOCAL_CRON_SECONDS: "1",
+  WORKER_IDLE_WAIT_SECONDS: "5", WORKER_LINGER_SECONDS: "0.5", PM_LEADS_LOCAL_CRON_SECONDS: "1",
 };
 
 /**

@@ -86,6 +86,36 @@ describe("the fake Responses API against the official OpenAPI schemas", () => {
     expectValid(schemas.ErrorResponse, body, what);
   });
 
+  it("background mode: the create (queued), a poll (in_progress), the final state and a cancel are Responses", async () => {
+    fake.reset();
+    fake.background.durationMs = 60_000;
+    const provider = new OpenAIProvider({ apiKey: "sk-test", baseURL: fake.baseURL });
+    const request = { ...provider.request("discovery", { instructions: "Answer in JSON.", input: "Find companies." }, { type: "approximate", country: "US" }),
+      background: true, store: true };
+    expectValid(schemas.CreateResponse, request, "a background create");
+    const post = (path: string, body?: unknown) => fetch(`${fake.baseURL}${path}`, { method: "POST", headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const created = await post("/responses", request);
+    expect(created.body).toMatchObject({ status: "queued", background: true, store: true, output: [] });
+    expectValid(schemas.Response, created.body, "the create's answer");
+    const id = created.body.id as string;
+    const polled = await fetch(`${fake.baseURL}/responses/${id}?include[]=web_search_call.action.sources`).then((r) => r.json());
+    expect(polled).toMatchObject({ id, status: "in_progress" });
+    expectValid(schemas.Response, polled, "a poll while in progress");
+    const cancelled = await post(`/responses/${id}/cancel`);
+    expect(cancelled.body).toMatchObject({ id, status: "cancelled" });
+    expectValid(schemas.Response, cancelled.body, "a cancel's answer");
+
+    fake.background.durationMs = 0;
+    const done = await post("/responses", request);
+    const final = await fetch(`${fake.baseURL}/responses/${done.body.id}`).then((r) => r.json());
+    expect(final).toMatchObject({ status: "completed", background: true });
+    expectValid(schemas.Response, final, "the completed response");
+    const missing = await fetch(`${fake.baseURL}/responses/resp_missing`);
+    expect(missing.status).toBe(404);
+    expectValid(schemas.ErrorResponse, await missing.json(), "an unknown id");
+  });
+
   it("the provider's three requests are CreateResponse bodies", async () => {
     fake.reset();
     const provider = new OpenAIProvider({ apiKey: "sk-test", baseURL: fake.baseURL });

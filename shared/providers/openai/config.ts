@@ -1,5 +1,6 @@
 // Settings of the OpenAI provider, from a plain record (Deno.env in a function, objects in tests).
 import { z } from "zod";
+import type { BackgroundMode } from "./background.ts";
 import type { PriceTable } from "./prices.ts";
 import { priceTable } from "./usage.ts";
 
@@ -20,6 +21,10 @@ export interface OpenAIConfig {
   maxOutputTokens: number;
   searchContextSize: SearchContextSize;
   prices: PriceTable;
+  /** background mode (shared/providers/openai/background.ts): off, on, or auto (when a call may outlast the worker's time budget) */
+  background: BackgroundMode;
+  /** a background response still queued or in progress this long after its creation is cancelled (a timeout) */
+  backgroundLimitMs: number;
 }
 
 export const OPENAI_DEFAULTS = {
@@ -30,6 +35,9 @@ export const OPENAI_DEFAULTS = {
   timeoutMs: 60_000, // inside the worker's time budget (WORKER_MIN_TASK_SECONDS)
   maxOutputTokens: 32_000,
   searchContextSize: "medium",
+  // opt-in: background mode stores the responses at OpenAI (store: true), see docs/providers.md
+  background: "off",
+  backgroundLimitMs: 15 * 60_000,
 } as const satisfies Partial<OpenAIConfig>;
 
 /** The effort, refusing what the API refuses with web search ("minimal") with a clear message. */
@@ -49,11 +57,14 @@ const Env = z.object({
   OPENAI_MODEL: z.string().trim().min(1).max(100).default(OPENAI_DEFAULTS.model),
   PM_LEADS_OPENAI_MAX_TOOL_CALLS: z.coerce.number().int().min(1).max(50).default(OPENAI_DEFAULTS.maxToolCalls),
   PM_LEADS_OPENAI_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(OPENAI_DEFAULTS.timeoutMs),
+  PM_LEADS_OPENAI_BACKGROUND: z.enum(["auto", "on", "off"]).default(OPENAI_DEFAULTS.background),
+  PM_LEADS_OPENAI_BACKGROUND_LIMIT_SECONDS: z.coerce.number().int().min(10).max(24 * 3600).default(OPENAI_DEFAULTS.backgroundLimitMs / 1000),
 });
 
 /**
  * OPENAI_API_KEY (required), OPENAI_BASE_URL, OPENAI_MODEL (gpt-5-mini), PM_LEADS_OPENAI_MAX_TOOL_CALLS (8),
- * PM_LEADS_OPENAI_TIMEOUT_MS (60000), PM_LEADS_OPENAI_REASONING_EFFORT (low), PM_LEADS_PRICE_TABLE (JSON).
+ * PM_LEADS_OPENAI_TIMEOUT_MS (60000), PM_LEADS_OPENAI_REASONING_EFFORT (low), PM_LEADS_PRICE_TABLE (JSON),
+ * PM_LEADS_OPENAI_BACKGROUND (off | on | auto), PM_LEADS_OPENAI_BACKGROUND_LIMIT_SECONDS (900).
  */
 export function openAIConfigFromEnv(env: Record<string, string | undefined>): OpenAIConfig {
   const apiKey = env.OPENAI_API_KEY?.trim();
@@ -76,5 +87,7 @@ export function openAIConfigFromEnv(env: Record<string, string | undefined>): Op
     maxOutputTokens: OPENAI_DEFAULTS.maxOutputTokens,
     searchContextSize: OPENAI_DEFAULTS.searchContextSize,
     prices: priceTable(env.PM_LEADS_PRICE_TABLE),
+    background: e.PM_LEADS_OPENAI_BACKGROUND,
+    backgroundLimitMs: e.PM_LEADS_OPENAI_BACKGROUND_LIMIT_SECONDS * 1000,
   };
 }

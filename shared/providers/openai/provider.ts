@@ -6,6 +6,7 @@ import OpenAI, { APIError } from "openai";
 import type { ResponseCreateParamsNonStreaming } from "openai/resources/responses/responses";
 import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../domain/schemas.ts";
 import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
+import { checkpointName, openResponseOf, runInBackground, useBackground, type CallCheckpoints, type Fetched } from "./background.ts";
 import { OPENAI_DEFAULTS, reasoningEffort, type OpenAIConfig } from "./config.ts";
 import { classifyOpenAIError } from "./errors.ts";
 import type { Pacer } from "./pacing.ts";
@@ -48,6 +49,9 @@ export interface OpenAIProviderOptions extends Partial<Omit<OpenAIConfig, "apiKe
 }
 
 type Output = { type: string; [key: string]: unknown };
+
+/** What a worker reserves to start a background call: its create answers at once. */
+const BACKGROUND_START_MS = 10_000;
 
 /**
  * The request body. max_tool_calls is a field of the API (POST /v1/responses) that this SDK version's
@@ -144,8 +148,13 @@ export class OpenAIProvider implements ResearchProvider {
   private readonly onUsage?: (usage: CallUsage, call: CallInfo) => void;
   private readonly pacer?: Pacer;
 
+  /**
+   * What the worker must have left of its budget to start a call: the request timeout; in background
+   * mode (on / auto) only what creating the response takes, since the budget may end the poll at no
+   * cost (the next attempt polls the same response).
+   */
   get timeoutMs(): number {
-    return this.config.timeoutMs;
+    return this.config.background === "off" ? this.config.timeoutMs : Math.min(this.config.timeoutMs, BACKGROUND_START_MS);
   }
 
   constructor(options: OpenAIProviderOptions) {
@@ -159,6 +168,8 @@ export class OpenAIProvider implements ResearchProvider {
       maxOutputTokens: options.maxOutputTokens ?? OPENAI_DEFAULTS.maxOutputTokens,
       searchContextSize: options.searchContextSize ?? OPENAI_DEFAULTS.searchContextSize,
       prices: options.prices ?? DEFAULT_PRICES,
+      background: options.background ?? OPENAI_DEFAULTS.background,
+      backgroundLimitMs: options.backgroundLimitMs ?? OPENAI_DEFAULTS.backgroundLimitMs,
     };
     const { maxToolCalls, timeoutMs, maxOutputTokens } = this.config;
     if (!Number.isInteger(maxToolCalls) || maxToolCalls < 1) throw new Error(`max tool calls must be a whole number >= 1, not ${maxToolCalls}`);
@@ -173,19 +184,19 @@ export class OpenAIProvider implements ResearchProvider {
     });
   }
 
-  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal }): Promise<unknown> {
+  discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown> {
     const prompt = discoveryPrompt(input.criteria, input.count, input.exclude);
-    return this.call("discovery", prompt, userLocation(input.criteria), input.signal);
+    return this.call("discovery", prompt, userLocation(input.criteria), input.signal, input.checkpoints);
   }
 
-  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<unknown> {
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown> {
     const prompt = researchPrompt(input.criteria, input.company);
-    return this.call("company_research", prompt, userLocation(input.criteria, input.company), input.signal);
+    return this.call("company_research", prompt, userLocation(input.criteria, input.company), input.signal, input.checkpoints);
   }
 
-  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<unknown> {
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown> {
     const prompt = contactsPrompt(input.company, input.count, input.existing);
-    return this.call("contact_search", prompt, userLocation(input.criteria, input.company), input.signal);
+    return this.call("contact_search", prompt, userLocation(input.criteria, input.company), input.signal, input.checkpoints);
   }
 
   /** The request body of one call (public for inspection; the tests assert on what the fake server got). */
@@ -205,12 +216,18 @@ export class OpenAIProvider implements ResearchProvider {
     };
   }
 
-  private async call(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>, signal: AbortSignal): Promise<unknown> {
+  private async call(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>, signal: AbortSignal,
+    checkpoints?: CallCheckpoints): Promise<unknown> {
     signal.throwIfAborted();
     const body = this.request(operation, prompt, location);
     // pacing: wait for a turn of the shared bucket (about 4 characters a token), before the timeout starts
     await this.pacer?.turn(Math.ceil(JSON.stringify(body).length / 4), signal);
     const { timeoutMs } = this.config;
+    if (checkpoints && useBackground(this.config.background, {
+      timeoutMs, msLeft: checkpoints.deadline - Date.now(), open: openResponseOf(checkpoints.saved(checkpointName(operation))) !== null,
+    })) {
+      return this.callInBackground(operation, this.request(operation, prompt, location), signal, checkpoints);
+    }
     // the SDK's timeout ends when the headers arrive; this one covers the body too
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -225,16 +242,7 @@ export class OpenAIProvider implements ResearchProvider {
       await this.pacer?.observe(http.status, http.headers);
       const requestId = http.headers.get("x-request-id");
       const response = responseOf(await http.text(), http.headers.get("content-type"), requestId);
-      const output = response.output as Output[] | undefined;
-      this.onUsage?.(usageOf(response as BilledResponse, this.config.model, this.config.prices), {
-        operation,
-        model: typeof response.model === "string" ? response.model : this.config.model,
-        response_id: response.id,
-        request_id: requestId,
-        status: response.status,
-        sources: sourcesOf(output),
-      });
-      return answerOf({ ...response, output }, requestId);
+      return this.answer(operation, response, requestId, true);
     } catch (error) {
       if (signal.aborted) throw signal.reason; // the worker's abort (lease lost, shutdown): its reason, as the offline provider does
       if (error instanceof ProviderError) throw error;
@@ -254,6 +262,62 @@ export class OpenAIProvider implements ResearchProvider {
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", forward);
+    }
+  }
+
+  /** A response's answer; its usage on record first when it is billed now (once per response). */
+  private answer(operation: Operation, response: ResponseBody, requestId: string | null, billed: boolean): unknown {
+    const output = response.output as Output[] | undefined;
+    if (billed) {
+      this.onUsage?.(usageOf(response as BilledResponse, this.config.model, this.config.prices), {
+        operation,
+        model: typeof response.model === "string" ? response.model : this.config.model,
+        response_id: response.id,
+        request_id: requestId,
+        status: response.status,
+        sources: sourcesOf(output),
+      });
+    }
+    return answerOf({ ...response, output }, requestId);
+  }
+
+  /** One call in background mode (background.ts): created once, polled across attempts until it ends. */
+  private async callInBackground(operation: Operation, body: ResponseRequest, signal: AbortSignal, checkpoints: CallCheckpoints): Promise<unknown> {
+    const { timeoutMs } = this.config;
+    // each request of the poll is short; the request timeout bounds each one, the worker's signal all
+    const fetched = async (send: (options: { signal: AbortSignal; timeout: number; maxRetries: 0 }) => { asResponse(): Promise<Response> },
+      outer: AbortSignal): Promise<Fetched<ResponseBody>> => {
+      const deadline = AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]);
+      try {
+        const http = await send({ signal: deadline, timeout: timeoutMs, maxRetries: 0 }).asResponse();
+        const requestId = http.headers.get("x-request-id");
+        return { response: responseOf(await http.text(), http.headers.get("content-type"), requestId), requestId };
+      } catch (error) {
+        if (outer.aborted) throw outer.reason;
+        if (error instanceof ProviderError) throw error;
+        if (deadline.aborted && !(error instanceof APIError && error.status !== undefined)) {
+          throw new ProviderError("timeout", `no answer from OpenAI within ${timeoutMs} ms (the request timeout, PM_LEADS_OPENAI_TIMEOUT_MS)`);
+        }
+        throw classifyOpenAIError(error, { timeoutMs }) ?? error;
+      }
+    };
+    const result = await runInBackground<ResponseBody>({
+      operation, checkpoints, signal, limitMs: this.config.backgroundLimitMs,
+      requests: {
+        create: (s) => fetched((o) => this.client.responses.create({ ...body, background: true, store: true } as ResponseRequest, o), s),
+        retrieve: (id, s) => fetched((o) => this.client.responses.retrieve(id, { include: ["web_search_call.action.sources"] }, o), s),
+        cancel: (id) => this.cancelResponse(id),
+      },
+    });
+    return this.answer(operation, result.response, result.requestId, result.billedNow);
+  }
+
+  /** POST /responses/{id}/cancel: stops a background response (what cancelling a run does for its calls). */
+  async cancelResponse(id: string): Promise<void> {
+    try {
+      await this.client.responses.cancel(id, { timeout: this.config.timeoutMs, maxRetries: 0 });
+    } catch (error) {
+      throw classifyOpenAIError(error, { timeoutMs: this.config.timeoutMs }) ?? error;
     }
   }
 }
