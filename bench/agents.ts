@@ -22,6 +22,8 @@
 // contact_research. Research and contacts are a two-stage flow: the research of all companies takes
 // R / c_research on its workers and the last company still needs its contact search after it; or the
 // contact searches take C / c_contact and the first can start only after a first research.
+// "ideal + waits" is the same with each 429's retry-after added to its operation's sum: the time the
+// provider asked the run to wait, which no client can avoid (the goal is read against both).
 //
 // Scenario "paced": the fake enforces --rpm requests per minute (as rpm/6 per 10 s: a full bucket at
 // the start is a small part of a short run), latency lowered to --paced-latency-ms so that the limit
@@ -125,6 +127,8 @@ interface RunResult {
   seconds: number;
   ideal_seconds: number | null;
   ratio: number | null;
+  ideal_with_waits_seconds: number | null;
+  ratio_with_waits: number | null;
   success: boolean;
   status: string;
   ready: number;
@@ -143,10 +147,13 @@ interface RunResult {
 const concurrency: Record<string, number> = Object.fromEntries(
   (await sql`select kind, concurrency from pm_pipeline.task_kinds`).map((k) => [k.kind, k.concurrency]));
 
-/** The ideal of the header, from the billed calls' latencies (seconds). */
-function ideal(simulation: Simulation): number {
+/** The ideal of the header, from the billed calls' latencies (seconds); with the 429s' retry-after as waits. */
+function ideal(simulation: Simulation, withWaits = false): number {
   const billed = simulation.billed.sort((a, b) => a.at - b.at);
-  const of = (operation: string) => billed.filter((c) => c.operation === operation).map((c) => c.latencyMs / 1000);
+  const waits = (operation: string) => withWaits
+    ? simulation.calls.filter((c) => c.status === 429 && c.operation === operation).map((c) => c.retryAfterSeconds ?? 0)
+    : [];
+  const of = (operation: string) => [...billed.filter((c) => c.operation === operation).map((c) => c.latencyMs / 1000), ...waits(operation)];
   const [d1 = 0, ...discovery] = of("discovery");
   const research = of("company_research");
   const contacts = of("contact_search");
@@ -206,8 +213,10 @@ async function run(scenario: string, companies: number, pacing: "on" | "off", si
   const calls = simulation.calls.length;
   const billed = simulation.billed.length;
   const idealSeconds = scenario === "latency" ? ideal(simulation) : null;
+  const idealWithWaits = scenario === "latency" ? ideal(simulation, true) : null;
   const result: RunResult = {
     scenario, companies, pacing, seconds, ideal_seconds: idealSeconds, ratio: idealSeconds ? seconds / idealSeconds : null,
+    ideal_with_waits_seconds: idealWithWaits, ratio_with_waits: idealWithWaits ? seconds / idealWithWaits : null,
     success: progress.status === "completed" && progress.ready >= companies, status: progress.status, ready: progress.ready,
     retries: calls - billed, task_retries: tasks.retries, rate_limited: simulation.rateLimited,
     rate_limited_share: calls ? simulation.rateLimited / calls : 0, calls, billed, cost_usd: cost.cost, billed_usd: billedUsd(simulation),
@@ -234,8 +243,8 @@ try {
     results.push(await run("latency", size, "on", simulation));
   }
   const f = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? "-" : n.toFixed(digits));
-  printTable(["companies", "wall (s)", "ideal (s)", "ratio", "completed", "ready/asked", "retries", "task retries", "429s", "calls", "cost (usd)", "billed (usd)"],
-    results.map((r) => [r.companies, f(r.seconds), f(r.ideal_seconds), f(r.ratio, 2), r.success ? "yes" : `no (${r.status})`,
+  printTable(["companies", "wall (s)", "ideal (s)", "ratio", "ideal + waits (s)", "ratio", "completed", "ready/asked", "retries", "task retries", "429s", "calls", "cost (usd)", "billed (usd)"],
+    results.map((r) => [r.companies, f(r.seconds), f(r.ideal_seconds), f(r.ratio, 2), f(r.ideal_with_waits_seconds), f(r.ratio_with_waits, 2), r.success ? "yes" : `no (${r.status})`,
       `${r.ready}/${r.companies}`, r.retries, r.task_retries, r.rate_limited, r.calls, f(r.cost_usd, 6), f(r.billed_usd, 6)]));
 
   if (pacedCompanies > 0) {
@@ -254,7 +263,7 @@ try {
 
   const latency = results.filter((r) => r.scenario === "latency");
   const pacedOn = results.find((r) => r.scenario === "paced" && r.pacing === "on");
-  console.log(`\ngoals: <= 1.3x ideal: ${latency.map((r) => `${r.companies}: ${f(r.ratio, 2)}x`).join(", ") || "not run"}; ` +
+  console.log(`\ngoals: <= 1.3x ideal: ${latency.map((r) => `${r.companies}: ${f(r.ratio, 2)}x (${f(r.ratio_with_waits, 2)}x of ideal + waits)`).join(", ") || "not run"}; ` +
     `100% of runs completing: ${latency.every((r) => r.success) ? "yes" : "no"}; ` +
     `paced < 2% 429s and >= 90% of R: ${pacedOn ? `${(pacedOn.rate_limited_share * 100).toFixed(1)}%, ${((pacedOn.throughput_of_limit ?? 0) * 100).toFixed(0)}%` : "not run"}`);
   if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2));

@@ -509,6 +509,8 @@ export interface SimulatedCall {
   status: number;
   /** ms from arrival to the answer (0 for a refusal) */
   latencyMs: number;
+  /** a 429's retry-after, in seconds: the wait the provider asked for */
+  retryAfterSeconds?: number;
   /** the billed response's usage and model (200s only) */
   billed?: { model: string; usage: UsageNumbers & { total_tokens: number }; web_searches: number };
 }
@@ -606,6 +608,7 @@ export class Simulation {
 
   private refuse(call: SimulatedCall, send: (reply: FakeReply) => void, retryAfterSeconds: number, what: "requests" | "tokens", message: string): void {
     call.status = 429;
+    call.retryAfterSeconds = retryAfterSeconds;
     this.calls.push(call);
     const limit = replies.rateLimited({ retryAfterMs: Math.ceil(retryAfterSeconds * 1000), retryAfter: String(Math.ceil(retryAfterSeconds)) });
     const body = limit.body as { error: Record<string, unknown> };
