@@ -90,8 +90,8 @@ comment on column pm_pipeline.tasks.budget_reserved_usd is 'What a running task 
 
 -- The task state machine. Every writer (claim_tasks, complete_tasks, settle_attempts, defer_task,
 -- end_queued_tasks_of_run) moves tasks only along these edges; a trigger refuses any other move,
--- whoever makes it. PL/pgSQL, not SQL: the trigger runs it on every claim and completion, and a SQL
--- function that cannot be inlined (security definer) is planned again in every transaction.
+-- whoever makes it (guard_task_transition, which inlines this list for speed; pgTAP checks that
+-- the two agree).
 create function pm_pipeline.task_state_move_allowed(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state)
 returns boolean
 language plpgsql
@@ -118,14 +118,20 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not pm_pipeline.task_state_move_allowed(old.state, new.state) then
+  -- task_state_move_allowed's list, inlined: the trigger runs twice per task (claim, completion),
+  -- and a call of that function costs as much again as this check. 07_state_machines.test.sql
+  -- checks that both agree on every pair of states.
+  if not (case old.state
+            when 'queued' then new.state in ('running', 'cancelled')
+            when 'running' then new.state in ('succeeded', 'queued', 'failed', 'cancelled')
+            else false end) then
     raise exception 'task %: state cannot move from % to %', old.id, old.state, new.state
       using errcode = 'check_violation', hint = 'succeeded, failed and cancelled are final';
   end if;
   return new;
 end
 $$;
-comment on function pm_pipeline.guard_task_transition() is 'Trigger: rejects task state moves that task_state_move_allowed does not list.';
+comment on function pm_pipeline.guard_task_transition() is 'Trigger: rejects task state moves that task_state_move_allowed does not list (its list, inlined; pgTAP checks they agree).';
 
 create trigger tasks_guard_transition
   before update of state on pm_pipeline.tasks
@@ -368,7 +374,19 @@ returns setof pm_pipeline.tasks
 language plpgsql
 security definer
 set search_path = ''
+-- Planned once per connection, not on every claim: with custom plans (the default for a query
+-- whose LIMIT is a parameter) re-planning was half the server's CPU of a one-task claim. The
+-- generic plans are the ones a claim needs: ordered scans of tasks_claimable per kind, and the
+-- UPDATE by primary key (the ids are an array, not a join a generic plan would hash). No JIT: a
+-- generic plan's cost grows with the queue (it cannot see LIMIT 1) and would pass jit_above_cost,
+-- compiling on every claim what takes a millisecond to run.
+set plan_cache_mode = force_generic_plan
+set jit = off
 as $$
+declare
+  v_status text;
+  v_beat_at timestamptz;
+  v_ids bigint[];
 begin
   if p_worker_id is null or length(p_worker_id) not between 1 and 200 then
     raise exception 'worker id must be 1 to 200 characters' using errcode = 'invalid_parameter_value';
@@ -379,28 +397,40 @@ begin
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception 'claim limit % must be 1 to 1000', p_limit using errcode = 'invalid_parameter_value';
   end if;
-  if exists (select from pm_pipeline.worker_heartbeats w where w.worker_id = p_worker_id and w.status = 'stopped') then
+  -- one read of the worker's row: stopped workers claim nothing, and the heartbeat upsert below
+  -- runs only when due (ON CONFLICT DO UPDATE would lock the row on every claim, due or not)
+  select w.status, w.last_heartbeat_at into v_status, v_beat_at
+    from pm_pipeline.worker_heartbeats w where w.worker_id = p_worker_id;
+  if v_status = 'stopped' then
     return;
   end if;
 
   -- the second round runs only when the first found nothing and an expired lease can be re-queued
   for v_round in 1..2 loop
+    select array_agg(c.id order by c.fair_tag, c.id) into v_ids from (
+      -- one ordered index scan per kind (kind = any(...) would read and sort every queued row)
+      select c.id, c.fair_tag from unnest(p_kinds) as k(kind)
+      cross join lateral (
+        select t.id, t.fair_tag from pm_pipeline.tasks t
+         where t.state = 'queued' and t.kind = k.kind and t.run_after <= now()
+           -- a run that waits for a user decision (or has ended) hands out no work
+           and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))
+         order by t.fair_tag, t.id
+         limit p_limit
+           for update skip locked) c
+      order by c.fair_tag, c.id
+      limit p_limit) c;
+    exit when v_ids is not null or v_round = 2
+      or not exists (select from pm_pipeline.tasks t
+                      where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds));
+    perform pm_pipeline.requeue_expired_leases(p_kinds);
+  end loop;
+  if v_ids is null then
+    return;
+  end if;
+
   return query
-  with picked as (
-    -- one ordered index scan per kind (kind = any(...) would read and sort every queued row)
-    select c.id from unnest(p_kinds) as k(kind)
-    cross join lateral (
-      select t.id, t.fair_tag from pm_pipeline.tasks t
-       where t.state = 'queued' and t.kind = k.kind and t.run_after <= now()
-         -- a run that waits for a user decision (or has ended) hands out no work
-         and (t.run_id is null or exists (select from pm_pipeline.runs r where r.id = t.run_id and r.status = 'active'))
-       order by t.fair_tag, t.id
-       limit p_limit
-         for update skip locked) c
-    order by c.fair_tag, c.id
-    limit p_limit
-  ),
-  claimed as (
+  with claimed as (
     update pm_pipeline.tasks t
        set state = 'running',
            attempts = t.attempts + 1,
@@ -409,8 +439,8 @@ begin
            locked_by = p_worker_id,
            locked_at = now(),
            updated_at = now()
-      from picked, pm_pipeline.task_kinds k
-     where t.id = picked.id and k.kind = t.kind
+      from pm_pipeline.task_kinds k
+     where t.id = any(v_ids) and k.kind = t.kind
     returning t.*
   ),
   heartbeat as (
@@ -420,19 +450,15 @@ begin
            format('%s #%s', min(c.kind), min(c.id)) || case when count(*) > 1 then format(' (+%s more)', count(*) - 1) else '' end,
            max(c.lease_expires_at), now()
       from claimed c
-    having count(*) > 0
+     -- a worker claiming many short tasks writes its row at most once a second, not once a claim
+    having count(*) > 0 and (v_status is distinct from 'processing' or v_beat_at < now() - interval '1 second')
     on conflict (worker_id) do update
        set status = 'processing', current_run_id = excluded.current_run_id, current_task = excluded.current_task,
            lease_expires_at = excluded.lease_expires_at, last_heartbeat_at = now()
-     -- a worker claiming many short tasks writes its row at most once a second, not once a claim
+     -- and on the row as it is now, which a heartbeat may have written since it was read
      where w.status <> 'processing' or w.last_heartbeat_at < now() - interval '1 second'
   )
   select * from claimed c order by c.fair_tag, c.id;
-  exit when found or v_round = 2
-    or not exists (select from pm_pipeline.tasks t
-                    where t.state = 'running' and t.lease_expires_at <= now() and t.kind = any(p_kinds));
-  perform pm_pipeline.requeue_expired_leases(p_kinds);
-  end loop;
 end
 $$;
 

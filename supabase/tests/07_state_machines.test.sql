@@ -7,7 +7,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(21);
+select plan(22);
 
 -- ---------------------------------------------------------------------------------------------
 -- The moves, as listed
@@ -31,6 +31,26 @@ select set_eq(
             ('needs_user_decision', 'active'), ('needs_user_decision', 'completed'), ('needs_user_decision', 'error'),
             ('needs_user_decision', 'cancelled') $$,
   'runs: completed, error and cancelled are final');
+
+-- the task guard inlines the list (it runs on every claim and completion): it must agree with it
+create temp table task_guard_probe (id int, state pm_pipeline.task_state) on commit drop;
+create trigger task_guard_probe before update of state on task_guard_probe
+  for each row when (old.state is distinct from new.state) execute function pm_pipeline.guard_task_transition();
+create function pg_temp.task_guard_allows(p_from pm_pipeline.task_state, p_to pm_pipeline.task_state) returns boolean
+language plpgsql as $$
+begin
+  delete from task_guard_probe;
+  insert into task_guard_probe values (1, p_from);
+  update task_guard_probe set state = p_to;
+  return true;
+exception when check_violation then
+  return false;
+end
+$$;
+select is_empty(
+  $$ select f, t from unnest(enum_range(null::pm_pipeline.task_state)) f, unnest(enum_range(null::pm_pipeline.task_state)) t
+      where f <> t and pg_temp.task_guard_allows(f, t) is distinct from pm_pipeline.task_state_move_allowed(f, t) $$,
+  'tasks: the guard trigger allows exactly the moves task_state_move_allowed lists');
 
 -- ---------------------------------------------------------------------------------------------
 -- The guards refuse other moves, whoever writes
