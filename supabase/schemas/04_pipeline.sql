@@ -224,25 +224,6 @@ as $$
 $$;
 comment on function pm_pipeline.discovery_acceptance(integer, integer) is 'The share of judged companies accepted (at least 0.25): how much more than what is missing a discovery batch asks for.';
 
--- How many more candidates a run wants: what is expected to be missing, divided by the share p of
--- the judged companies accepted so far (once 5 are judged; p at least 1/4), that is (target -
--- accepted - candidates * p) / p, and never less than what is missing even if every candidate were
--- accepted (target - accepted - candidates). Discovery asks for it (reconcile_run) and adds up to
--- it (complete_lead_list): the two must agree, or a batch asked for is thrown away.
-create function pm_pipeline.discovery_wanted(p_target integer, p_accepted integer, p_candidates integer, p_judged integer)
-returns integer
-language sql
-immutable
-security definer
-set search_path = ''
-as $$
-  select case when p_judged >= 5
-              then greatest(p_target - p_accepted - p_candidates,
-                            ceil((p_target - p_accepted) / pm_pipeline.discovery_acceptance(p_accepted, p_judged) - p_candidates)::int)
-              else p_target - p_accepted - p_candidates end
-$$;
-comment on function pm_pipeline.discovery_wanted(integer, integer, integer, integer) is 'Candidates a run still wants: the expected shortfall given the share of judged companies accepted, at least what is missing.';
-
 create function pm_pipeline.reconcile_run(p_run_id uuid)
 returns pm_pipeline.run_status
 language plpgsql
@@ -255,6 +236,7 @@ declare
   v_batch integer;
   v_batch_no integer;
   v_missing integer;
+  v_judged integer;
   v_wanted integer;
   v_message text;
   v_searching boolean;
@@ -276,15 +258,18 @@ begin
   -- (the lead_list kind's retry_delay); a permanent failure stops discovery (handle_failed_task).
   v_missing := v_run.target_quantity - v_p.accepted - v_p.candidates;
   v_searching := not v_run.discovery_exhausted and v_run.discovery_stopped is null;
-  -- a batch asks for what is expected to be missing (discovery_wanted), and it starts as soon as
-  -- that is above zero, not once the candidates in research are too few even if all were accepted:
-  -- waiting for that made the last rejections cost a round of discovery, research and contact
-  -- search each, one after the other, at the end of a run (bench:agents: 25 companies took twice
-  -- the provider time on the critical path). Expected, not certain: a run whose last candidates do
-  -- better than p researches a few companies more than it needed.
-  v_wanted := pm_pipeline.discovery_wanted(v_run.target_quantity, v_p.accepted, v_p.candidates, v_p.accepted + v_p.rejected + v_p.review);
-  if v_wanted > 0 and v_searching and v_p.discovery_in_flight = 0 then
+  if v_missing > 0 and v_searching and v_p.discovery_in_flight = 0 then
     select s.lead_list_batch_size into v_batch from pm_pipeline.settings s;
+    -- a batch asks for what is expected to be missing, divided by the share p of the judged
+    -- companies accepted so far (once 5 are judged; p at least 1/4): (target - accepted -
+    -- candidates * p) / p, and never less than what is missing. Asking for exactly what was
+    -- missing made each rejection of a candidate still in research cost another round of
+    -- discovery and research at the end of a run (bench:agents: 9 batches for 25 companies).
+    v_judged := v_p.accepted + v_p.rejected + v_p.review;
+    v_wanted := case when v_judged >= 5
+                     then greatest(v_missing, ceil((v_run.target_quantity - v_p.accepted) / pm_pipeline.discovery_acceptance(v_p.accepted, v_judged)
+                                                   - v_p.candidates)::int)
+                     else v_missing end;
     update pm_pipeline.runs set discovery_batches = discovery_batches + 1 where id = p_run_id
     returning discovery_batches into v_batch_no;
     perform pm_pipeline.enqueue_tasks('lead_list', p_run_id, jsonb_build_array(jsonb_build_object(
@@ -523,9 +508,8 @@ declare
 begin
   select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
   if v_run.status = 'active' then
-    -- never more candidates than the run still wants (as reconcile_run asked for them)
-    select pm_pipeline.discovery_wanted(v_run.target_quantity, (count(*) filter (where c.status = 'accepted'))::int,
-             (count(*) filter (where c.status = 'candidate'))::int, (count(*) filter (where c.status in ('accepted', 'rejected', 'review')))::int)
+    -- never more candidates than the run still needs
+    select v_run.target_quantity - count(*) filter (where c.status in ('accepted', 'candidate'))
       into v_room from pm_pipeline.companies c where c.run_id = v_run.id;
     select coalesce(jsonb_agg(jsonb_build_object('key', 'research:' || a.id, 'payload', jsonb_build_object('company_id', a.id))), '[]'),
            count(*)
