@@ -193,6 +193,10 @@ async function run(scenario: string, companies: number, pacing: "on" | "off", si
     await sleep(100);
   }
   const seconds = (performance.now() - started) / 1000;
+  if (progress.status !== "completed") {
+    const [why] = await sql`select decision_reason, notes from pm_pipeline.runs where id = ${created.id}`;
+    process.stderr.write(`run of ${companies} (${scenario}) ended ${progress.status}: ${why.decision_reason ?? ""} ${why.notes ?? ""}\n`);
+  }
   if (process.env.PM_LEADS_BENCH_TIMELINE) {
     const rows = await sql`select t.kind, t.id, extract(epoch from t.created_at - r.created_at)::numeric(8,2) as created,
         extract(epoch from t.locked_at - r.created_at)::numeric(8,2) as locked, extract(epoch from t.finished_at - r.created_at)::numeric(8,2) as finished,
