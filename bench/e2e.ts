@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { databaseUrl } from "../scripts/lib/stack-env.ts";
 import { startHost, type Host } from "../tests/helpers/functions-host.ts";
+import { percentile } from "./stats.ts";
 import { printTable } from "./table.ts";
 
 const { values: args } = parseArgs({
@@ -115,11 +116,6 @@ async function reclaimAfterKill(round: number): Promise<number> {
     if (Date.now() - killedAt > 180_000) throw new Error(`task ${held.id} not re-claimed within 180 s`);
     await sleep(100);
   }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 try {

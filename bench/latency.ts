@@ -28,6 +28,7 @@ import { workerConfig } from "../shared/worker/config.ts";
 import { Worker, type WorkerKind } from "../shared/worker/runtime.ts";
 import { TASK_READY_CHANNEL } from "../shared/worker/wake.ts";
 import { startHost } from "../tests/helpers/functions-host.ts";
+import { percentile } from "./stats.ts";
 import { printTable } from "./table.ts";
 
 const KIND = "bench_latency"; // our task kind and graphile-worker's task identifier
@@ -63,11 +64,6 @@ interface Result {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const connect = (max = 1) => postgres(databaseUrl(), { max, onnotice: () => {}, prepare: false });
 const versionOf = (pkg: string): string => JSON.parse(readFileSync(`${repoRoot}node_modules/${pkg}/package.json`, "utf8")).version;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 function summarise(system: string, mode: string, samples: number[]): Result {
   const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -6,6 +6,7 @@
 // request it got.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { rng } from "../../shared/providers/offline/world.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -523,17 +524,6 @@ export function resetFormat(seconds: number): string {
   return minutes > 0 ? `${minutes}m${rest}s` : `${rest}s`;
 }
 
-/** mulberry32: a small seeded generator, so that a benchmark's draws are the same in every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Bucket {
   private level: number;
@@ -572,7 +562,7 @@ export class Simulation {
   private readonly tokens?: Bucket;
 
   constructor(readonly options: SimulationOptions) {
-    this.random = seeded(options.seed ?? 1);
+    this.random = rng(options.seed ?? 1);
     const window = options.limits?.windowSeconds ?? 60;
     if (options.limits?.requests) this.requests = new Bucket(options.limits.requests, window);
     if (options.limits?.tokens) this.tokens = new Bucket(options.limits.tokens, window);
