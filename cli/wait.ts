@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EXCEL_BOM, exportFileName } from "../shared/export/csv.ts";
+import { EXPORT_FORMATS, type ExportFormat } from "../shared/export/files.ts";
 import { type Api, keepTrying } from "./api.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
 import { printJson } from "./output.ts";
@@ -15,6 +16,8 @@ const POLL_MS = 1000;
 
 export interface ExportOptions {
   outputDir: string;
+  /** csv (the two CSVs, the default), hubspot or salesforce: the files of docs/exports.md */
+  format?: ExportFormat;
   includeUnverifiedEmails?: boolean;
   excel?: boolean;
 }
@@ -25,20 +28,18 @@ export interface FinishOptions extends ExportOptions {
   retryWindow: number;
 }
 
-/** Writes the run's two CSVs, named as the old system named them; returns their absolute paths. */
+/** Writes the run's files in the format asked for (csv: the two CSVs), named as the old system named them; returns their absolute paths. */
 export async function exportRun(api: Api, runId: string, options: ExportOptions): Promise<string[]> {
   const id = encodeURIComponent(runId);
   const query = options.includeUnverifiedEmails ? "?include_unverified_emails=true" : "";
-  const [companies, contacts] = await Promise.all([
-    api.get<string>(`runs/${id}/companies.csv`),
-    api.get<string>(`runs/${id}/contacts.csv${query}`),
-  ]);
+  const files = EXPORT_FORMATS[options.format ?? "csv"];
+  const texts = await Promise.all(files.map((file) => api.get<string>(`runs/${id}/${file}.csv${query}`)));
   mkdirSync(options.outputDir, { recursive: true });
   const at = new Date();
-  return ([["companies", companies], ["contacts", contacts]] as const).map(([kind, text]) => {
-    const path = resolve(join(options.outputDir, exportFileName(kind, runId, at)));
+  return files.map((file, i) => {
+    const path = resolve(join(options.outputDir, exportFileName(file, runId, at)));
     // the API's ?excel=1 byte order mark does not survive fetch's decoding of the text: added here
-    writeFileSync(path, options.excel ? EXCEL_BOM + text : text);
+    writeFileSync(path, options.excel ? EXCEL_BOM + texts[i] : texts[i]);
     return path;
   });
 }

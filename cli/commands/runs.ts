@@ -7,14 +7,20 @@ import { badInput } from "../errors.ts";
 import { ago, printJson, table, warn } from "../output.ts";
 import { describeCriteria, statusText } from "../present.ts";
 import type { Run, RunList } from "../types.ts";
+import { exportFormatNames } from "../../shared/export/files.ts";
 import { exportRun, waitAndFinish } from "../wait.ts";
 
 const runPath = (id: string, rest = "") => `runs/${encodeURIComponent(id)}${rest}`;
+
+/** --format: the two CSVs, or one CRM's import file (docs/exports.md). */
+const formatOption = () => new Option("--format <format>", "csv: companies and contacts CSVs; hubspot or salesforce: that CRM's import file")
+  .choices(exportFormatNames).default("csv");
 
 /** Options shared by every command that may wait for a run and export it. */
 function waitOptions(command: Command): Command {
   return command
     .option("--output-dir <dir>", "where the CSVs go when the run completes", "./exports")
+    .addOption(formatOption())
     .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
     .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
     .option("--json", "print the run as JSON on stdout (progress stays on stderr)")
@@ -37,6 +43,7 @@ export function registerRunCommands(program: Command): void {
     .addHelpText("after", examples(
       `pm-leads run --criteria '{"pms":"Buildium","state":"TX","units_min":100,"units_max":2000}' --quantity 25`,
       `pm-leads run --criteria '{"pms":["AppFolio","Buildium"],"states":["TX","OK"]}' --quantity 10 --budget 20 --output-dir ./leads`,
+      `pm-leads run --criteria '{"pms":"Buildium","state":"TX"}' --quantity 25 --format hubspot`,
       `id=$(pm-leads run --criteria '{"state":"CO"}' --quantity 5 --no-wait)`,
     ))
     .action(async (o) => {
@@ -88,11 +95,13 @@ export function registerRunCommands(program: Command): void {
     });
 
   program.command("export <run-id>")
-    .description("write the companies and contacts CSVs of a run")
+    .description("write the companies and contacts CSVs of a run, or its HubSpot or Salesforce import file")
     .option("--output-dir <dir>", "where the CSVs go", "./exports")
+    .addOption(formatOption())
     .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
     .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
-    .addHelpText("after", examples("pm-leads export <run-id>", "pm-leads export <run-id> --output-dir ./leads --include-unverified-emails", "pm-leads export <run-id> --excel"))
+    .addHelpText("after", examples("pm-leads export <run-id>", "pm-leads export <run-id> --format hubspot", "pm-leads export <run-id> --format salesforce --output-dir ./leads",
+      "pm-leads export <run-id> --output-dir ./leads --include-unverified-emails", "pm-leads export <run-id> --excel"))
     .action(async (id: string, o) => {
       const api = connect();
       await api.get<Run>(runPath(id)); // an unknown id is refused here, before any file is written

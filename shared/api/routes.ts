@@ -11,8 +11,10 @@
 //   POST   /:id/decision          accept_partial | expand_location | loosen_pms | set_budget  operator
 //   GET    /:id/companies.csv     the export CSVs (contacts only of accepted companies)      viewer
 //   GET    /:id/contacts.csv                                                                  viewer
+//   GET    /:id/hubspot.csv       HubSpot import: each contact with its company on one row   viewer
+//   GET    /:id/salesforce_leads.csv  Salesforce lead import: one lead per contact           viewer
 //   GET    /suppression           the suppression list                        viewer
-//   POST   /suppression           adds (domains or CSV text; preview: true writes nothing)   operator
+//   POST   /suppression           adds (domains or CSV text, a CRM export too; preview: true writes nothing)  operator
 //   DELETE /suppression           removes                                     operator
 //   GET    /workers               worker health: workers, stats, maintenance jobs            viewer
 //   GET    /keys                  the API keys (never the keys themselves)    admin
@@ -23,7 +25,10 @@
 // call: a rejected request has written nothing.
 import type { Sql } from "postgres";
 import type { ZodType } from "zod";
-import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, exportFileName, toCsv } from "../export/csv.ts";
+import { exportFileName } from "../export/csv.ts";
+import type { ExportFileName } from "../export/files.ts";
+import { EXPORT_FILES, exportCsv } from "../export/formats.ts";
+import type { CompanyExportRow, ContactExportRow } from "../export/rows.ts";
 import { retryOnConnectionError } from "./connection.ts";
 import { type Caller, type KeyLookup, keyHash, newApiKey } from "./access.ts";
 import { ApiError, fromDatabase, jsonResponse, parseWith, readJson } from "./http.ts";
@@ -153,21 +158,26 @@ const decide: Handler = async ({ sql, caller, request, segments, maxBodyBytes })
   return jsonResponse(200, await runOr404(sql, id));
 };
 
-const exportCsv = (kind: "companies" | "contacts"): Handler => async ({ sql, url, segments }) => {
+/** One export file (export/files.ts): it reads only the views it needs; e-mails go through exportableContact. */
+const exportFile = (file: ExportFileName): Handler => async ({ sql, url, segments }) => {
   const id = await knownRun(sql, segments[0]);
   const options = query(ExportQuery, url);
-  const includeUnverified = options.include_unverified_emails === "true";
-  const rows = kind === "companies"
-    ? await db(() => sql`select * from pm_pipeline.v_companies_export where run_id = ${id} order by company_name, domain`, repeatable)
-    : (await db(() => sql`select * from pm_pipeline.v_contacts_export where run_id = ${id} order by company_name, full_name`, repeatable))
-      .map((contact) => exportableContact(contact, includeUnverified));
-  const excel = options.excel === "1" || options.excel === "true";
-  const csv = toCsv(kind === "companies" ? COMPANY_COLUMNS : CONTACT_COLUMNS, rows, { excel });
+  const { reads } = EXPORT_FILES[file];
+  const companies = reads.includes("companies")
+    ? await db(() => sql<CompanyExportRow[]>`select * from pm_pipeline.v_companies_export where run_id = ${id} order by company_name, domain`, repeatable)
+    : [];
+  const contacts = reads.includes("contacts")
+    ? await db(() => sql<ContactExportRow[]>`select * from pm_pipeline.v_contacts_export where run_id = ${id} order by company_name, full_name`, repeatable)
+    : [];
+  const csv = exportCsv(file, { companies, contacts }, {
+    includeUnverifiedEmails: options.include_unverified_emails === "true",
+    excel: options.excel === "1" || options.excel === "true",
+  });
   return new Response(csv, {
     status: 200,
     headers: {
       "content-type": "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="${exportFileName(kind, id, new Date())}"`,
+      "content-disposition": `attachment; filename="${exportFileName(file, id, new Date())}"`,
     },
   });
 };
@@ -251,8 +261,10 @@ const ROUTES: [string, string[], Role, Handler][] = [
   ["GET", [":id", "tasks"], "viewer", runTasks],
   ["POST", [":id", "cancel"], "operator", cancelRun],
   ["POST", [":id", "decision"], "operator", decide],
-  ["GET", [":id", "companies.csv"], "viewer", exportCsv("companies")],
-  ["GET", [":id", "contacts.csv"], "viewer", exportCsv("contacts")],
+  ["GET", [":id", "companies.csv"], "viewer", exportFile("companies")],
+  ["GET", [":id", "contacts.csv"], "viewer", exportFile("contacts")],
+  ["GET", [":id", "hubspot.csv"], "viewer", exportFile("hubspot")],
+  ["GET", [":id", "salesforce_leads.csv"], "viewer", exportFile("salesforce_leads")],
 ];
 
 const matches = (pattern: string[], segments: string[]) =>

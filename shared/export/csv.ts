@@ -1,5 +1,6 @@
 // The export CSVs. Column names and order are the old system's (CRM imports rely on them); new
 // columns come after them. Every cell is quoted; text that a spreadsheet would run as a formula is neutralised.
+import type { ExportFileName } from "./files.ts";
 
 export const COMPANY_COLUMNS = [
   "company_name", "company_city", "company_state", "pms", "units", "employees", "domain", "single_family_focus",
@@ -56,8 +57,8 @@ export function toCsv(columns: readonly string[], rows: Record<string, unknown>[
   return (options.excel ? EXCEL_BOM : "") + lines.join("\r\n") + "\r\n";
 }
 
-/** companies_<run8>_<YYYYMMDD_HHMMSS>.csv, as the old system named them (UTC). */
-export function exportFileName(kind: "companies" | "contacts", runId: string, at: Date): string {
+/** companies_<run8>_<YYYYMMDD_HHMMSS>.csv, as the old system named them (UTC); the CRM files likewise (hubspot_..., salesforce_leads_...). */
+export function exportFileName(kind: ExportFileName, runId: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
   return `${kind}_${runId.slice(0, 8)}_${stamp}.csv`;
 }

@@ -148,6 +148,15 @@ describe("web app", () => {
       if (kind === "companies") expect(csvRows(text)).toHaveLength(3);
       else expect(csvRows(text).length).toBeGreaterThanOrEqual(3);
     }
+    // the CRM formats: a choice beside the downloads, each with its own file(s)
+    for (const [format, file, button] of [["hubspot", "hubspot", "Download HubSpot import (companies and contacts)"], ["salesforce", "salesforce_leads", "Download Salesforce leads"]] as const) {
+      await page.getByLabel("Format").selectOption(format);
+      expect(await page.getByRole("button", { name: "Download companies CSV" }).count()).toBe(0);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: button }).click()]);
+      expect(download.suggestedFilename()).toMatch(new RegExp(`^${file}_${id.slice(0, 8)}_.*\\.csv$`));
+      const fromApi = await (await fetch(`${host.url}/runs/${id}/${file}.csv`, { headers: { authorization: `Bearer ${admin}` } })).text();
+      expect(csvRows(readFileSync((await download.path())!, "utf8"))).toEqual(csvRows(fromApi));
+    }
     await page.context().close();
   });
 

@@ -1,8 +1,9 @@
 // One run: criteria, status, stage timeline, companies with their evidence and contacts, failed
-// tasks, events, cost; the decisions, cancel and the CSV downloads for keys that may act.
+// tasks, events, cost; the decisions, cancel and the downloads (CSV, HubSpot, Salesforce) for keys that may act.
 import { useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import type { Run, RunCompany } from "../../../shared/api/responses.ts";
+import { EXPORT_FORMATS, exportFormatNames, type ExportFileName, type ExportFormat } from "../../../shared/export/files.ts";
 import { useCredentials } from "../api/auth.tsx";
 import { ApiError, downloadCsv } from "../api/client.ts";
 import { useCancel, useCanAct, useCompanies, useFailedTasks, useRun } from "../api/hooks.ts";
@@ -103,17 +104,26 @@ function RunDetail({ run, live }: { run: Run; live: ReactNode }) {
   );
 }
 
+const FORMAT_LABELS: Record<ExportFormat, string> = { csv: "CSV", hubspot: "HubSpot", salesforce: "Salesforce" };
+const FILE_LABELS: Record<ExportFileName, string> = {
+  companies: "companies CSV", contacts: "contacts CSV", hubspot: "HubSpot import (companies and contacts)", salesforce_leads: "Salesforce leads",
+};
+
 function Downloads({ run }: { run: Run }) {
   const credentials = useCredentials();
+  const [format, setFormat] = useState<ExportFormat>("csv");
   const [error, setError] = useState<string | null>(null);
-  const get = (kind: "companies" | "contacts") => () => {
+  const get = (file: ExportFileName) => () => {
     setError(null);
-    downloadCsv(credentials, `/${run.id}/${kind}.csv`, `${kind}-${run.id}.csv`).catch((e: Error) => setError(e.message));
+    downloadCsv(credentials, `/${run.id}/${file}.csv`, `${file}-${run.id}.csv`).catch((e: Error) => setError(e.message));
   };
   return (
     <section className="actions downloads" aria-label="Downloads">
-      <button type="button" onClick={get("companies")}>Download companies CSV</button>
-      <button type="button" onClick={get("contacts")}>Download contacts CSV</button>
+      <label htmlFor="export-format">Format</label>
+      <select id="export-format" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)}>
+        {exportFormatNames.map((name) => <option key={name} value={name}>{FORMAT_LABELS[name]}</option>)}
+      </select>
+      {EXPORT_FORMATS[format].map((file) => <button key={file} type="button" onClick={get(file)}>Download {FILE_LABELS[file]}</button>)}
       {error && <p className="banner banner-bad" role="alert">{error}</p>}
     </section>
   );
