@@ -6,10 +6,17 @@ import { examples, number } from "../args.ts";
 import { badInput } from "../errors.ts";
 import { ago, printJson, table } from "../output.ts";
 import type { SuppressionAdded, SuppressionList, SuppressionRemoved } from "../types.ts";
+import { SUPPRESSION_CSV_FORMATS } from "../../shared/api/responses.ts";
 
 function printAdded(result: SuppressionAdded, json: boolean | undefined) {
   if (json) return printJson(result);
-  console.log(`suppressed ${result.domains.length} domain(s): ${result.added} new, ${result.already} already suppressed`);
+  if (result.csv_format) {
+    const skipped = [result.free_mail_skipped ? `${result.free_mail_skipped} row(s) with only a free-mail address` : "",
+      result.no_domain ? `${result.no_domain} row(s) without a website, domain or e-mail` : ""].filter(Boolean);
+    console.log(`read ${SUPPRESSION_CSV_FORMATS[result.csv_format]}${skipped.length ? `; skipped ${skipped.join(" and ")}` : ""}`);
+  }
+  const verb = result.preview ? "would suppress" : "suppressed";
+  console.log(`${verb} ${result.domains.length} domain(s): ${result.added} new, ${result.already} already suppressed`);
   for (const domain of result.domains) console.log(`  ${domain}`);
 }
 
@@ -37,12 +44,16 @@ export function registerSuppressCommands(program: Command): void {
     });
 
   suppress.command("import <file>")
-    .description("suppress every domain of a CSV file (a domain, website or email column; - reads stdin)")
+    .description("suppress every domain of a CSV file: a HubSpot or Salesforce export, or a domain, website or email column (- reads stdin)")
     .option("--reason <reason>", "why, for whoever reads the list later")
+    .option("--preview", "show what would be suppressed, and what the file was taken for, without changing the list")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", examples("pm-leads suppress import customers.csv --reason customer", "cut -d, -f3 crm.csv | pm-leads suppress import -"))
+    .addHelpText("after", examples("pm-leads suppress import hubspot-companies.csv --preview", "pm-leads suppress import hubspot-companies.csv --reason customer",
+      "pm-leads suppress import salesforce-accounts.csv --reason customer", "cut -d, -f3 crm.csv | pm-leads suppress import -"))
     .action(async (file: string, o) => {
-      const { data } = await connect().post<SuppressionAdded>("runs/suppression", { csv: readCsv(file), reason: o.reason, source: "cli import" });
+      const csv = readCsv(file);
+      const body = o.preview ? { csv, preview: true } : { csv, reason: o.reason, source: "cli import" };
+      const { data } = await connect().post<SuppressionAdded>("runs/suppression", body);
       printAdded(data, o.json);
     });
 

@@ -219,11 +219,22 @@ export interface ApiKeyRevoked {
 }
 
 /** POST /suppression (with preview: true, what it would add; nothing is written) */
+/** What a suppression CSV was read as (shared/api/suppression-csv.ts), in words for people. */
+export const SUPPRESSION_CSV_FORMATS = {
+  hubspot_companies: "a HubSpot companies export", hubspot_contacts: "a HubSpot contacts export", salesforce_accounts: "a Salesforce accounts export",
+  salesforce_leads: "a Salesforce leads export", salesforce_contacts: "a Salesforce contacts export", domain_list: "a list of domains",
+} as const;
+export type SuppressionCsvFormat = keyof typeof SUPPRESSION_CSV_FORMATS;
+
 export interface SuppressionAdded {
   added: number;
   already: number;
   domains: string[];
   preview?: boolean;
+  /** from CSV text: what the file was taken for (a CRM's export, or a list of domains) and the rows it skipped */
+  csv_format?: SuppressionCsvFormat;
+  free_mail_skipped?: number;
+  no_domain?: number;
 }
 
 /** GET /suppression */

@@ -40,7 +40,7 @@ import type {
   ApiKeyCreated, ApiKeyInfo, ApiKeyList, ApiKeyRevoked, Me, Role, Run, RunCompanies, RunList, RunTasks, SuppressionAdded,
   SuppressionList, SuppressionRemoved, Workers,
 } from "./responses.ts";
-import { domainsFromCsv } from "./suppression-csv.ts";
+import { readSuppressionCsv } from "./suppression-csv.ts";
 import { redact } from "../secrets/redact.ts";
 import { cancelRunResponses, type CancelResponse } from "./provider-responses.ts";
 
@@ -190,26 +190,33 @@ const listSuppression: Handler = async ({ sql, url }) => {
   return jsonResponse(200, { domains, total } satisfies SuppressionList);
 };
 
-/** All or nothing: every invalid entry is reported (with its CSV row) and nothing is added. */
+/**
+ * All or nothing: every invalid entry is reported (with its CSV row) and nothing is added. A CSV may
+ * be a CRM's export (suppression-csv.ts): the answer says which it was taken for and what it skipped.
+ */
 const addSuppression: Handler = async ({ sql, caller, request, maxBodyBytes }) => {
   const body = parseWith(SuppressionAdd, await readJson(request, maxBodyBytes));
-  const fromCsv = body.csv !== undefined;
-  const domains = fromCsv ? domainsFromCsv(body.csv!) : body.domains!;
-  if (domains.length === 0) throw new ApiError("invalid_input", "csv: no domains found", [{ field: "csv", message: "no domains found" }]);
+  const fromCsv = body.csv === undefined ? null : readSuppressionCsv(body.csv);
+  const domains = fromCsv ? fromCsv.entries.map((e) => e.domain) : body.domains!;
+  if (domains.length === 0) {
+    const why = fromCsv?.freeMailSkipped ? ` (${fromCsv.freeMailSkipped} row(s) had only a free-mail address)` : "";
+    throw new ApiError("invalid_input", `csv: no domains found${why}`, [{ field: "csv", message: `no domains found${why}` }]);
+  }
   const problems = await db(() => sql`select n::int, d, pm_pipeline.domain_problem(d) as problem
                                         from unnest(${domains}::text[]) with ordinality as x(d, n)
                                        where pm_pipeline.domain_problem(d) is not null order by n limit 20`, repeatable);
   if (problems.length > 0) {
-    const issues = problems.map((p) => ({ field: fromCsv ? `csv.row${p.n}` : `domains.${p.n - 1}`, message: `"${p.d}": ${p.problem}` }));
+    const issues = problems.map((p) => ({ field: fromCsv ? `csv.row${fromCsv.entries[p.n - 1].row}` : `domains.${p.n - 1}`, message: `"${p.d}": ${p.problem}` }));
     throw new ApiError("invalid_input", `${issues[0].field}: ${issues[0].message}`, issues);
   }
+  const read = fromCsv ? { csv_format: fromCsv.format, free_mail_skipped: fromCsv.freeMailSkipped, no_domain: fromCsv.noDomain } : {};
   if (body.preview) {
     const [row] = await db(() => sql<{ result: SuppressionAdded }[]>`select pm_pipeline.suppression_preview(${domains}::text[]) as result`, repeatable);
-    return jsonResponse(200, row.result satisfies SuppressionAdded);
+    return jsonResponse(200, { ...row.result, ...read } satisfies SuppressionAdded);
   }
-  const source = body.source ?? `${fromCsv ? "csv import" : "api"} by ${caller.name}`;
+  const source = body.source ?? `${fromCsv ? `${fromCsv.format === "domain_list" ? "csv" : fromCsv.format} import` : "api"} by ${caller.name}`;
   const [row] = await db(() => sql<{ result: SuppressionAdded }[]>`select pm_pipeline.add_suppression(${domains}::text[], ${body.reason ?? null}, ${source}) as result`, once);
-  return jsonResponse(200, row.result satisfies SuppressionAdded);
+  return jsonResponse(200, { ...row.result, ...read } satisfies SuppressionAdded);
 };
 
 const removeSuppression: Handler = async ({ sql, request, maxBodyBytes }) => {

@@ -469,7 +469,7 @@ describe("run API", () => {
       const csv = `Company,Website,Owner\r\n"Acme, Inc",https://www.${domain("acme")}/,=cmd\r\nBeta,${domain("beta")},x\r\n\r\n`;
       const imported = await call(api, "runs/suppression", { method: "POST", body: { csv, reason: "crm export" } });
       expect(imported.status).toBe(200);
-      expect(imported.body).toEqual({ added: 2, already: 0, domains: [domain("acme"), domain("beta")] });
+      expect(imported.body).toEqual({ added: 2, already: 0, domains: [domain("acme"), domain("beta")], csv_format: "domain_list", free_mail_skipped: 0, no_domain: 0 });
 
       const raw = await call(api, "runs/suppression", { method: "POST", body: `${domain("gamma")}\n${domain("delta")}\n`, headers: { "content-type": "text/csv" } });
       expect(raw.body).toMatchObject({ added: 2 });
@@ -686,7 +686,8 @@ describe("run API", () => {
     it("a viewer reads everything and writes nothing: every write is 403 and changes nothing", async () => {
       const viewer = as("viewer");
       const { body: run } = await call(api, "runs", { method: "POST", body: { criteria: TX, quantity: 1 } });
-      for (const path of ["runs", `runs/${run.id}`, `runs/${run.id}/companies`, `runs/${run.id}/tasks`, "runs/workers", "runs/suppression", `runs/${run.id}/companies.csv`]) {
+      for (const path of ["runs", `runs/${run.id}`, `runs/${run.id}/companies`, `runs/${run.id}/tasks`, "runs/workers", "runs/suppression", `runs/${run.id}/companies.csv`,
+        `runs/${run.id}/hubspot.csv`, `runs/${run.id}/salesforce_leads.csv`]) {
         expect((await call(viewer, path)).status, path).toBe(200);
       }
       const before = await footprint();
@@ -773,7 +774,8 @@ describe("run API", () => {
     it("previews a suppression CSV without writing, then imports it", async () => {
       const csv = `domain\nprev-${tag}.example\nhttps://www.prev2-${tag}.example/x\n`;
       const preview = await call(api, "runs/suppression", { method: "POST", body: { csv, preview: true } });
-      expect(preview.body).toEqual({ added: 2, already: 0, domains: [`prev-${tag}.example`, `prev2-${tag}.example`], preview: true });
+      expect(preview.body).toEqual({ added: 2, already: 0, domains: [`prev-${tag}.example`, `prev2-${tag}.example`], preview: true,
+        csv_format: "domain_list", free_mail_skipped: 0, no_domain: 0 });
       expect((await sql`select count(*)::int as n from pm_pipeline.suppression where domain like ${`%prev%${tag}%`}`)[0].n).toBe(0);
       expect((await call(api, "runs/suppression", { method: "POST", body: { csv } })).body).toMatchObject({ added: 2 });
     });

@@ -1,7 +1,6 @@
 // The run API's request schemas: what they normalise and what they refuse, without a server.
 import { describe, expect, it } from "vitest";
 import { criteriaWarnings, CriteriaInput, Decision, RunRequest } from "../../shared/api/requests.ts";
-import { domainsFromCsv } from "../../shared/api/suppression-csv.ts";
 import { vendorByName, vendorMisspelled } from "../../shared/domain/pms-vendors.ts";
 import { usStateCode } from "../../shared/domain/us-states.ts";
 
@@ -49,18 +48,5 @@ describe("decisions", () => {
     expect(unknown.success).toBe(false);
     expect(unknown.error?.issues[0].message).toMatch(/one of accept_partial, expand_location, loosen_pms, set_budget/);
     expect(Decision.safeParse({ decision: "accept_partial", extra: 1 }).success).toBe(false);
-  });
-});
-
-describe("suppression CSV", () => {
-  it("takes the column headed domain/website/url, else the first column; skips empty lines", () => {
-    expect(domainsFromCsv("name,Website\nAcme,acme.example\n\nBeta,https://beta.example/\n")).toEqual(["acme.example", "https://beta.example/"]);
-    expect(domainsFromCsv("\uFEFFa.example\nb.example,extra")).toEqual(["a.example", "b.example"]);
-    expect(domainsFromCsv('company_domain\n"c.example"\n')).toEqual(["c.example"]);
-  });
-
-  it("reports a CSV that cannot be parsed", () => {
-    expect(() => domainsFromCsv('"unclosed\n')).toThrow(/csv:/);
-    expect(() => domainsFromCsv("")).toThrow(/no rows/);
   });
 });

@@ -1,7 +1,7 @@
-// The suppression list: domains never to be researched or exported. Add some, import a CSV
-// (previewed first: what would be added, what is there already), remove.
+// The suppression list: domains never to be researched or exported. Add some, import a CSV or a
+// CRM's export (previewed first: what it was read as, what would be added, what is there already), remove.
 import { useState, type FormEvent } from "react";
-import type { SuppressionAdded } from "../../../shared/api/responses.ts";
+import { SUPPRESSION_CSV_FORMATS, type SuppressionAdded } from "../../../shared/api/responses.ts";
 import { ApiError } from "../api/client.ts";
 import { useAddSuppression, useCanAct, useRemoveSuppression, useSuppression } from "../api/hooks.ts";
 import { LiveStatus } from "../components/LiveStatus.tsx";
@@ -79,6 +79,12 @@ function AddDomains() {
   );
 }
 
+function skippedText(answer: SuppressionAdded) {
+  const parts = [answer.free_mail_skipped ? `${answer.free_mail_skipped} with only a free-mail address` : "",
+    answer.no_domain ? `${answer.no_domain} without a website, domain or e-mail` : ""].filter(Boolean);
+  return parts.length ? `; rows skipped: ${parts.join(", ")}` : "";
+}
+
 function ImportCsv() {
   const [csv, setCsv] = useState("");
   const [fileName, setFileName] = useState<string | null>(null);
@@ -109,7 +115,7 @@ function ImportCsv() {
     <form className="card form" onSubmit={showPreview} aria-labelledby="import-title">
       <h2 id="import-title">Import a CSV</h2>
       <div className="field">
-        <label htmlFor="import-file">CSV file (a column of domains, websites or e-mails)</label>
+        <label htmlFor="import-file">CSV file (a HubSpot or Salesforce export, or a column of domains, websites or e-mails)</label>
         <input id="import-file" type="file" accept=".csv,text/csv,text/plain" onChange={(e) => void readFile(e.target.files?.[0])} />
       </div>
       <div className="field">
@@ -120,6 +126,7 @@ function ImportCsv() {
       {add.error && <p className="banner banner-bad" role="alert">{problemText(add.error)}</p>}
       {preview && (
         <div className="preview" role="status">
+          {preview.csv_format && <p>Read as {SUPPRESSION_CSV_FORMATS[preview.csv_format]}{skippedText(preview)}.</p>}
           <p><strong>{preview.added}</strong> would be added; {preview.already} already on the list.</p>
           {preview.domains.length > 0 && <p className="mono domains-preview">{preview.domains.slice(0, 50).join(", ")}{preview.domains.length > 50 && ` and ${preview.domains.length - 50} more`}</p>}
         </div>
