@@ -10,6 +10,10 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Sql } from "postgres";
 import { COMPANY_COLUMNS, CONTACT_COLUMNS } from "../../shared/export/csv.ts";
+import { HUBSPOT_COLUMNS, HUBSPOT_COMPANY_COLUMNS, HUBSPOT_CONTACT_COLUMNS } from "../../shared/export/hubspot.ts";
+import { companyExternalId } from "../../shared/export/identity.ts";
+import { SALESFORCE_LEAD_COLUMNS } from "../../shared/export/salesforce.ts";
+import { HubSpotModel, SalesforceModel } from "../helpers/crm-models.ts";
 import { loadStackEnv, repoRoot } from "../../scripts/lib/stack-env.ts";
 import { connect } from "../helpers/db.ts";
 import { freePort, startHost, type Host } from "../helpers/functions-host.ts";
@@ -288,6 +292,78 @@ describe("pm-leads CLI", () => {
     expect(result.stdout).toMatch(/research +[█░]+ 2\/2 accepted/);
     expect(result.stdout).toMatch(/contacts +[█░]+ \d+\/2 contacts ready/);
     expect(result.stdout).toMatch(/completed: 2 companies/);
+  });
+
+  it("exports a run for HubSpot and Salesforce; a second, overlapping run imports without duplicates; a HubSpot export suppresses its customers", async () => {
+    const first = await cli(["run", "--criteria", FILLS, "--quantity", "3", "--format", "hubspot", "--output-dir", outputDir("hubspot")]);
+    expect(first.code, first.stderr).toBe(0);
+    const id = UUID.exec(first.stderr)![0];
+    const [hubspot] = readdirSync(outputDir("hubspot")).map((f) => join(outputDir("hubspot"), f));
+    expect(hubspot).toMatch(new RegExp(`hubspot_${id.slice(0, 8)}_\\d{8}_\\d{6}\\.csv$`));
+    expect(header(hubspot)).toBe(HUBSPOT_COLUMNS.map((c) => `"${c}"`).join(","));
+    const csv = await cli(["export", id, "--output-dir", outputDir("hubspot-csv")]);
+    const [companies, contacts] = csv.stdout.trim().split("\n").map(csvRows);
+    const hubspotRows = csvRows(hubspot);
+    expect(new Set(hubspotRows.map((r) => r["Company Domain Name"]))).toEqual(new Set(companies.map((c) => c.domain)));
+    expect(hubspotRows.filter((r) => r["Last Name"]).length).toBe(contacts.length);
+    for (const row of hubspotRows) expect(row["PM Leads Company ID"]).toBe(companyExternalId(row["Company Domain Name"]));
+
+    const sf = await cli(["export", id, "--format", "salesforce", "--output-dir", outputDir("salesforce")]);
+    expect(sf.code, sf.stderr).toBe(0);
+    const sfFiles = sf.stdout.trim().split("\n");
+    expect(sfFiles).toEqual([expect.stringMatching(new RegExp(`salesforce_leads_${id.slice(0, 8)}_\\d{8}_\\d{6}\\.csv$`))]);
+    expect(header(sfFiles[0])).toBe(SALESFORCE_LEAD_COLUMNS.map((c) => `"${c}"`).join(","));
+    expect(csvRows(sfFiles[0]).map((r) => r.Company).sort()).toEqual(contacts.map((c) => c.company_name).sort());
+
+    // a second run of the same market finds some of the same companies: importing both leaves one record each
+    const second = await cli(["run", "--criteria", FILLS, "--quantity", "3", "--format", "salesforce", "--output-dir", outputDir("salesforce2")]);
+    expect(second.code, second.stderr).toBe(0);
+    const secondId = UUID.exec(second.stderr)![0];
+    const secondHubspot = (await cli(["export", secondId, "--format", "hubspot", "--output-dir", outputDir("hubspot2")])).stdout.trim();
+    const shared = csvRows(secondHubspot).map((r) => r["Company Domain Name"]).filter((d) => companies.some((c) => c.domain === d));
+    expect(shared.length).toBeGreaterThan(0);
+    const crm = new HubSpotModel();
+    for (const file of [hubspot, secondHubspot, hubspot]) crm.import(readFileSync(file, "utf8"), HUBSPOT_CONTACT_COLUMNS, HUBSPOT_COMPANY_COLUMNS);
+    const domains = new Set([...csvRows(hubspot), ...csvRows(secondHubspot)].map((r) => r["Company Domain Name"]));
+    expect(crm.errors).toEqual([]);
+    expect(crm.companies).toHaveLength(domains.size);
+    const leads = new SalesforceModel();
+    for (const file of [sfFiles[0], readdirSync(outputDir("salesforce2")).map((f) => join(outputDir("salesforce2"), f))[0], sfFiles[0]]) leads.upsert(readFileSync(file, "utf8"));
+    expect(leads.errors).toEqual([]);
+    expect(new Set(leads.leads.map((l) => l.PM_Leads_Id__c)).size).toBe(leads.leads.length);
+
+    // the customer list comes back from HubSpot as its companies export: previewed, imported, never offered again
+    const customer = shared[0];
+    const crmExport = join(work, "hubspot-companies-export.csv");
+    writeFileSync(crmExport, `"Record ID","Company name","Company owner","Company Domain Name","Website URL"\n"9001","Customer","Jo","${customer}",""\n"9002","No site","Jo","",""\n`);
+    const before = (await sql`select count(*)::int as n from pm_pipeline.suppression`)[0].n;
+    const preview = await cli(["suppress", "import", crmExport, "--preview"]);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain("read a HubSpot companies export; skipped 1 row(s) without a website, domain or e-mail");
+    expect(preview.stdout).toContain(`would suppress 1 domain(s): 1 new, 0 already suppressed\n  ${customer}\n`);
+    expect((await sql`select count(*)::int as n from pm_pipeline.suppression`)[0].n).toBe(before);
+    try {
+      const imported = await cli(["suppress", "import", crmExport, "--reason", "customer"]);
+      expect(imported.stdout).toContain("suppressed 1 domain(s): 1 new");
+      const [{ source }] = await sql`select source from pm_pipeline.suppression where domain = ${customer}`;
+      expect(source).toBe("cli import");
+      // the market lists the customer first among what the first two runs shared: a later run's discovery offers it again,
+      // and it is dropped (the run may then stop for a decision: discovery brought nothing new, see the report of issue 14)
+      const later = await cli(["run", "--criteria", FILLS, "--quantity", "3", "--no-wait"]);
+      const laterId = later.stdout.trim();
+      await cli(["status", laterId, "--wait", "--format", "hubspot", "--output-dir", outputDir("after-suppression")]);
+      const laterRun = await status(laterId);
+      expect(["completed", "needs_user_decision"]).toContain(laterRun.status);
+      expect((await sql`select count(*)::int as n from pm_pipeline.companies where run_id = ${laterId} and domain = ${customer}`)[0].n).toBe(0);
+      const discovery = await sql`select result from pm_pipeline.tasks where run_id = ${laterId} and kind = 'lead_list' and result is not null`;
+      const returned = discovery.reduce((n, t) => n + t.result.returned, 0);
+      const added = discovery.reduce((n, t) => n + t.result.new_companies, 0);
+      expect(returned).toBeGreaterThan(added); // the provider did offer a company that the suppression list dropped
+      const exported = (await cli(["export", laterId, "--format", "hubspot", "--output-dir", outputDir("after-suppression-export")])).stdout.trim();
+      expect(csvRows(exported).map((r) => r["Company Domain Name"])).not.toContain(customer);
+    } finally {
+      await cli(["suppress", "remove", customer]);
+    }
   });
 
   it("suppress add, list, import and remove round-trip, normalising domains", async () => {
