@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EXCEL_BOM, exportFileName } from "../shared/export/csv.ts";
-import { EXPORT_FORMATS, type ExportFormat } from "../shared/export/files.ts";
+import { EXPORT_FORMATS, type ExportFormat } from "../shared/domain/export-formats.ts";
 import { type Api, keepTrying } from "./api.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
 import { printJson } from "./output.ts";

@@ -7,7 +7,7 @@ import { badInput } from "../errors.ts";
 import { ago, printJson, table, warn } from "../output.ts";
 import { describeCriteria, statusText } from "../present.ts";
 import type { Run, RunList } from "../types.ts";
-import { exportFormatNames } from "../../shared/export/files.ts";
+import { exportFormatNames } from "../../shared/domain/export-formats.ts";
 import { exportRun, waitAndFinish } from "../wait.ts";
 
 const runPath = (id: string, rest = "") => `runs/${encodeURIComponent(id)}${rest}`;

@@ -26,7 +26,7 @@
 import type { Sql } from "postgres";
 import type { ZodType } from "zod";
 import { exportFileName } from "../export/csv.ts";
-import type { ExportFileName } from "../export/files.ts";
+import type { ExportFileName } from "../domain/export-formats.ts";
 import { EXPORT_FILES, exportCsv } from "../export/formats.ts";
 import type { CompanyExportRow, ContactExportRow } from "../export/rows.ts";
 import { retryOnConnectionError } from "./connection.ts";
@@ -158,7 +158,7 @@ const decide: Handler = async ({ sql, caller, request, segments, maxBodyBytes })
   return jsonResponse(200, await runOr404(sql, id));
 };
 
-/** One export file (export/files.ts): it reads only the views it needs; e-mails go through exportableContact. */
+/** One export file (domain/export-formats.ts): it reads only the views it needs; e-mails go through exportableContact. */
 const exportFile = (file: ExportFileName): Handler => async ({ sql, url, segments }) => {
   const id = await knownRun(sql, segments[0]);
   const options = query(ExportQuery, url);

@@ -1,6 +1,6 @@
 // The export CSVs. Column names and order are the old system's (CRM imports rely on them); new
 // columns come after them. Every cell is quoted; text that a spreadsheet would run as a formula is neutralised.
-import type { ExportFileName } from "./files.ts";
+import type { ExportFileName } from "../domain/export-formats.ts";
 
 export const COMPANY_COLUMNS = [
   "company_name", "company_city", "company_state", "pms", "units", "employees", "domain", "single_family_focus",

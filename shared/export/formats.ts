@@ -1,6 +1,6 @@
 // Each export file: its columns, the views it reads and how their rows become its rows.
 import { COMPANY_COLUMNS, CONTACT_COLUMNS, exportableContact, toCsv } from "./csv.ts";
-import type { ExportFileName } from "./files.ts";
+import type { ExportFileName } from "../domain/export-formats.ts";
 import { HUBSPOT_COLUMNS, hubspotRows } from "./hubspot.ts";
 import type { ExportData, ExportRow } from "./rows.ts";
 import { SALESFORCE_LEAD_COLUMNS, salesforceLeadRows } from "./salesforce.ts";

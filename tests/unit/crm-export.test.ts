@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "csv-parse/sync";
 import { exportCsv } from "../../shared/export/formats.ts";
-import { EXPORT_FORMATS } from "../../shared/export/files.ts";
+import { EXPORT_FORMATS } from "../../shared/domain/export-formats.ts";
 import { HUBSPOT_COLUMNS, HUBSPOT_COMPANY_COLUMNS, HUBSPOT_CONTACT_COLUMNS } from "../../shared/export/hubspot.ts";
 import { companyExternalId, contactExternalId, normaliseName, splitName } from "../../shared/export/identity.ts";
 import type { CompanyExportRow, ContactExportRow, ExportData } from "../../shared/export/rows.ts";

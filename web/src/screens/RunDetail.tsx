@@ -3,7 +3,7 @@
 import { useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import type { Run, RunCompany } from "../../../shared/api/responses.ts";
-import { EXPORT_FORMATS, exportFormatNames, type ExportFileName, type ExportFormat } from "../../../shared/export/files.ts";
+import { EXPORT_FORMATS, exportFormatNames, type ExportFileName, type ExportFormat } from "../../../shared/domain/export-formats.ts";
 import { useCredentials } from "../api/auth.tsx";
 import { ApiError, downloadCsv } from "../api/client.ts";
 import { useCancel, useCanAct, useCompanies, useFailedTasks, useRun } from "../api/hooks.ts";

@@ -1,5 +1,5 @@
-// The export formats and the files each one is: shared by the API's routes, the CLI and the web
-// app (which imports nothing else of shared/export/: this file is plain data).
+// The export formats and the files each one is: plain data shared by the API's routes, the CLI and
+// the web app (which runs in a browser: the mappings themselves are in shared/export/).
 
 export const EXPORT_FORMATS = {
   /** the old system's two CSVs */
