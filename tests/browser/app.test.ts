@@ -338,6 +338,12 @@ describe("web app", () => {
     expect((await sql`select count(*)::int as n from pm_pipeline.suppression where domain like ${`%${tag}%`}`)[0].n).toBe(3);
     await page.getByRole("button", { name: `Remove two.${tag}.example` }).click();
     await page.locator(`li[data-domain="two.${tag}.example"]`).waitFor({ state: "detached" });
+    // a CRM's export: recognised by its header, the e-mails' domains taken, free-mail skipped
+    await page.getByLabel("or paste it").fill(`Record ID,First Name,Last Name,Email\n1,Jo,Smith,jo@four.${tag}.example\n2,Al,Lee,al@gmail.com\n`);
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.locator(".preview").getByText("Read as a HubSpot contacts export; rows skipped: 1 with only a free-mail address.").waitFor();
+    expect(await page.locator(".preview").textContent()).toMatch(/1 would be added; 0 already/);
+    expect(await page.locator(".preview").textContent()).toContain(`four.${tag}.example`);
     await page.context().close();
   });
 
