@@ -74,8 +74,8 @@ export function registerRunCommands(program: Command): void {
       const retryWindow = retryWindowSeconds(o.retryWindow);
       const run = await keepTrying(() => api.get<Run>(runPath(id)), retryWindow);
       process.exitCode = await waitAndFinish(api, run, { ...o, wait: true, retryWindow });
-      if (o.json) printJson(run);
-      else console.log(statusText(run));
+      // the run as it ended (finishRun printed the JSON already: one document on stdout)
+      if (!o.json) console.log(statusText(await keepTrying(() => api.get<Run>(runPath(id)), retryWindow)));
     });
 
   program.command("list")

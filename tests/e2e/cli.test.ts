@@ -235,6 +235,7 @@ describe("pm-leads CLI", () => {
     const waited = await cli(["status", id, "--wait"]);
     expect(waited.code, waited.stderr).toBe(3);
     expect(waited.stdout).toContain(`pm-leads decide ${id} accept-partial`);
+    expect(waited.stdout).toMatch(/^  status +needs_user_decision /m); // the run as it ended, not as the wait began
 
     const budgeted = await cli(["decide", id, "set-budget", "5", "--json"]);
     expect(budgeted.code, budgeted.stderr).toBe(3); // a budget is not what it waits for
