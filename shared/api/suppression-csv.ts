@@ -72,11 +72,11 @@ export function readSuppressionCsv(csv: string): SuppressionCsv {
   if (layout) {
     [domainColumns, emailColumns] = [columns(layout.domains), columns(layout.emails)];
   } else {
-    // a plain list: its domain column, else its e-mail column, else the first column of every row (no header)
+    // a plain list: its domain column, else (row by row) its e-mail column; with neither, the first column of every row (no header)
     const domain = headers.findIndex((h) => DOMAIN_HEADER.test(h));
     const email = headers.findIndex((h) => EMAIL_HEADER.test(h));
-    [domainColumns, emailColumns] = domain >= 0 ? [[domain], []] : email >= 0 ? [[], [email]] : [[0], []];
-    if (domain < 0 && email < 0) data = rows;
+    [domainColumns, emailColumns] = [domain >= 0 ? [domain] : [], email >= 0 ? [email] : []];
+    if (domain < 0 && email < 0) [domainColumns, data] = [[0], rows];
   }
   const result: SuppressionCsv = { format: layout?.format ?? "domain_list", entries: [], freeMailSkipped: 0, noDomain: 0 };
   data.forEach((row, i) => {

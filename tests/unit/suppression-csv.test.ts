@@ -16,6 +16,8 @@ describe("suppression CSV: plain lists", () => {
     const read = readSuppressionCsv("name,E-mail\nJo,jo@acme-pm.example\nAl,al@gmail.com\nBo,Bo <bo@Beta.example>\n");
     expect(read.entries).toEqual([{ domain: "acme-pm.example", row: 1 }, { domain: "beta.example", row: 3 }]);
     expect(read.freeMailSkipped).toBe(1);
+    // both: the website where there is one, else the e-mail's domain
+    expect(domains("Website,Email\nhttps://acme.example,jo@other.example\n,al@beta.example\n,bo@gmail.com\n")).toEqual(["https://acme.example", "beta.example"]);
   });
 
   it("reports a CSV that cannot be parsed", () => {
