@@ -8,13 +8,16 @@ import { startHost, type Host } from "../helpers/functions-host.ts";
 import { FakeOpenAI, realistic, replies, type RecordedRequest } from "../helpers/fake-openai.ts";
 import { loadFixtureSites, startSiteServer, type SiteServer } from "../helpers/site-server.ts";
 
+/** the name each fixture site carries: a company of another name would be a look-alike (review) */
+const NAMES = Object.fromEntries(loadFixtureSites().map((s) => [s.name, s.company]));
+
 // what discovery finds, in this order: a company on another PMS (the model claims Buildium), one
 // linking two vendors (a migration: review), then two real Buildium users
 const SITES = ["appfolio-portal", "two-vendors-migration", "buildium-portal", "pay-rent-redirect"];
 const domain = (site: string) => `${site}.example`;
 
 function company(site: string) {
-  return { name: `${site} Property Management`, domain: domain(site), website: `https://${domain(site)}/`, city: "Austin",
+  return { name: NAMES[site] ?? site, domain: domain(site), website: `https://${domain(site)}/`, city: "Austin",
     state: "TX", pms: "Buildium", source_urls: [`https://${domain(site)}/`] };
 }
 
