@@ -21,6 +21,13 @@ const TRAILING = new Set([
   "of", "the",
 ]);
 
+const TRADE_WORDS = [...TRAILING].filter((w) => !w.includes(" "));
+
+/** Is `rest` nothing, or trade words run together ("rentals", "pmgroup")? */
+function tradeWordsOnly(rest: string): boolean {
+  return rest === "" || TRADE_WORDS.some((w) => rest.startsWith(w) && tradeWordsOnly(rest.slice(w.length)));
+}
+
 /** Lower case, "&" as "and", accents and punctuation gone, single spaces. */
 export function nameWords(text: string): string[] {
   return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
@@ -47,8 +54,9 @@ export function namesCompany(name: string, text: string): boolean {
   const phrase = ` ${core.join(" ")} `;
   if (` ${words.join(" ")} `.includes(phrase)) return true;
   const joined = core.join("");
-  // run together: one word of the text that starts with the whole core ("lonestarpm"), at least 5 letters
-  if (joined.length >= 5 && words.some((w) => w.startsWith(joined))) return true;
+  // run together, with trade words after it or not ("LoneStar", "lonestarpm", "CornerstoneRentals"),
+  // but not inside another word ("summit" is not in "summited")
+  if (words.some((w) => w.startsWith(joined) && tradeWordsOnly(w.slice(joined.length)))) return true;
   const all = nameWords(name);
   const initials = all.map((w) => w[0]).join("");
   return all.length >= 3 && words.includes(initials);
