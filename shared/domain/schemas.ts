@@ -98,6 +98,13 @@ export type EvidenceStatus = z.infer<typeof EvidenceStatus>;
 export const DomainEvidence = z.enum(["matches", "mismatch", "unknown"]);
 export type DomainEvidence = z.infer<typeof DomainEvidence>;
 
+/** The verdict on a domain, and what its homepage calls itself (for the person who reviews it). */
+export interface SiteOwnership {
+  verdict: DomainEvidence;
+  /** the homepage's own name for itself (og:site_name, else its title), when one was read */
+  site_name: string | null;
+}
+
 /** What the PMS check of a company's own site found: it replaces the provider's claim before qualify decides. */
 export interface PmsDetection {
   pms: string | null;

@@ -1,8 +1,7 @@
 // The PMS check that decides acceptance, done in code whatever the research provider claimed: the
 // seam the pipeline checks through. In production the company's own site is read over HTTP
 // (detector/site-verifier.ts); the offline world has its synthetic sites (providers/offline).
-import type { Criteria, PageRead, PmsDetection } from "../domain/schemas.ts";
-import type { SiteOwnership } from "./detector/site-owner.ts";
+import type { Criteria, PageRead, PmsDetection, SiteOwnership } from "../domain/schemas.ts";
 
 /** What one check of a company's site found: the PMS, and the evidence the rest of research is checked against. */
 export interface PmsCheck extends PmsDetection {

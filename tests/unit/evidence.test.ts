@@ -6,7 +6,7 @@ import { CompanyResearch, type Criteria, type PageRead } from "../../shared/doma
 import { evidenceKey, PagesRead } from "../../shared/pipeline/evidence.ts";
 import { qualify } from "../../shared/pipeline/qualify.ts";
 import { coreName, namesCompany, siteOwnership } from "../../shared/pms/detector/site-owner.ts";
-import { evidenceOfCheck } from "../../shared/pms/detector/company-check.ts";
+import { evidenceOfCheck } from "../../shared/pms/detector/check-evidence.ts";
 import { detectPms } from "../../shared/pms/detector/evidence.ts";
 import { OfflineProvider, offlineSiteVerifier } from "../../shared/providers/offline/provider.ts";
 import { companyAt, surfacesFor, teamPage, type WorldCompany } from "../../shared/providers/offline/world.ts";

@@ -1,11 +1,10 @@
 // The PMS detector's check of one company: given its domain, read its own site politely (the
 // crawler, ../crawler/site-crawler.ts) and decide from portal links and redirects (evidence.ts).
 // Deterministic, no LLM.
-import { detectPms, isVendorHost, strongEvidence, type PmsDetection } from "./evidence.ts";
-import { parseHtml, type Page } from "../crawler/html.ts";
+import { detectPms, isVendorHost, strongEvidence } from "./evidence.ts";
 import { fetchSite, type FetchSiteOptions } from "../crawler/site-crawler.ts";
 import { PMS_CHECK_DEADLINE_MS, type PmsCheck } from "../verifier.ts";
-import { siteOwnership } from "./site-owner.ts";
+import { evidenceOfCheck } from "./check-evidence.ts";
 
 export interface CompanyPmsResult extends PmsCheck {
   /** the normalised domain that was read */
@@ -20,26 +19,6 @@ export type DetectCompanyOptions = Omit<FetchSiteOptions, "enough"> & {
   /** the company's name, to check that the site is its own (without it the owner is "unknown") */
   companyName?: string;
 };
-
-/**
- * What a check read, as evidence: its pages with their read times, the page that shows the PMS (the
- * one linking to the first evidence URL, the URL that redirected to it, or the evidence page itself),
- * and whether the homepage (the first page) carries the company's name. `checkedAt` stands for pages
- * without a read time of their own and for redirects.
- */
-export function evidenceOfCheck(detection: PmsDetection, pages: Page[], redirects: { from: string; to: string }[],
-  companyName: string | undefined, checkedAt: string): Omit<PmsCheck, keyof PmsDetection> {
-  const pagesRead = pages.map((p) => ({ url: p.url, read_at: p.read_at ?? checkedAt }));
-  const target = detection.evidence_urls[0];
-  let pmsPage: PmsCheck["pms_page"] = null;
-  if (target) {
-    const index = pages.findIndex((p) => p.url === target || parseHtml(p.html, p.url).links.some((l) => l.url.href === target));
-    const redirect = redirects.find((r) => r.to === target);
-    pmsPage = index >= 0 ? pagesRead[index] : redirect ? { url: redirect.from, read_at: checkedAt } : null;
-  }
-  const owner = companyName ? siteOwnership(companyName, pages[0]) : { verdict: "unknown" as const, site_name: null };
-  return { pages_fetched: pages.length, pages_read: pagesRead, pms_page: pmsPage, owner };
-}
 
 /** "https://www.Acme.com/about" → "acme.com". Throws for what is not a domain name (IPs, localhost). */
 export function normalizeDomain(input: string): string {

@@ -3,15 +3,8 @@
 // punctuation, "&"/"and", and the legal and trade words a name may or may not carry ("LLC", "Inc",
 // "Property Management", "Realty"...). A page with another name on it is a look-alike or an
 // unrelated domain; the pipeline sends that company to review (qualify.ts).
-import type { DomainEvidence } from "../../domain/schemas.ts";
+import type { SiteOwnership } from "../../domain/schemas.ts";
 import { parseHtml, type Page } from "../crawler/html.ts";
-
-/** The verdict, and what the homepage calls itself (for the person who reviews it). */
-export interface SiteOwnership {
-  verdict: DomainEvidence;
-  /** the homepage's own name for itself (og:site_name, else its title), when one was read */
-  site_name: string | null;
-}
 
 // words a company name carries or leaves out at will: dropped from the end of a name (repeatedly)
 const TRAILING = new Set([

@@ -2,7 +2,7 @@
 // latency and injected faults (rate limits, server errors, timeouts) so that retries, leases and
 // benchmarks can be exercised without a network or a key.
 import { detectPms } from "../../pms/detector/evidence.ts";
-import { evidenceOfCheck } from "../../pms/detector/company-check.ts";
+import { evidenceOfCheck } from "../../pms/detector/check-evidence.ts";
 import type { PmsVerifier } from "../../pms/verifier.ts";
 import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany, PageRead } from "../../domain/schemas.ts";
 import { sleep as wait } from "../../lib/abort.ts";
