@@ -143,7 +143,7 @@ describe("web app", () => {
     const card = page.locator('details[data-group="accepted"] .company').first();
     const domain = await card.getAttribute("data-company");
     expect(await card.getByRole("link", { name: "page", exact: true }).getAttribute("href")).toBe(`https://${domain}/residents`);
-    expect(await card.locator(".evidence").filter({ has: page.getByRole("link", { name: "page", exact: true }) }).locator("time").count()).toBe(1);
+    expect(await card.locator(".evidence-link").filter({ has: page.getByRole("link", { name: "page", exact: true }) }).locator("time").count()).toBe(1);
     expect(await card.getByRole("link", { name: "title source" }).first().getAttribute("href")).toBe(`https://${domain}/team`);
     expect(await page.locator('details[data-group="review"] .company').filter({ hasText: "another name" }).count()).toBeGreaterThan(0);
 

@@ -14,7 +14,7 @@ export function EvidenceLink({ url, readAt, status, label, title }: {
 }) {
   if (!url) return null;
   return (
-    <span className="evidence" data-evidence={status ?? "unchecked"}>
+    <span className="evidence-link" data-evidence={status ?? "unchecked"}>
       <a href={url} target="_blank" rel="noreferrer" title={title ?? url}>{label}</a>
       {readAt && <> <span className="muted">read <Time at={readAt} /></span></>}
       {status === "unverified" && <> <Badge tone="warn" title="cited, but no search or fetch of the page was recorded">unverified</Badge></>}
