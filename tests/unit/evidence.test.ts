@@ -209,6 +209,18 @@ describe("the OpenAI provider keeps its web searches' sources", () => {
       .toEqual([["verified", "verified"], ["unverified", "none"]]);
   });
 
+  it("in background mode too: the sources of the response polled to its end, with its creation time", async () => {
+    fake.background.durationMs = 200;
+    const values: Record<string, unknown> = {};
+    const checkpoints = { deadline: Date.now() + 60_000, saved: (name: string) => values[name], save: async (name: string, value: unknown) => void (values[name] = value) };
+    let pages: PageRead[] = [];
+    const p = new OpenAIProvider({ apiKey: "sk-test-key", baseURL: fake.baseURL, background: "on" });
+    const answer = CompanyResearch.parse(await p.researchCompany({ criteria, company, signal: signal(), checkpoints, onRead: (read) => (pages = read) }));
+    expect(fake.requests.some((r) => r.method === "GET" && /^\/v1\/responses\/resp_/.test(r.path))).toBe(true);
+    expect(pages.map((r) => r.url)).toContain("https://www.hillcountrypm.example/about");
+    expect(new PagesRead(pages).evidence(answer.units_source_url).status).toBe("verified");
+  });
+
   it("an answer with no search at all verifies nothing", async () => {
     let pages: PageRead[] | undefined;
     fake.reply(replies.json(realistic.company_research, { searches: [] }));
