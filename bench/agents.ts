@@ -80,11 +80,13 @@ const marketOf = (run: number, size: number) => Array.from({ length: size * 3 + 
 });
 const MARKETS = [...sizes, pacedCompanies, pacedCompanies].map((size, run) => marketOf(run, size));
 const SITES: Record<string, SiteSpec> = Object.fromEntries(MARKETS.flat().map((c) => [c.domain, FIXTURES[c.site]]));
+const NAMES: Record<string, string | null> = Object.fromEntries(MARKETS.flat().map((c) => [c.domain, FIXTURES[c.site].company]));
 let MARKET = MARKETS[0];
 let runs = 0;
 
 function company(domain: string) {
-  return { name: `${domain.split(".")[0]} Property Management`, domain, website: `https://${domain}/`, city: "Austin", state: "TX",
+  // the name its site carries: a site with another name on it is a look-alike, held for review
+  return { name: NAMES[domain] ?? `${domain.split(".")[0]} Property Management`, domain, website: `https://${domain}/`, city: "Austin", state: "TX",
     pms: "Buildium", source_urls: [`https://${domain}/`] };
 }
 

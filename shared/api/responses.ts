@@ -1,7 +1,7 @@
 // What the run API answers (docs/api.md), as types: routes.ts builds its answers as these, and the
 // CLI reads them as these, so the two cannot drift apart. The SQL (run_details, list_runs,
 // get_worker_stats, v_workers, add_suppression) builds the JSON; these name its fields.
-import type { Criteria } from "../domain/schemas.ts";
+import type { Criteria, DomainEvidence, EvidenceStatus } from "../domain/schemas.ts";
 import type { CompanyReason, CompanyStatus, DecisionReason, RunStage, RunStatus, TaskState } from "../domain/states.ts";
 import type { Decision } from "./requests.ts";
 
@@ -110,6 +110,15 @@ export interface RunCompany {
     icp_tier: number | null;
     summary: string | null;
     researched_at: string;
+    /** the company page that shows the PMS, and when the PMS check read it */
+    pms_evidence_url: string | null;
+    pms_read_at: string | null;
+    /** when the unit count's page was read, and whether it was (unverified: cited, never read) */
+    units_read_at: string | null;
+    units_evidence: EvidenceStatus | null;
+    /** whether the homepage carries the company's name, and what it calls itself */
+    domain_evidence: DomainEvidence | null;
+    site_name: string | null;
   } | null;
   contacts: {
     id: string;
@@ -118,6 +127,13 @@ export interface RunCompany {
     email: string | null;
     email_class: EmailClass;
     linkedin_url: string | null;
+    /** the pages that show the title and the e-mail, when the search read them, and whether it did */
+    title_source_url: string | null;
+    title_read_at: string | null;
+    title_evidence: EvidenceStatus | null;
+    email_source_url: string | null;
+    email_read_at: string | null;
+    email_evidence: EvidenceStatus | null;
   }[];
   discovered_at: string;
   updated_at: string;

@@ -74,6 +74,37 @@ export type Discovery = z.infer<typeof Discovery>;
 export const PmsConfidence = z.enum(["high", "medium", "low", "none", "unknown"]);
 export type PmsConfidence = z.infer<typeof PmsConfidence>;
 
+/**
+ * A page read, and when (ISO 8601): one a provider's web search read (OpenAI's
+ * web_search_call.action.sources, the offline world's pages) or one the PMS check fetched. A URL an
+ * answer cites as evidence is accepted only when it is among these (shared/pipeline/evidence.ts).
+ */
+export interface PageRead {
+  url: string;
+  read_at: string;
+}
+
+/**
+ * What stands behind a claim: verified (its URL is a page that was read), unverified (a URL was
+ * cited, but no search or fetch read it: kept, flagged), none (no URL was given).
+ */
+export const EvidenceStatus = z.enum(["verified", "unverified", "none"]);
+export type EvidenceStatus = z.infer<typeof EvidenceStatus>;
+
+/**
+ * Whether a company's domain is its own: its name or brand on the homepage the PMS check read
+ * (matches), another name there (mismatch: a look-alike or unrelated domain), or nothing read (unknown).
+ */
+export const DomainEvidence = z.enum(["matches", "mismatch", "unknown"]);
+export type DomainEvidence = z.infer<typeof DomainEvidence>;
+
+/** The verdict on a domain, and what its homepage calls itself (for the person who reviews it). */
+export interface SiteOwnership {
+  verdict: DomainEvidence;
+  /** the homepage's own name for itself (og:site_name, else its title), when one was read */
+  site_name: string | null;
+}
+
 /** What the PMS check of a company's own site found: it replaces the provider's claim before qualify decides. */
 export interface PmsDetection {
   pms: string | null;
@@ -111,6 +142,9 @@ export const Contact = z.object({
   email: str().email().max(320).nullable(),
   email_class: EmailClass,
   linkedin_url: url.nullable(),
+  /** the page that shows the title, and the one that shows the e-mail (null: none) */
+  title_source_url: url.nullable(),
+  email_source_url: url.nullable(),
   department: str().max(100).nullable(),
   seniority: str().max(100).nullable(),
   quality_score: z.number().int().min(0).max(100).nullable(),

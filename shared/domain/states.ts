@@ -23,6 +23,6 @@ export type DecisionReason = z.infer<typeof DecisionReason>;
 /** Why a company is rejected or in review (companies.status_reason): research verdicts, then the pipeline's own. */
 export const CompanyReason = z.enum([
   "disqualified", "pms_not_checked", "no_pms_evidence", "other_pms", "weak_pms_evidence", "units_unknown",
-  "units_out_of_range", "too_few_contacts", "task_failed",
+  "units_out_of_range", "too_few_contacts", "task_failed", "domain_mismatch",
 ]);
 export type CompanyReason = z.infer<typeof CompanyReason>;

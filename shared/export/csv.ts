@@ -7,6 +7,8 @@ export const COMPANY_COLUMNS = [
   "property_mix", "icp_fit", "icp_score", "agent_summary",
   // added by pm-leads
   "website", "pms_confidence", "pms_evidence_urls", "units_quote", "units_source_url", "source_urls", "discovered_at", "researched_at",
+  // evidence: the page behind each claim, when it was read, and whether a search or fetch read it (docs/usage.md)
+  "pms_evidence_url", "pms_read_at", "units_evidence_url", "units_read_at", "units_evidence", "domain_evidence", "site_name",
 ] as const;
 
 export const CONTACT_COLUMNS = [
@@ -15,6 +17,8 @@ export const CONTACT_COLUMNS = [
   "professional_anecdotes", "data_sources", "additional_research_notes", "agent_summary", "created_at",
   // added by pm-leads
   "email_class", "title_tier",
+  // evidence: the page behind the title and the e-mail, when it was read, and whether the search read it
+  "title_evidence_url", "title_read_at", "title_evidence", "email_evidence_url", "email_read_at", "email_evidence",
 ] as const;
 
 /**

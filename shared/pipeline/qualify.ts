@@ -1,7 +1,8 @@
-// Does a researched company qualify for the run? Decided in code from verified evidence: the PMS
-// only with high-confidence portal evidence, units only inside the range, no disqualifiers.
+// Does a researched company qualify for the run? Decided in code from verified evidence: a domain
+// whose homepage carries the company's name, the PMS only with high-confidence portal evidence,
+// units only inside the range, no disqualifiers.
 import { vendorByName } from "../domain/pms-vendors.ts";
-import type { CompanyResearch, Criteria } from "../domain/schemas.ts";
+import type { CompanyResearch, Criteria, DomainEvidence } from "../domain/schemas.ts";
 import type { CompanyReason, CompanyStatus } from "../domain/states.ts";
 
 /** Why research holds a company back: the code the database keys on (companies.status_reason). */
@@ -14,7 +15,21 @@ export type Decision =
 
 const canonical = (name: string) => vendorByName(name)?.name.toLowerCase() ?? name.trim().toLowerCase();
 
-export function qualify(criteria: Criteria, research: CompanyResearch): Decision {
+/** Whose site the company's domain is (the PMS check's reading of its homepage, site-owner.ts). */
+export interface DomainOwner {
+  domain_evidence: DomainEvidence;
+  /** what the homepage calls itself */
+  site_name: string | null;
+}
+
+const NOT_READ: DomainOwner = { domain_evidence: "unknown", site_name: null };
+
+export function qualify(criteria: Criteria, research: CompanyResearch, owner: DomainOwner = NOT_READ): Decision {
+  // a look-alike or unrelated domain: whatever was found there is another company's
+  if (owner.domain_evidence === "mismatch") {
+    return { status: "review", code: "domain_mismatch",
+      reason: `the domain's homepage does not carry the company's name${owner.site_name ? ` (it calls itself "${owner.site_name}")` : ""}: a look-alike or unrelated domain` };
+  }
   if (research.disqualifiers.length > 0) {
     return { status: "rejected", code: "disqualified", reason: `disqualified: ${research.disqualifiers.join("; ")}` };
   }

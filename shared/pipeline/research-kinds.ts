@@ -9,7 +9,8 @@ import { isVendorHost } from "../pms/detector/evidence.ts";
 import { PMS_CHECK_DEADLINE_MS } from "../pms/verifier.ts";
 import type { ProviderTools, ResearchKind } from "./worker.ts";
 import { qualify } from "./qualify.ts";
-import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "../domain/schemas.ts";
+import { PagesRead } from "./evidence.ts";
+import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload, type Contact, type PageRead } from "../domain/schemas.ts";
 
 /** An entry of a provider's answer that was left out, and why (kept in the task's result). */
 export interface Dropped {
@@ -86,6 +87,23 @@ async function companyOf(sql: Sql, task: Task): Promise<CompanyRef> {
   return company;
 }
 
+/**
+ * A provider call, its answer parsed, with the pages its searches read (the last call's: the one
+ * that answered), so that both are kept under the lease together.
+ */
+async function answerWithReads<S extends z.ZodObject>(schema: S, what: string, call: (onRead: (pages: PageRead[]) => void) => Promise<unknown>) {
+  let read: PageRead[] = [];
+  const raw = await call((pages) => (read = pages));
+  return { ...parseAnswer(schema, raw, what), read };
+}
+
+/** A contact with the evidence of its title and e-mail: verified only when the page cited is one the search read. */
+function contactWithEvidence(contact: Contact, pages: PagesRead) {
+  const title = pages.evidence(contact.title ? contact.title_source_url : null);
+  const email = pages.evidence(contact.email ? contact.email_source_url : null);
+  return { ...contact, title_read_at: title.read_at, title_evidence: title.status, email_read_at: email.read_at, email_evidence: email.status };
+}
+
 const PLACEHOLDER = /^(n\/?a|none|unknown|tbd|tba|not (found|available|listed)|(john|jane) (doe|smith)|owner|manager|the owner|office|info|contact|team|staff|admin|support)$/i;
 
 /** A real person's name: at least two words, no placeholder, no e-mail address, no digits. */
@@ -136,22 +154,36 @@ export const companyResearchWorker: ResearchKind = {
       // without calling the provider or reading the site again
       const [stored] = await sql`
         select pms, pms_confidence, pms_evidence_urls, units, units_estimated, units_quote, units_source_url, single_family_focus,
-               property_mix, employees, icp_fit, icp_score, icp_tier, disqualifiers, agent_summary, source_urls
+               property_mix, employees, icp_fit, icp_score, icp_tier, disqualifiers, agent_summary, source_urls,
+               domain_evidence, site_name
           from pm_pipeline.company_research where company_id = ${company.id}`;
       const research = CompanyResearch.safeParse(stored);
-      if (research.success) return { research: research.data, decision: qualify(criteria, research.data), requalified: true };
+      if (research.success) {
+        const owner = { domain_evidence: stored.domain_evidence ?? "unknown", site_name: stored.site_name ?? null };
+        return { research: research.data, decision: qualify(criteria, research.data, owner), requalified: true };
+      }
       // nothing usable stored: researched afresh below
     }
     // the PMS is what the company's own site shows, not what the provider says: read while the
     // provider answers (its politeness interval, 1 s per page, hides behind the call's seconds)
-    const checking = verifier.verify({ domain: company.domain, criteria, signal });
+    const checking = verifier.verify({ domain: company.domain, companyName: company.name, criteria, signal });
     checking.catch(() => {}); // awaited below; a failed research call must not leave it unhandled
     // kept under the lease: the PMS check after it may be cut short, and the next attempt starts here
-    const { answer: claimed, dropped } = await once("research", async () =>
-      parseAnswer(CompanyResearch, await retry(() => provider.researchCompany({ criteria, company, signal, checkpoints })), "research"));
+    const { answer: claimed, dropped, read = [] } = await once("research", () => answerWithReads(CompanyResearch, "research",
+      (onRead) => retry(() => provider.researchCompany({ criteria, company, signal, checkpoints, onRead }))));
     const pms = await checking;
-    const research = { ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls };
-    return { research, decision: qualify(criteria, research), provider_pms: claimed.pms, pages_fetched: pms.pages_fetched ?? null, dropped };
+    // the unit count's page: one the PMS check fetched (its own read time) or the provider's searches read
+    const units = new PagesRead(pms.pages_read, read).evidence(claimed.units_source_url);
+    const owner = { domain_evidence: pms.owner.verdict, site_name: pms.owner.site_name };
+    const research = {
+      ...claimed, pms: pms.pms, pms_confidence: pms.confidence, pms_evidence_urls: pms.evidence_urls,
+      pms_evidence_url: pms.pms_page?.url ?? null, pms_read_at: pms.pms_page?.read_at ?? null,
+      units_read_at: units.read_at, units_evidence: units.status, ...owner,
+    };
+    return {
+      research, decision: qualify(criteria, research, owner), provider_pms: claimed.pms,
+      pages_fetched: pms.pages_fetched ?? null, provider_sources: read, dropped,
+    };
   },
   // the research call and the PMS check of the company's site within its deadline (at once; the sum bounds both)
   secondsNeeded: ({ provider }) => (provider.timeoutMs + PMS_CHECK_DEADLINE_MS) / 1000,
@@ -171,8 +203,9 @@ export const contactResearchWorker: ResearchKind<ProviderTools> = {
       select full_name, email, linkedin_url from pm_pipeline.contacts where company_id = ${company.id}`;
     const count = run.contacts_max - existing.length;
     if (count <= 0) return { contacts: [], exhausted: false };
-    const { answer: found, dropped } = await once("contacts", async () => parseAnswer(ContactSearch, await retry(() =>
-      provider.findContacts({ criteria, company, count, existing, signal, checkpoints })), "contacts"));
+    const { answer: found, dropped, read = [] } = await once("contacts", () => answerWithReads(ContactSearch, "contacts",
+      (onRead) => retry(() => provider.findContacts({ criteria, company, count, existing, signal, checkpoints, onRead }))));
+    const pages = new PagesRead(read);
     // people only: no generic inboxes as decision makers, no placeholder names
     const contacts = found.contacts.filter((c) => {
       const reason = !isPersonName(c.full_name) ? "full_name: not a person's name (a placeholder or a role)"
@@ -180,7 +213,10 @@ export const contactResearchWorker: ResearchKind<ProviderTools> = {
       if (reason) dropped.push({ entry: labelOf("contact", c), reason });
       return !reason;
     });
-    return { contacts: contacts.slice(0, count), exhausted: found.exhausted, dropped };
+    return {
+      contacts: contacts.slice(0, count).map((c) => contactWithEvidence(c, pages)), exhausted: found.exhausted,
+      provider_sources: read, dropped,
+    };
   },
   secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
   secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS)",

@@ -1,5 +1,5 @@
 // The seam between the workers and whoever does the research (the offline world, an LLM).
-import type { Criteria } from "../domain/schemas.ts";
+import type { Criteria, PageRead } from "../domain/schemas.ts";
 import { WorkError } from "../worker/failure.ts";
 import type { CallCheckpoints } from "../worker/runtime.ts";
 
@@ -28,6 +28,13 @@ export interface Usage {
   web_searches: number;
 }
 
+/**
+ * Told the pages a call's web searches read, with the time of the call, before its answer is
+ * returned (again for each call: the last one is the answer's). The URLs an answer cites as evidence
+ * are checked against them (shared/pipeline/evidence.ts).
+ */
+export type OnRead = (pages: PageRead[]) => void;
+
 export interface ResearchProvider {
   readonly name: string;
   /** the longest one call may take: a worker claims a task only with this much of its time budget left */
@@ -35,9 +42,10 @@ export interface ResearchProvider {
   /** Up to `count` companies matching the criteria whose domains are not in `exclude`. */
   discoverCompanies(input: { criteria: Criteria; count: number; exclude: string[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
   /** Facts about one company; the caller verifies and decides. */
-  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints; onRead?: OnRead }): Promise<unknown>;
   /** Up to `count` decision makers of a company beyond those it already has. */
-  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown>;
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal;
+    checkpoints?: CallCheckpoints; onRead?: OnRead }): Promise<unknown>;
 }
 
 /**

@@ -50,8 +50,8 @@ comment on type pm_pipeline.company_status is 'candidate: found, not yet researc
 -- Why a company is rejected or in review, as code reads it; companies.rejection_reason says it for people.
 create type pm_pipeline.company_reason as enum (
   'disqualified', 'pms_not_checked', 'no_pms_evidence', 'other_pms', 'weak_pms_evidence', 'units_unknown',
-  'units_out_of_range', 'too_few_contacts', 'task_failed');
-comment on type pm_pipeline.company_reason is 'Why a company is rejected or in review: the research verdict (disqualified ... units_out_of_range, decided in shared/pipeline/qualify.ts), too_few_contacts (contact research), task_failed (its task failed for good).';
+  'units_out_of_range', 'too_few_contacts', 'task_failed', 'domain_mismatch');
+comment on type pm_pipeline.company_reason is 'Why a company is rejected or in review: the research verdict (disqualified ... units_out_of_range, decided in shared/pipeline/qualify.ts), too_few_contacts (contact research), task_failed (its task failed for good), domain_mismatch (its homepage carries another name: a look-alike or unrelated domain, qualify.ts).';
 
 -- What a run that needs a user decision waits for; runs.notes says it for people.
 create type pm_pipeline.decision_reason as enum ('target_not_met', 'budget_reached');

@@ -100,13 +100,25 @@ create table pm_pipeline.company_research (
   agent_summary text,
   source_urls text[] not null default '{}',
   researched_by_task bigint,
-  researched_at timestamptz not null default now()
+  researched_at timestamptz not null default now(),
+  pms_evidence_url text,
+  pms_read_at timestamptz,
+  units_read_at timestamptz,
+  units_evidence text check (units_evidence in ('verified', 'unverified', 'none')),
+  domain_evidence text check (domain_evidence in ('matches', 'mismatch', 'unknown')),
+  site_name text
 );
 alter table pm_pipeline.company_research enable row level security;
 
 create index company_research_run on pm_pipeline.company_research (run_id);
 
 comment on table pm_pipeline.company_research is 'What research found about one company: PMS with evidence, units (with the quote and URL they came from), property mix, employees, ICP fit.';
+comment on column pm_pipeline.company_research.pms_evidence_url is 'The company page that shows the PMS (the one linking to its portal, or the URL that redirected there), as the PMS check read it.';
+comment on column pm_pipeline.company_research.pms_read_at is 'When the PMS check read that page.';
+comment on column pm_pipeline.company_research.units_read_at is 'When the page of units_source_url was read (by the PMS check or the provider''s searches); null when no read had it.';
+comment on column pm_pipeline.company_research.units_evidence is 'verified: units_source_url is a page that was read; unverified: cited, but no search or fetch read it (the number still counts, flagged); none: no page given.';
+comment on column pm_pipeline.company_research.domain_evidence is 'Whether the domain is the company''s own: matches (its name on the homepage), mismatch (another name: a look-alike, sent to review), unknown (no homepage read).';
+comment on column pm_pipeline.company_research.site_name is 'What the homepage calls itself (og:site_name or its title), for the person who reviews a mismatch.';
 
 create table pm_pipeline.contacts (
   id uuid primary key default gen_random_uuid(),
@@ -129,7 +141,13 @@ create table pm_pipeline.contacts (
   agent_summary text,
   source_urls text[] not null default '{}',
   found_by_task bigint,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  title_source_url text,
+  title_read_at timestamptz,
+  title_evidence text check (title_evidence in ('verified', 'unverified', 'none')),
+  email_source_url text,
+  email_read_at timestamptz,
+  email_evidence text check (email_evidence in ('verified', 'unverified', 'none'))
 );
 alter table pm_pipeline.contacts enable row level security;
 
@@ -142,6 +160,12 @@ create index contacts_run on pm_pipeline.contacts (run_id);
 create index contacts_company on pm_pipeline.contacts (company_id);
 
 comment on table pm_pipeline.contacts is 'Decision makers of a company, unique per company by lower(email) and by lower(linkedin_url).';
+comment on column pm_pipeline.contacts.title_source_url is 'The page that shows the person''s title, as the provider cited it.';
+comment on column pm_pipeline.contacts.title_read_at is 'When the provider''s search read that page; null when none did.';
+comment on column pm_pipeline.contacts.title_evidence is 'verified: the title''s page was read by the search; unverified: cited but not read (kept, flagged); none: no page.';
+comment on column pm_pipeline.contacts.email_source_url is 'The page that shows the e-mail address, as the provider cited it.';
+comment on column pm_pipeline.contacts.email_read_at is 'When the provider''s search read that page; null when none did.';
+comment on column pm_pipeline.contacts.email_evidence is 'verified: the e-mail''s page was read by the search; unverified: cited but not read (kept, flagged); none: no page (an inferred address has none).';
 
 -- Suppression: domains no run may return (customers, recently contacted, do-not-contact)
 
@@ -471,11 +495,13 @@ begin
   return query
   insert into pm_pipeline.contacts as c (company_id, run_id, full_name, title, title_tier, email, email_class, linkedin_url,
          department, seniority, quality_score, icp_score, personalization_notes, personal_anecdotes, professional_anecdotes,
-         additional_research_notes, agent_summary, source_urls, found_by_task)
+         additional_research_notes, agent_summary, source_urls, found_by_task,
+         title_source_url, title_read_at, title_evidence, email_source_url, email_read_at, email_evidence)
   select p_company_id, v_task.run_id, btrim(x.full_name), x.title, x.title_tier, nullif(btrim(x.email), ''),
          coalesce(x.email_class, 'unknown'), nullif(btrim(x.linkedin_url), ''), x.department, x.seniority, x.quality_score,
          x.icp_score, x.personalization_notes, x.personal_anecdotes, x.professional_anecdotes, x.additional_research_notes,
-         x.agent_summary, coalesce(x.source_urls, '{}'), v_task.id
+         x.agent_summary, coalesce(x.source_urls, '{}'), v_task.id,
+         x.title_source_url, x.title_read_at, x.title_evidence, x.email_source_url, x.email_read_at, x.email_evidence
     from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as x
    where not exists (select from pm_pipeline.contacts k where k.company_id = p_company_id
                       and (lower(k.email) = lower(btrim(x.email)) or lower(k.linkedin_url) = lower(btrim(x.linkedin_url))))
@@ -550,12 +576,14 @@ begin
   perform from pm_pipeline.runs where id = v_task.run_id for no key update;
   insert into pm_pipeline.company_research (company_id, run_id, pms, pms_confidence, pms_evidence_urls, units, units_estimated,
          units_quote, units_source_url, single_family_focus, property_mix, employees, icp_fit, icp_score, icp_tier,
-         disqualifiers, agent_summary, source_urls, researched_by_task)
+         disqualifiers, agent_summary, source_urls, researched_by_task,
+         pms_evidence_url, pms_read_at, units_read_at, units_evidence, domain_evidence, site_name)
   values (v_company_id, v_task.run_id, v_research.pms, v_research.pms_confidence, coalesce(v_research.pms_evidence_urls, '{}'),
          v_research.units, coalesce(v_research.units_estimated, true), v_research.units_quote, v_research.units_source_url,
          v_research.single_family_focus, v_research.property_mix, v_research.employees, v_research.icp_fit, v_research.icp_score,
          v_research.icp_tier, coalesce(v_research.disqualifiers, '{}'), v_research.agent_summary, coalesce(v_research.source_urls, '{}'),
-         p_task_id)
+         p_task_id, v_research.pms_evidence_url, v_research.pms_read_at, v_research.units_read_at, v_research.units_evidence,
+         v_research.domain_evidence, v_research.site_name)
   on conflict (company_id) do nothing;
 
   if pm_pipeline.run_is_open(v_task.run_id) then
@@ -656,7 +684,9 @@ select c.run_id, c.name as company_name, c.city as company_city, c.state as comp
        r.units, r.employees, c.domain, r.single_family_focus, r.property_mix, r.icp_fit, r.icp_score, r.agent_summary,
        c.website, r.pms_confidence, array_to_string(r.pms_evidence_urls, ' ') as pms_evidence_urls,
        r.units_quote, r.units_source_url, array_to_string(array(select distinct u from unnest(c.source_urls || r.source_urls) u order by u), ' ') as source_urls,
-       c.discovered_at, r.researched_at
+       c.discovered_at, r.researched_at,
+       r.pms_evidence_url, r.pms_read_at, r.units_source_url as units_evidence_url, r.units_read_at, r.units_evidence,
+       r.domain_evidence, r.site_name
   from pm_pipeline.companies c
   left join pm_pipeline.company_research r on r.company_id = c.id
  where c.status = 'accepted';
@@ -683,6 +713,13 @@ comment on column pm_pipeline.v_companies_export.units_source_url is 'The page t
 comment on column pm_pipeline.v_companies_export.source_urls is 'Every page research read, space-separated.';
 comment on column pm_pipeline.v_companies_export.discovered_at is 'When discovery found it.';
 comment on column pm_pipeline.v_companies_export.researched_at is 'When research judged it.';
+comment on column pm_pipeline.v_companies_export.pms_evidence_url is 'The company page that shows the PMS.';
+comment on column pm_pipeline.v_companies_export.pms_read_at is 'When that page was read.';
+comment on column pm_pipeline.v_companies_export.units_evidence_url is 'The page that gives the unit count (units_source_url).';
+comment on column pm_pipeline.v_companies_export.units_read_at is 'When that page was read; empty when no read had it.';
+comment on column pm_pipeline.v_companies_export.units_evidence is 'verified, unverified (the page was cited but never read) or none.';
+comment on column pm_pipeline.v_companies_export.domain_evidence is 'Whether the homepage carries the company''s name (matches; unknown: not read).';
+comment on column pm_pipeline.v_companies_export.site_name is 'What the homepage calls itself.';
 
 -- with its owner's rights: the worker role reads it, not the tables under it (09_access.sql)
 create view pm_pipeline.v_contacts_export
@@ -692,7 +729,9 @@ select ct.run_id, ct.full_name, ct.title, ct.email, ct.linkedin_url, ct.departme
        c.name as company_name, c.domain as company_domain, c.website as company_website, c.state as company_state,
        ct.personalization_notes, ct.personal_anecdotes, ct.professional_anecdotes,
        array_to_string(ct.source_urls, ' ') as data_sources, ct.additional_research_notes, ct.agent_summary, ct.created_at,
-       ct.email_class, ct.title_tier
+       ct.email_class, ct.title_tier,
+       ct.title_source_url as title_evidence_url, ct.title_read_at, ct.title_evidence,
+       ct.email_source_url as email_evidence_url, ct.email_read_at, ct.email_evidence
   from pm_pipeline.contacts ct
   join pm_pipeline.companies c on c.id = ct.company_id
  where c.status = 'accepted';
@@ -720,3 +759,9 @@ comment on column pm_pipeline.v_contacts_export.agent_summary is 'What research 
 comment on column pm_pipeline.v_contacts_export.created_at is 'When they were found.';
 comment on column pm_pipeline.v_contacts_export.email_class is 'Where the e-mail comes from (published, pattern_inferred, generic_role, personal, unknown).';
 comment on column pm_pipeline.v_contacts_export.title_tier is 'Decision-making rank of the title, 1 (owner) to 6.';
+comment on column pm_pipeline.v_contacts_export.title_evidence_url is 'The page that shows the title.';
+comment on column pm_pipeline.v_contacts_export.title_read_at is 'When the search read that page; empty when none did.';
+comment on column pm_pipeline.v_contacts_export.title_evidence is 'verified, unverified (cited but never read) or none.';
+comment on column pm_pipeline.v_contacts_export.email_evidence_url is 'The page that shows the e-mail address.';
+comment on column pm_pipeline.v_contacts_export.email_read_at is 'When the search read that page; empty when none did.';
+comment on column pm_pipeline.v_contacts_export.email_evidence is 'verified, unverified (cited but never read) or none.';

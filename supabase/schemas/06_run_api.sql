@@ -171,10 +171,15 @@ as $$
         'pms', cr.pms, 'pms_confidence', cr.pms_confidence, 'pms_evidence_urls', to_jsonb(cr.pms_evidence_urls),
         'units', cr.units, 'units_estimated', cr.units_estimated, 'units_quote', cr.units_quote,
         'units_source_url', cr.units_source_url, 'icp_fit', cr.icp_fit, 'icp_score', cr.icp_score,
-        'icp_tier', cr.icp_tier, 'summary', cr.agent_summary, 'researched_at', cr.researched_at) end,
+        'icp_tier', cr.icp_tier, 'summary', cr.agent_summary, 'researched_at', cr.researched_at,
+        'pms_evidence_url', cr.pms_evidence_url, 'pms_read_at', cr.pms_read_at, 'units_read_at', cr.units_read_at,
+        'units_evidence', cr.units_evidence, 'domain_evidence', cr.domain_evidence, 'site_name', cr.site_name) end,
       'contacts', coalesce((
         select jsonb_agg(jsonb_build_object('id', ct.id, 'full_name', ct.full_name, 'title', ct.title, 'email', ct.email,
-                                            'email_class', ct.email_class, 'linkedin_url', ct.linkedin_url)
+                                            'email_class', ct.email_class, 'linkedin_url', ct.linkedin_url,
+                                            'title_source_url', ct.title_source_url, 'title_read_at', ct.title_read_at,
+                                            'title_evidence', ct.title_evidence, 'email_source_url', ct.email_source_url,
+                                            'email_read_at', ct.email_read_at, 'email_evidence', ct.email_evidence)
                          order by ct.title_tier nulls last, ct.full_name)
           from pm_pipeline.contacts ct where ct.company_id = c.id), '[]'),
       'discovered_at', c.discovered_at, 'updated_at', c.updated_at)
@@ -184,7 +189,7 @@ as $$
    where c.run_id = p_run_id and (p_status is null or c.status = p_status)
 $$;
 
-comment on function pm_pipeline.run_companies(uuid, pm_pipeline.company_status) is 'GET /runs/:id/companies: a run''s companies (accepted, in research, in review, rejected), each with its research evidence (PMS portal URLs, unit count with its source) and contacts.';
+comment on function pm_pipeline.run_companies(uuid, pm_pipeline.company_status) is 'GET /runs/:id/companies: a run''s companies (accepted, in research, in review, rejected), each with its research evidence (PMS portal URLs and the page showing them, unit count with its source, each with when it was read and whether it was) and contacts (the pages of their title and e-mail).';
 
 -- GET /runs/:id/tasks: what the queue did for a run, newest first (failed ones are what people ask about).
 create function pm_pipeline.run_tasks(p_run_id uuid, p_state pm_pipeline.task_state default null, p_limit integer default 200)

@@ -138,6 +138,14 @@ describe("web app", () => {
     await page.locator('details[data-group="accepted"] .company').first().waitFor();
     expect(await page.locator('details[data-group="accepted"] .company').count()).toBe(3);
     await screenshot(page, "run-detail");
+    // every claim one click away: the page that shows the PMS and the units' source, each with when it was read,
+    // and each contact's title source; the look-alike domain in review says whose site it is
+    const card = page.locator('details[data-group="accepted"] .company').first();
+    const domain = await card.getAttribute("data-company");
+    expect(await card.getByRole("link", { name: "page", exact: true }).getAttribute("href")).toBe(`https://${domain}/residents`);
+    expect(await card.locator(".evidence-link").filter({ has: page.getByRole("link", { name: "page", exact: true }) }).locator("time").count()).toBe(1);
+    expect(await card.getByRole("link", { name: "title source" }).first().getAttribute("href")).toBe(`https://${domain}/team`);
+    expect(await page.locator('details[data-group="review"] .company').filter({ hasText: "another name" }).count()).toBeGreaterThan(0);
 
     for (const kind of ["companies", "contacts"] as const) {
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Download ${kind} CSV` }).click()]);

@@ -8,13 +8,16 @@ import { startHost, type Host } from "../helpers/functions-host.ts";
 import { FakeOpenAI, realistic, replies, type RecordedRequest } from "../helpers/fake-openai.ts";
 import { loadFixtureSites, startSiteServer, type SiteServer } from "../helpers/site-server.ts";
 
+/** the name each fixture site carries: a company of another name would be a look-alike (review) */
+const NAMES = Object.fromEntries(loadFixtureSites().map((s) => [s.name, s.company]));
+
 // what discovery finds, in this order: a company on another PMS (the model claims Buildium), one
 // linking two vendors (a migration: review), then two real Buildium users
 const SITES = ["appfolio-portal", "two-vendors-migration", "buildium-portal", "pay-rent-redirect"];
 const domain = (site: string) => `${site}.example`;
 
 function company(site: string) {
-  return { name: `${site} Property Management`, domain: domain(site), website: `https://${domain(site)}/`, city: "Austin",
+  return { name: NAMES[site] ?? site, domain: domain(site), website: `https://${domain(site)}/`, city: "Austin",
     state: "TX", pms: "Buildium", source_urls: [`https://${domain(site)}/`] };
 }
 
@@ -30,12 +33,19 @@ function answer() {
     }
     const site = SITES.find((s) => prompt.includes(domain(s)))!;
     if (schema === "company_research") {
-      // the model says Buildium for every company: the check in code must not believe it
+      // the model says Buildium for every company: the check in code must not believe it. Its searches
+      // read the page it cites for the units, except for pay-rent-redirect, whose cited page nothing read
+      const unread = site === "pay-rent-redirect";
       return replies.json({ ...realistic.company_research, pms: "Buildium", pms_evidence_urls: [],
-        units_source_url: `https://${domain(site)}/about`, source_urls: [`https://${domain(site)}/`] })(request);
+        units_source_url: `https://${domain(site)}/${unread ? "our-portfolio" : "about"}`, source_urls: [`https://${domain(site)}/`] },
+      { searches: [{ query: `${site} units`, sources: [`https://${domain(site)}/about/`] }] })(request);
     }
+    // the searches read the team page, not the LinkedIn profile the second contact's title is cited from
+    const local = (url: string | null) => url?.replace("www.hillcountrypm.example", domain(site)) ?? null;
     return replies.json({ exhausted: true, contacts: realistic.contact_search.contacts.map((c) => ({
-      ...c, email: c.email.replace("hillcountrypm.example", domain(site)), linkedin_url: null })) })(request);
+      ...c, email: c.email.replace("hillcountrypm.example", domain(site)), linkedin_url: null,
+      title_source_url: local(c.title_source_url), email_source_url: local(c.email_source_url) })) },
+    { searches: [{ query: `${site} team`, sources: [`https://${domain(site)}/team`] }] })(request);
   };
 }
 
@@ -97,6 +107,23 @@ describe("a run on the openai provider", () => {
     expect(cost.cost).toBeGreaterThan(0);
     const contacts = await sql`select email, email_class from pm_pipeline.contacts where run_id = ${run.id} order by email`;
     expect(contacts.length).toBeGreaterThanOrEqual(2);
+
+    // evidence: the PMS page the detector read, the unit count's page only when a search read it, the same for titles and e-mails
+    const exported = await sql`select domain, pms_evidence_url, pms_read_at, units_evidence_url, units_read_at, units_evidence, domain_evidence
+                                 from pm_pipeline.v_companies_export where run_id = ${run.id} order by domain`;
+    expect(exported).toEqual([
+      expect.objectContaining({ domain: "buildium-portal.example", pms_evidence_url: "https://buildium-portal.example/residents",
+        pms_read_at: expect.any(Date), units_evidence_url: "https://buildium-portal.example/about", units_read_at: expect.any(Date),
+        units_evidence: "verified", domain_evidence: "matches" }),
+      expect.objectContaining({ domain: "pay-rent-redirect.example", pms_read_at: expect.any(Date),
+        units_evidence_url: "https://pay-rent-redirect.example/our-portfolio", units_read_at: null, units_evidence: "unverified", domain_evidence: "matches" }),
+    ]);
+    const evidence = await sql`select full_name, title_evidence_url, title_evidence, email_evidence from pm_pipeline.v_contacts_export
+                                where run_id = ${run.id} and company_domain = 'buildium-portal.example' order by full_name`;
+    expect(evidence).toEqual([
+      { full_name: "Kevin Tran", title_evidence_url: "https://www.linkedin.com/in/kevin-tran-austin", title_evidence: "unverified", email_evidence: "none" },
+      { full_name: "Maria Delgado", title_evidence_url: "https://buildium-portal.example/team", title_evidence: "verified", email_evidence: "verified" },
+    ]);
   });
 
   it("a malformed answer is refused by the schema and writes nothing; the retry goes on", async () => {

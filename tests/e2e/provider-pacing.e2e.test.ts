@@ -9,9 +9,12 @@ import { FAST_WORKERS, startHost, type Host } from "../helpers/functions-host.ts
 import { FakeOpenAI, realistic, replies, type RecordedRequest } from "../helpers/fake-openai.ts";
 import { loadFixtureSites, startSiteServer, type SiteServer } from "../helpers/site-server.ts";
 
+/** the name each fixture site carries: a company of another name would be a look-alike (review) */
+const NAMES = Object.fromEntries(loadFixtureSites().map((s) => [s.name, s.company]));
+
 const SITES = ["buildium-portal", "pay-rent-redirect", "appfolio-portal", "two-vendors-migration"];
 const domain = (site: string) => `${site}.example`;
-const company = (site: string) => ({ name: `${site} Property Management`, domain: domain(site), website: `https://${domain(site)}/`,
+const company = (site: string) => ({ name: NAMES[site] ?? site, domain: domain(site), website: `https://${domain(site)}/`,
   city: "Austin", state: "TX", pms: "Buildium", source_urls: [`https://${domain(site)}/`] });
 
 /** The fake model's answers, about the company the prompt names. */

@@ -33,6 +33,8 @@ export interface SiteSpec {
 export interface FixtureSite extends SiteSpec {
   name: string;
   domain: string;
+  /** the company whose site it is: its homepage's title without the fixture mark (null: no homepage) */
+  company: string | null;
   expected: { pms: string | null; confidence: Confidence };
 }
 
@@ -93,7 +95,8 @@ export function loadFixtureSites(dir = FIXTURE_DIR): FixtureSite[] {
     }
     const server = existsSync(join(site, "_server.json")) ? JSON.parse(readFileSync(join(site, "_server.json"), "utf8")) : {};
     const expected = JSON.parse(readFileSync(join(site, "expected.json"), "utf8"));
-    return { name, domain: `${name}.example`, files, redirects: server.redirects, failures: server.failures, expected };
+    const title = /<title>([^<]*)<\/title>/i.exec(files["/"] ?? "")?.[1].replace(/\[synthetic fixture\]/i, "").trim();
+    return { name, domain: `${name}.example`, company: title || null, files, redirects: server.redirects, failures: server.failures, expected };
   });
 }
 

@@ -9,6 +9,8 @@ import { Tokenizer, type TokenizerCallbacks } from "htmlparser2";
 export interface Page {
   url: string;
   html: string;
+  /** when it was read (ISO 8601), where known */
+  read_at?: string;
 }
 
 export interface HtmlLink {
@@ -27,6 +29,11 @@ export interface ParsedHtml {
   links: HtmlLink[];
   /** visible text outside footers */
   text: string;
+  /** what the page calls itself and its footers' text (a copyright line): whose site it is */
+  title: string;
+  /** og:site_name and application-name */
+  siteNames: string[];
+  footerText: string;
 }
 
 const VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]);
@@ -96,6 +103,9 @@ interface Open {
 export function parseHtml(html: string, baseUrl: string): ParsedHtml {
   const links: HtmlLink[] = [];
   const text: string[] = [];
+  const footerText: string[] = [];
+  const siteNames: string[] = [];
+  let title = "";
   const stack: Open[] = [];
   const openCount = new Map<string, number>(); // open elements by tag: a stray closer is found in O(1)
   let footerDepth = 0;
@@ -128,6 +138,8 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
     lead = (lead + clean).slice(-400);
     if (anchor) anchor.text += clean;
     if (footerDepth === 0) text.push(clean);
+    else footerText.push(clean);
+    if (stack.at(-1)?.tag === "title") title += clean;
   };
   const close = (name: string) => {
     if (!openCount.get(name)) return; // a stray closing tag
@@ -142,6 +154,9 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
     if (SKIPPED.has(tag) && !selfClosing) skipDepth++;
     if (skipDepth > 0) return;
     if (BLOCK.has(tag)) lead = "";
+    if (tag === "meta" && /^(og:site_name|application-name)$/i.test(attrs.get("property") ?? attrs.get("name") ?? "")) {
+      siteNames.push((attrs.get("content") ?? "").trim());
+    }
     if (tag === "base" && attrs.get("href")) base = resolve(attrs.get("href")!, baseUrl)?.href ?? base;
     if (tag === "a") anchor = null; // an unclosed <a> ends where the next begins
     for (const raw of elementUrls(tag, attrs)) {
@@ -210,5 +225,6 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
   tokenizer.write(html);
   tokenizer.end();
   for (const link of links) link.text = link.text.trim();
-  return { links, text: text.join(" ").replace(/\s+/g, " ").trim() };
+  const joined = (parts: string[]) => parts.join(" ").replace(/\s+/g, " ").trim();
+  return { links, text: joined(text), title: title.trim(), siteNames: siteNames.filter(Boolean), footerText: joined(footerText) };
 }

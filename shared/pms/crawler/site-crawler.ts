@@ -339,7 +339,7 @@ export async function fetchSite(domain: string, options: FetchSiteOptions = {}):
     const outcome = await follow(url, ctx, "page");
     if (outcome.kind === "ok") {
       seen.add(pageKey(outcome.url));
-      result.pages.push({ url: outcome.url.href, html: outcome.body });
+      result.pages.push({ url: outcome.url.href, html: outcome.body, read_at: new Date().toISOString() });
       if (outcome.truncated) result.errors.push({ url: outcome.url.href, error: `truncated at ${outcome.cap} bytes` });
     } else if (outcome.kind === "offsite") {
       result.redirects.push({ from: url.href, to: outcome.to });

@@ -9,6 +9,6 @@ export function siteVerifier(options: DetectCompanyOptions = {}): PmsVerifier {
   // one limiter for all the companies a worker checks, so that the spacing per site holds across them
   const rateLimiter = options.rateLimiter ?? new HostRateLimiter(options.minIntervalMs ?? 1000);
   return {
-    verify: ({ domain, signal }) => detectCompanyPms(domain, { ...options, rateLimiter, signal }),
+    verify: ({ domain, companyName, signal }) => detectCompanyPms(domain, { ...options, rateLimiter, signal, companyName }),
   };
 }

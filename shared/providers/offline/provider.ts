@@ -2,11 +2,12 @@
 // latency and injected faults (rate limits, server errors, timeouts) so that retries, leases and
 // benchmarks can be exercised without a network or a key.
 import { detectPms } from "../../pms/detector/evidence.ts";
+import { evidenceOfCheck } from "../../pms/detector/check-evidence.ts";
 import type { PmsVerifier } from "../../pms/verifier.ts";
-import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany } from "../../domain/schemas.ts";
+import type { CompanyResearch, Contact, ContactSearch, Criteria, Discovery, DiscoveredCompany, PageRead } from "../../domain/schemas.ts";
 import { sleep as wait } from "../../lib/abort.ts";
-import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
-import { companyByDomain, companyAt, markets, marketSize, surfacesFor, wantedPms, website, type WorldCompany } from "./world.ts";
+import { ProviderError, type CompanyRef, type ExistingContact, type OnRead, type ResearchProvider } from "../types.ts";
+import { companyByDomain, companyAt, markets, marketSize, surfacesFor, teamPage, wantedPms, website, type WorldCompany } from "./world.ts";
 
 export interface FaultConfig {
   /** probability per call of a 429 with retry-after */
@@ -68,7 +69,8 @@ function research(company: WorldCompany): CompanyResearch {
     units: company.units,
     units_estimated: true,
     units_quote: `We manage over ${company.units} units`,
-    units_source_url: pages[0].url,
+    // the trap: a page the site does not have, so that no search read it
+    units_source_url: company.unitsFromUnreadPage ? `https://${company.domain}/about-us` : pages[0].url,
     single_family_focus: sf >= 0.6 ? "yes" : sf >= 0.3 ? "mixed" : "no",
     property_mix: `${Math.round(sf * 100)}% single-family, ${100 - Math.round(sf * 100)}% multifamily`,
     employees: company.employees,
@@ -84,6 +86,8 @@ function research(company: WorldCompany): CompanyResearch {
 function contact(person: WorldCompany["people"][number], company: WorldCompany): Contact {
   return {
     ...person,
+    title_source_url: teamPage(company),
+    email_source_url: person.email_class === "published" ? teamPage(company) : null,
     department: person.title_tier <= 2 ? "Executive" : person.title_tier <= 4 ? "Operations" : "Administration",
     seniority: person.title_tier <= 1 ? "owner" : person.title_tier <= 2 ? "vp" : person.title_tier <= 3 ? "director" : "staff",
     quality_score: Math.max(10, 100 - (person.title_tier - 1) * 15 - (person.email_class === "published" ? 0 : 20)),
@@ -93,9 +97,15 @@ function contact(person: WorldCompany["people"][number], company: WorldCompany):
     professional_anecdotes: null,
     additional_research_notes: null,
     agent_summary: RESEARCH_NOTE,
-    source_urls: [`https://${company.domain}/`],
+    source_urls: [teamPage(company), ...(person.linkedin_url ? [person.linkedin_url] : [])],
   };
 }
+
+/** What a call of the offline world "read": these pages, now. */
+const readNow = (urls: string[]): PageRead[] => {
+  const at = new Date().toISOString();
+  return urls.map((url) => ({ url, read_at: at }));
+};
 
 export class OfflineProvider implements ResearchProvider {
   readonly name = "offline";
@@ -151,15 +161,17 @@ export class OfflineProvider implements ResearchProvider {
     });
   }
 
-  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal }): Promise<CompanyResearch> {
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; onRead?: OnRead }): Promise<CompanyResearch> {
     return this.call(input.signal, () => {
       const company = companyByDomain(input.criteria, input.company.domain);
       if (!company) throw new ProviderError("invalid_input", `no such company in the synthetic world: ${input.company.domain}`);
+      input.onRead?.(readNow(website(company).map((p) => p.url)));
       return research(company);
     });
   }
 
-  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal }): Promise<ContactSearch> {
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal;
+    onRead?: OnRead }): Promise<ContactSearch> {
     return this.call(input.signal, () => {
       const company = companyByDomain(input.criteria, input.company.domain);
       if (!company) throw new ProviderError("invalid_input", `no such company in the synthetic world: ${input.company.domain}`);
@@ -168,16 +180,20 @@ export class OfflineProvider implements ResearchProvider {
         .filter((p) => !known.has(p.email?.toLowerCase()))
         .filter((p) => p.title_tier <= 3) // decision makers only: owners, VPs, operations
         .sort((a, b) => a.title_tier - b.title_tier);
-      return { contacts: fresh.slice(0, input.count).map((p) => contact(p, company)), exhausted: fresh.length <= input.count };
+      const contacts = fresh.slice(0, input.count).map((p) => contact(p, company));
+      input.onRead?.(readNow([teamPage(company), ...contacts.flatMap((c) => (c.linkedin_url ? [c.linkedin_url] : []))]));
+      return { contacts, exhausted: fresh.length <= input.count };
     });
   }
 }
 
 /** The PMS check against the synthetic sites (the offline world has no HTTP sites to read). */
 export const offlineSiteVerifier: PmsVerifier = {
-  verify: ({ domain, criteria }) => {
+  verify: ({ domain, companyName, criteria }) => {
     const company = companyByDomain(criteria, domain);
-    const pages = company ? website(company) : [];
-    return Promise.resolve({ ...detectPms(pages), pages_fetched: pages.length });
+    const at = new Date().toISOString();
+    const pages = company ? website(company).map((p) => ({ ...p, read_at: at })) : [];
+    const detection = detectPms(pages);
+    return Promise.resolve({ ...detection, ...evidenceOfCheck(detection, pages, [], companyName, at) });
   },
 };

@@ -4,7 +4,8 @@
 //
 // The world has the traps real research meets: companies whose PMS is not the one asked for
 // (discovery decoys), sites linking two vendors, "Powered by" footer credits, unit counts out of
-// range, HOA-only managers, and companies without a reachable decision maker.
+// range, HOA-only managers, companies without a reachable decision maker, research citing a page it
+// never read, and look-alike domains (the site is another company's).
 import type { Criteria } from "../../domain/schemas.ts";
 import { vendorByName } from "../../domain/pms-vendors.ts";
 import type { Page } from "../../pms/crawler/html.ts";
@@ -36,6 +37,10 @@ export interface WorldCompany {
   hoaOnly: boolean;
   poweredByCredit: string | null;
   people: Person[];
+  /** the name on the site when the domain is a look-alike (another company's site); null: its own */
+  siteOf: string | null;
+  /** research cites a page of the site it never read for the unit count (an unverified claim) */
+  unitsFromUnreadPage: boolean;
 }
 
 const FIRST = ["Maria", "James", "Linda", "Robert", "Patricia", "Michael", "Jennifer", "David", "Elizabeth", "Carlos",
@@ -166,7 +171,17 @@ export function companyAt(market: { state: string; city: string | null }, index:
     hoaOnly: random() < 0.05,
     poweredByCredit: random() < 0.15 ? pick(random, otherVendors) : null,
     people,
+    ...evidenceTraps(key, index, name),
   };
+}
+
+/** Drawn from a generator of their own, so that everything else the world draws stays as it was. */
+function evidenceTraps(key: string, index: number, name: string): Pick<WorldCompany, "siteOf" | "unitsFromUnreadPage"> {
+  const random = rng(hash(`${key}#${index}#evidence`));
+  const lookAlike = random() < 0.04;
+  // another company's name: a different first word, so no loose comparison can take it for this one
+  const other = NAME_A.filter((a) => !name.startsWith(a));
+  return { siteOf: lookAlike ? `${pick(random, other)} ${pick(random, NAME_B)}` : null, unitsFromUnreadPage: random() < 0.1 };
 }
 
 /** Finds a world company by its domain: the trailing number is its index in one of the markets. */
@@ -212,9 +227,10 @@ const VENDOR_HOME: Record<string, string> = {
   TenantCloud: "https://www.tenantcloud.com/", Yardi: "https://www.yardi.com/",
 };
 
-/** The company's small website: a homepage and a residents page. */
+/** The company's small website: a homepage, a residents page and a team page. */
 export function website(company: WorldCompany): Page[] {
   const base = `https://${company.domain}`;
+  const owner = company.siteOf ?? company.name;
   const credit = company.poweredByCredit
     ? `<footer>Website powered by <a href="${VENDOR_HOME[company.poweredByCredit]}">${company.poweredByCredit}</a></footer>`
     : "<footer>&copy; synthetic data</footer>";
@@ -223,12 +239,21 @@ export function website(company: WorldCompany): Page[] {
   return [
     {
       url: `${base}/`,
-      html: `<html><body><h1>${company.name}</h1><p>[synthetic] We manage over ${company.units} units in ${company.city}, ${company.state}` +
+      html: `<html><head><title>${owner}</title></head><body><h1>${owner}</h1><p>[synthetic] We manage over ${company.units} units in ${company.city}, ${company.state}` +
         `${company.hoaOnly ? " for homeowner associations only" : ""}.</p><a href="${base}/residents">Residents</a>${credit}</body></html>`,
     },
     {
       url: `${base}/residents`,
       html: `<html><body><h2>Residents</h2><p>Pay rent and submit maintenance requests online.</p>${portals}${credit}</body></html>`,
     },
+    {
+      url: teamPage(company),
+      html: `<html><body><h2>Our team</h2><ul>${company.people.map((p) =>
+        `<li>${p.full_name}, ${p.title}${p.email_class === "published" && p.email ? ` <a href="mailto:${p.email}">${p.email}</a>` : ""}</li>`).join("")}` +
+        `</ul>${credit}</body></html>`,
+    },
   ];
 }
+
+/** The page of the site that lists the people, their titles and their published e-mails. */
+export const teamPage = (company: WorldCompany): string => `https://${company.domain}/team`;

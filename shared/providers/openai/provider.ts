@@ -4,8 +4,8 @@
 // parse it with zod): it returns the parsed JSON, or throws a ProviderError.
 import OpenAI, { APIError } from "openai";
 import type { ResponseCreateParamsNonStreaming } from "openai/resources/responses/responses";
-import { CompanyResearch, ContactSearch, Discovery, type Criteria } from "../../domain/schemas.ts";
-import { ProviderError, type CompanyRef, type ExistingContact, type ResearchProvider } from "../types.ts";
+import { CompanyResearch, ContactSearch, Discovery, type Criteria, type PageRead } from "../../domain/schemas.ts";
+import { ProviderError, type CompanyRef, type ExistingContact, type OnRead, type ResearchProvider } from "../types.ts";
 import { checkpointName, openResponseOf, runInBackground, useBackground, type CallCheckpoints, type Fetched } from "./background.ts";
 import { OPENAI_DEFAULTS, reasoningEffort, type OpenAIConfig } from "./config.ts";
 import { classifyOpenAIError } from "./errors.ts";
@@ -34,6 +34,8 @@ export interface CallInfo {
   status: string;
   /** the URLs the web searches returned (web_search_call.action.sources), to check evidence URLs against */
   sources: string[];
+  /** when the response was created (its created_at), the time its searches read those pages */
+  read_at: string;
 }
 
 export interface OpenAIProviderOptions extends Partial<Omit<OpenAIConfig, "apiKey">> {
@@ -131,6 +133,12 @@ export function responseOf(text: string, contentType: string | null, requestId: 
   return response;
 }
 
+/** When a response was created (created_at, Unix seconds); now if it does not say. */
+function createdAt(response: ResponseBody): string {
+  const seconds = response.created_at;
+  return new Date(typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : Date.now()).toISOString();
+}
+
 /** The URLs the response's web searches returned. */
 function sourcesOf(output: Output[] | undefined): string[] {
   const urls = new Set<string>();
@@ -189,14 +197,15 @@ export class OpenAIProvider implements ResearchProvider {
     return this.call("discovery", prompt, userLocation(input.criteria), input.signal, input.checkpoints);
   }
 
-  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown> {
+  researchCompany(input: { criteria: Criteria; company: CompanyRef; signal: AbortSignal; checkpoints?: CallCheckpoints; onRead?: OnRead }): Promise<unknown> {
     const prompt = researchPrompt(input.criteria, input.company);
-    return this.call("company_research", prompt, userLocation(input.criteria, input.company), input.signal, input.checkpoints);
+    return this.call("company_research", prompt, userLocation(input.criteria, input.company), input.signal, input.checkpoints, input.onRead);
   }
 
-  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal; checkpoints?: CallCheckpoints }): Promise<unknown> {
+  findContacts(input: { criteria: Criteria; company: CompanyRef; count: number; existing: ExistingContact[]; signal: AbortSignal;
+    checkpoints?: CallCheckpoints; onRead?: OnRead }): Promise<unknown> {
     const prompt = contactsPrompt(input.company, input.count, input.existing);
-    return this.call("contact_search", prompt, userLocation(input.criteria, input.company), input.signal, input.checkpoints);
+    return this.call("contact_search", prompt, userLocation(input.criteria, input.company), input.signal, input.checkpoints, input.onRead);
   }
 
   /** The request body of one call (public for inspection; the tests assert on what the fake server got). */
@@ -217,7 +226,7 @@ export class OpenAIProvider implements ResearchProvider {
   }
 
   private async call(operation: Operation, prompt: Prompt, location: ReturnType<typeof userLocation>, signal: AbortSignal,
-    checkpoints?: CallCheckpoints): Promise<unknown> {
+    checkpoints?: CallCheckpoints, onRead?: OnRead): Promise<unknown> {
     signal.throwIfAborted();
     const body = this.request(operation, prompt, location);
     // pacing: wait for a turn of the shared bucket (about 4 characters a token), before the timeout starts
@@ -226,7 +235,7 @@ export class OpenAIProvider implements ResearchProvider {
     if (checkpoints && useBackground(this.config.background, {
       timeoutMs, msLeft: checkpoints.deadline - Date.now(), open: openResponseOf(checkpoints.saved(checkpointName(operation))) !== null,
     })) {
-      return this.callInBackground(operation, this.request(operation, prompt, location), signal, checkpoints);
+      return this.callInBackground(operation, this.request(operation, prompt, location), signal, checkpoints, onRead);
     }
     // the SDK's timeout ends when the headers arrive; this one covers the body too
     const deadline = new AbortController();
@@ -242,7 +251,7 @@ export class OpenAIProvider implements ResearchProvider {
       await this.pacer?.observe(http.status, http.headers);
       const requestId = http.headers.get("x-request-id");
       const response = responseOf(await http.text(), http.headers.get("content-type"), requestId);
-      return this.answer(operation, response, requestId, true);
+      return this.answer(operation, response, requestId, true, onRead);
     } catch (error) {
       if (signal.aborted) throw signal.reason; // the worker's abort (lease lost, shutdown): its reason, as the offline provider does
       if (error instanceof ProviderError) throw error;
@@ -265,9 +274,14 @@ export class OpenAIProvider implements ResearchProvider {
     }
   }
 
-  /** A response's answer; its usage on record first when it is billed now (once per response). */
-  private answer(operation: Operation, response: ResponseBody, requestId: string | null, billed: boolean): unknown {
+  /**
+   * A response's answer; its usage on record first when it is billed now (once per response), and
+   * the pages its searches read told to `onRead` (every time: a resumed background call too).
+   */
+  private answer(operation: Operation, response: ResponseBody, requestId: string | null, billed: boolean, onRead?: OnRead): unknown {
     const output = response.output as Output[] | undefined;
+    const sources = sourcesOf(output);
+    const readAt = createdAt(response);
     if (billed) {
       this.onUsage?.(usageOf(response as BilledResponse, this.config.model, this.config.prices), {
         operation,
@@ -275,14 +289,17 @@ export class OpenAIProvider implements ResearchProvider {
         response_id: response.id,
         request_id: requestId,
         status: response.status,
-        sources: sourcesOf(output),
+        sources,
+        read_at: readAt,
       });
     }
+    onRead?.(sources.map((url): PageRead => ({ url, read_at: readAt })));
     return answerOf({ ...response, output }, requestId);
   }
 
   /** One call in background mode (background.ts): created once, polled across attempts until it ends. */
-  private async callInBackground(operation: Operation, body: ResponseRequest, signal: AbortSignal, checkpoints: CallCheckpoints): Promise<unknown> {
+  private async callInBackground(operation: Operation, body: ResponseRequest, signal: AbortSignal, checkpoints: CallCheckpoints,
+    onRead?: OnRead): Promise<unknown> {
     const { timeoutMs } = this.config;
     // each request of the poll is short; the request timeout bounds each one, the worker's signal all
     const fetched = async (send: (options: { signal: AbortSignal; timeout: number; maxRetries: 0 }) => { asResponse(): Promise<Response> },
@@ -309,7 +326,7 @@ export class OpenAIProvider implements ResearchProvider {
         cancel: (id) => this.cancelResponse(id),
       },
     });
-    return this.answer(operation, result.response, result.requestId, result.billedNow);
+    return this.answer(operation, result.response, result.requestId, result.billedNow, onRead);
   }
 
   /** POST /responses/{id}/cancel: stops a background response (what cancelling a run does for its calls). */

@@ -10,6 +10,7 @@ import { useCancel, useCanAct, useCompanies, useFailedTasks, useRun } from "../a
 import { Badge, CompanyBadge, EmailBadge, StageBadge, StatusBadge, words } from "../components/Badge.tsx";
 import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
 import { DecisionActions } from "../components/DecisionActions.tsx";
+import { EvidenceLink } from "../components/EvidenceLink.tsx";
 import { LiveStatus } from "../components/LiveStatus.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { RunProgress } from "../components/RunProgress.tsx";
@@ -186,9 +187,11 @@ function CompanyCard({ company }: { company: RunCompany }) {
       {r && (
         <dl className="facts">
           <div><dt>PMS</dt><dd>{r.pms ?? "unknown"}{r.pms_confidence && <> <Badge tone={r.pms_confidence === "high" ? "good" : "muted"}>{r.pms_confidence}</Badge></>}
+            <EvidenceLink url={r.pms_evidence_url} readAt={r.pms_read_at} label="page" title="the company's page that shows the PMS" />
             {r.pms_evidence_urls.map((url, i) => <a key={url} className="evidence" href={url} target="_blank" rel="noreferrer">evidence {i + 1}</a>)}</dd></div>
           <div><dt>Units</dt><dd className="num">{r.units ?? "?"}{r.units_estimated && " (estimated)"}
-            {r.units_source_url && <a className="evidence" href={r.units_source_url} target="_blank" rel="noreferrer" title={r.units_quote ?? undefined}>source</a>}</dd></div>
+            <EvidenceLink url={r.units_source_url} readAt={r.units_read_at} status={r.units_evidence} label="source" title={r.units_quote ?? undefined} /></dd></div>
+          {r.domain_evidence === "mismatch" && <div><dt>Site</dt><dd><Badge tone="warn">another name</Badge> {r.site_name}</dd></div>}
           <div><dt>Fit</dt><dd>{r.icp_fit ?? "—"}{r.icp_tier !== null && <> <Badge tone={r.icp_tier === 1 ? "good" : "info"}>tier {r.icp_tier}</Badge></>}</dd></div>
         </dl>
       )}
@@ -197,9 +200,11 @@ function CompanyCard({ company }: { company: RunCompany }) {
           {company.contacts.map((contact) => (
             <li key={contact.id}>
               <strong>{contact.full_name}</strong>{contact.title && <span className="muted"> · {contact.title}</span>}
+              <EvidenceLink url={contact.title_source_url} readAt={contact.title_read_at} status={contact.title_evidence} label="title source" />
               <span className="contact-line">
                 {contact.email ? <a href={`mailto:${contact.email}`}>{contact.email}</a> : <span className="muted">no e-mail</span>}{" "}
                 <EmailBadge emailClass={contact.email_class} />
+                <EvidenceLink url={contact.email_source_url} readAt={contact.email_read_at} status={contact.email_evidence} label="e-mail source" />
                 {contact.linkedin_url && <> <a href={contact.linkedin_url} target="_blank" rel="noreferrer">LinkedIn</a></>}
               </span>
             </li>
