@@ -19,12 +19,14 @@ describe("PMS detection from a company's own pages", () => {
     expect(detectPms(site("<p>Welcome</p>", link))).toMatchObject({ pms, confidence: "high" });
   });
 
-  it("ignores vendor-generic hosts and footer credits", () => {
-    const pages = site(
+  it("takes vendor-generic hosts and footer credits as weak evidence: medium for one vendor, low for two", () => {
+    const generic = site('<a href="https://signin.managebuilding.com/Resident/portal/global-login">Tenant login</a>', "<p>Contact</p>");
+    expect(detectPms(generic)).toEqual({ pms: "Buildium", confidence: "medium", evidence_urls: ["https://signin.managebuilding.com/Resident/portal/global-login"] });
+    const two = site(
       '<a href="https://signin.managebuilding.com/manager/public/authentication/login">Manager login</a>',
       '<footer>Website powered by <a href="https://www.appfolio.com/">AppFolio</a></footer><a href="https://help.appfolio.com/">help</a>',
     );
-    expect(detectPms(pages)).toEqual({ pms: null, confidence: "none", evidence_urls: [] });
+    expect(detectPms(two)).toMatchObject({ pms: "AppFolio", confidence: "low" });
   });
 
   it("two vendors linked (a migration) is low confidence", () => {
