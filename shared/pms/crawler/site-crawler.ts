@@ -13,10 +13,17 @@ import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./safe-g
 export const ROBOTS_TOKEN = "pm-leads-pms-detector";
 export const USER_AGENT = `${ROBOTS_TOKEN}/0.1 (+https://github.com/pm-leads)`;
 
-/** Where residents and owners are sent, after the homepage's own resident/owner/pay links. */
-export const FIXED_PATHS = ["/residents", "/tenants", "/owners", "/portal", "/login", "/pay-rent", "/payments", "/contact", "/about"];
-// link text or URL of a page worth reading
-const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application/i;
+/**
+ * Where residents and owners are sent, after the homepage's own resident/owner/pay links: portal pages
+ * are often not linked from the homepage (a menu built by script, a link only in an e-mail). The
+ * portal pages come first; /contact and /about last, as the second page that "none" needs.
+ */
+export const FIXED_PATHS = [
+  "/residents", "/tenants", "/owners", "/portal", "/resident-portal", "/tenant-portal", "/owner-portal",
+  "/login", "/pay-rent", "/payments", "/contact", "/about",
+];
+// link text or URL of a page worth reading (listings pages carry the vendor's listings widget)
+const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application|listing|vacanc|available/i;
 // files, not pages
 const NOT_A_PAGE = /\.(pdf|jpe?g|png|gif|svg|webp|ico|css|js|json|xml|zip|docx?|xlsx?|pptx?|mp[34]|mov|avi)$/i;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
