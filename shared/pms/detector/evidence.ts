@@ -93,6 +93,20 @@ interface Evidence {
   genericLogins: Set<string>;
 }
 
+/** URLs carried in a link's query ("/redirect?url=https%3A%2F%2Facme.mriresidentconnect.com"): where it sends the visitor. */
+function wrappedUrls(url: URL): URL[] {
+  const out: URL[] = [];
+  for (const [, value] of url.searchParams) {
+    if (!/^https?:\/\//i.test(value)) continue;
+    try {
+      out.push(new URL(value));
+    } catch {
+      // not a URL
+    }
+  }
+  return out;
+}
+
 function collect(pages: Page[], redirects: string[]): Evidence {
   const evidence: Evidence = { strong: new Found(), generic: new Found(), genericLogins: new Set() };
   for (const target of redirects) {
@@ -117,15 +131,17 @@ function collect(pages: Page[], redirects: string[]): Evidence {
         if (vendor) evidence.generic.add(vendor, link.url.href);
         continue;
       }
-      const found = classifyVendorUrl(link.url);
-      if (!found) continue;
-      if (found.kind === "portal") {
-        evidence.strong.add(found.vendor, link.url.href);
-        continue;
-      }
-      evidence.generic.add(found.vendor, link.url.href);
-      if ((link.tag === "a" || link.tag === "area" || link.tag === "form" || link.tag === "meta") && LOGIN.test(`${link.text} ${link.url.pathname}`)) {
-        evidence.genericLogins.add(found.vendor.name);
+      for (const url of [link.url, ...wrappedUrls(link.url)]) {
+        const found = classifyVendorUrl(url);
+        if (!found) continue;
+        if (found.kind === "portal") {
+          evidence.strong.add(found.vendor, url.href);
+          continue;
+        }
+        evidence.generic.add(found.vendor, url.href);
+        if ((link.tag === "a" || link.tag === "area" || link.tag === "form" || link.tag === "meta") && LOGIN.test(`${link.text} ${url.pathname}`)) {
+          evidence.genericLogins.add(found.vendor.name);
+        }
       }
     }
   }
