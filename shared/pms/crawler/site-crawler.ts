@@ -22,6 +22,8 @@ export const FIXED_PATHS = [
   "/residents", "/tenants", "/owners", "/portal", "/resident-portal", "/tenant-portal", "/owner-portal",
   "/login", "/pay-rent", "/payments", "/contact", "/about",
 ];
+/** pages read only to be the second page (never the place of a portal): skipped once two pages are read */
+const SECOND_PAGE_PATHS = new Set(["/contact", "/about"]);
 // link text or URL of a page worth reading (listings pages carry the vendor's listings widget)
 const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application|listing|vacanc|available/i;
 // files, not pages
@@ -299,22 +301,30 @@ function robotsFor(url: URL, ctx: Context): Promise<Robots> {
   return rules;
 }
 
-/** Same-site links of the homepage whose text or URL speaks of residents, owners, portals or rent. */
-function keywordLinks(home: Page, domain: string): URL[] {
-  const found: URL[] = [];
+/**
+ * The pages to read after the homepage, in order: its same-site links whose text or URL speaks of
+ * residents, owners, portals, rent or listings; then the FIXED_PATHS it links (they exist: the second
+ * page that "none" needs, without a run of 404s first); then the FIXED_PATHS it does not link (portal
+ * pages reached from e-mails or from menus built by script).
+ */
+function candidatePages(home: Page, domain: string): URL[] {
+  const keyword: URL[] = [];
+  const linked = new Set<string>();
   for (const link of parseHtml(home.html, home.url).links) {
     if (link.tag !== "a" && link.tag !== "area") continue;
     const url = new URL(link.url.href);
     url.hash = "";
     if (!onSite(url, domain) || url.pathname === "/" || NOT_A_PAGE.test(url.pathname)) continue;
-    if (KEYWORD.test(`${link.text} ${url.pathname}`)) found.push(url);
+    linked.add(pageKey(url));
+    if (KEYWORD.test(`${link.text} ${url.pathname}`)) keyword.push(url);
   }
-  return found;
+  const fixed = FIXED_PATHS.map((path) => new URL(path, home.url));
+  return [...keyword, ...fixed.filter((url) => linked.has(pageKey(url))), ...fixed.filter((url) => !linked.has(pageKey(url)))];
 }
 
 /**
  * Reads the homepage of `domain` (a bare host such as "acme.com"; www. is tried if it fails), then
- * its resident/owner/portal/pay links, then FIXED_PATHS, until the page budget or `enough`.
+ * the pages of candidatePages, until the page budget or `enough`.
  */
 export async function fetchSite(domain: string, options: FetchSiteOptions = {}): Promise<SiteFetchResult> {
   const maxPages = options.maxPages ?? 6;
@@ -367,9 +377,9 @@ export async function fetchSite(domain: string, options: FetchSiteOptions = {}):
     }
     if (!home) return;
 
-    const candidates = [...keywordLinks(home, ctx.domain), ...FIXED_PATHS.map((path) => new URL(path, home.url))];
-    for (const url of candidates) {
+    for (const url of candidatePages(home, ctx.domain)) {
       if (spent()) break;
+      if (SECOND_PAGE_PATHS.has(url.pathname) && result.pages.length >= 2) continue;
       if (options.enough?.({ pages: result.pages, redirects: result.redirects.map((r) => r.to) })) break;
       if (seen.has(pageKey(url))) continue;
       await visit(url);
