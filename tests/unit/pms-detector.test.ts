@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectPms } from "../../shared/pms/detector/evidence.ts";
 import { detectCompanyPms, normalizeDomain } from "../../shared/pms/detector/company-check.ts";
 import { PMS_CHECK_DEADLINE_MS } from "../../shared/pms/verifier.ts";
-import { fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/crawler/site-crawler.ts";
+import { FIXED_PATHS, fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/crawler/site-crawler.ts";
 import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../../shared/pms/crawler/safe-get.ts";
 import { createServer as createTlsServer } from "node:https";
 import { readFileSync } from "node:fs";
@@ -144,6 +144,34 @@ describe("the fetcher's manners", () => {
       const result = await detectCompanyPms("acme.example", { network: server.network, ...FAST, maxPages: 10 });
       expect(server.requests.map((r) => r.host.replace(/^www\./, "")).every((h) => h === "acme.example")).toBe(true);
       expect(result.pms).toBe("Buildium");
+    });
+  });
+
+  it("finds a portal page the homepage does not link at a common path, within the budgets", async () => {
+    const sites = {
+      "unlinked.example": { files: { "/": html('<a href="/about">About</a>'), "/about": html("<p>about</p>"),
+        "/owner-portal": html('<a href="https://acme.rentvine.com/portals/owner">Owner login</a>') } },
+      "nothing.example": { files: { "/": html('<a href="/about">About</a> <a href="/contact">Contact</a>'), "/about": html("<p>a</p>"), "/contact": html("<p>c</p>") } },
+    };
+    await withServer(sites, async (server) => {
+      const found = await detectCompanyPms("unlinked.example", { network: server.network, ...FAST });
+      expect(found).toMatchObject({ pms: "Rentvine", confidence: "high", evidence_urls: ["https://acme.rentvine.com/portals/owner"] });
+      const nothing = await detectCompanyPms("nothing.example", { network: server.network, ...FAST });
+      expect(nothing).toMatchObject({ pms: null, confidence: "none" });
+      // every portal path was tried; /about was not read once /contact made the second page
+      const paths = server.requests.filter(hostOf("nothing.example")).map((r) => r.path);
+      for (const path of FIXED_PATHS.filter((p) => p !== "/about")) expect(paths).toContain(path);
+      expect(paths).not.toContain("/about");
+      expect(nothing.fetched_urls.length).toBeLessThanOrEqual(15);
+    });
+  });
+
+  it("reads a linked page as the second page before trying unlinked paths (no run of 404s)", async () => {
+    const portal = '<a href="https://acme.managebuilding.com/Resident/portal/login">Tenant login</a>';
+    await withServer({ "cheap.example": { files: { "/": html(`${portal} <a href="/about">About</a>`), "/about": html("<p>a</p>") } } }, async (server) => {
+      const result = await detectCompanyPms("cheap.example", { network: server.network, ...FAST });
+      expect(result).toMatchObject({ pms: "Buildium", confidence: "high" });
+      expect(result.fetched_urls).toEqual(["https://cheap.example/robots.txt", "https://cheap.example/", "https://cheap.example/about"]);
     });
   });
 
