@@ -43,12 +43,12 @@ export interface PmsVendor {
  * Subdomains that are a vendor's own (marketing, login, help, CDN, API), never a customer's slug.
  * Shared by all vendors: a customer called "help" is less likely than a vendor host we did not list.
  */
-export const GENERIC_LABELS = new Set([
+const GENERIC_LABELS = new Set([
   "www", "app", "apps", "api", "cdn", "static", "assets", "images", "img", "media", "files", "widgets",
   "help", "support", "docs", "kb", "status", "blog", "ir", "investors", "careers", "jobs", "info", "go",
   "learn", "academy", "community", "events", "news", "marketing", "partners", "developer", "developers",
   "login", "signin", "sso", "auth", "account", "accounts", "my", "secure", "home", "tenant", "owner",
-  "demo", "sandbox", "test", "staging", "mail", "email",
+  "sandbox", "test", "staging", "mail", "email",
 ]);
 
 export const PMS_VENDORS: PmsVendor[] = [
@@ -206,8 +206,8 @@ export const PMS_VENDORS: PmsVendor[] = [
   },
 ];
 
-/** A subdomain label that is the vendor's own, never a customer's slug. */
-export const isGenericLabel = (label: string) => GENERIC_LABELS.has(label) || /^demo/.test(label);
+/** A subdomain label that is the vendor's own, never a customer's slug (demo, demo2, ... too). */
+const isGenericLabel = (label: string) => GENERIC_LABELS.has(label) || /^demo/.test(label);
 
 /** The vendor whose domain `host` is on (www.buildium.com, acme.managebuilding.com), or null. */
 export function vendorOfHost(host: string): PmsVendor | null {

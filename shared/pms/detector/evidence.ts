@@ -10,7 +10,7 @@
 //   by" credit) or named in the page text. Never "high" from generic evidence: precision first.
 // none: nothing, after the homepage and one more page. unknown: nothing could be fetched, or too
 //   little to say "none".
-import { classifyVendorUrl, PMS_VENDORS, type PmsVendor } from "../../domain/pms-vendors.ts";
+import { classifyVendorUrl, PMS_VENDORS, vendorOfHost, type PmsVendor } from "../../domain/pms-vendors.ts";
 import type { PmsDetection } from "../../domain/schemas.ts";
 import { parseHtml, type HtmlLink, type Page, type ParsedHtml } from "../crawler/html.ts";
 
@@ -26,7 +26,7 @@ const CREDIT_BEFORE = new RegExp(`${CREDIT}[^.!?|·•©\\n]{0,30}$`, "i");
 // what a visitor does behind a link: such a link is a portal, even in the footer
 const FUNCTION_WORDS = /\b(residents?|tenants?|owners?|portal|log ?in|sign ?in|pay|rent|apply|applications?|listings?|maintenance|vacanc(y|ies))\b/i;
 // a login behind a link (its text or its path): another vendor's login beside a portal means two systems
-const LOGIN = /\b(residents?|tenants?|owners?|portal|log ?in|sign ?in|pay(ment)?s?|global-login)\b|login|signin|sign_in/i;
+const LOGIN = /resident|tenant|owner|portal|log[-_ ]?in|sign[-_ ]?in|pay/i;
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const namePattern = (names: string[]) => names.map((n) => escape(n).replace(/\s+/g, "\\s+")).join("|");
@@ -40,16 +40,8 @@ const LINK_NAMES = new Map<PmsVendor, RegExp>(PMS_VENDORS.map((v) => [v, new Reg
 const ANY_NAME = new RegExp([...LINK_NAMES.values()].map((r) => r.source).join("|"), "i");
 const ALL_NAMES = new RegExp(ANY_NAME.source, "gi");
 
-/** The vendor whose company-specific URL (portal, listings, widget) `url` is; null for vendor-generic and all other hosts. */
-export function portalVendor(url: URL): PmsVendor | null {
-  const found = classifyVendorUrl(url);
-  return found?.kind === "portal" ? found.vendor : null;
-}
-
 /** A vendor's host (a portal such as x.managebuilding.com, or buildium.com) is never a company's own site. */
-export function isVendorHost(domain: string): boolean {
-  return [domain, `www.${domain}`].some((host) => classifyVendorUrl(new URL(`https://${host}/`)) !== null);
-}
+export const isVendorHost = (domain: string): boolean => vendorOfHost(domain) !== null;
 
 /** "Powered by AppFolio", "Website by ...", or a bare vendor-named link in the footer. */
 function isCredit(link: HtmlLink): boolean {
