@@ -21,6 +21,8 @@ export interface PortalRule {
   path?: RegExp;
   /** one of these query parameters (case-insensitive), with a value, names the customer */
   params?: string[];
+  /** the fragment must match (an embed whose customer id is after the #) */
+  hash?: RegExp;
 }
 
 export interface PmsVendor {
@@ -48,7 +50,7 @@ const GENERIC_LABELS = new Set([
   "help", "support", "docs", "kb", "status", "blog", "ir", "investors", "careers", "jobs", "info", "go",
   "learn", "academy", "community", "events", "news", "marketing", "partners", "developer", "developers",
   "login", "signin", "sso", "auth", "account", "accounts", "my", "secure", "home", "tenant", "owner",
-  "sandbox", "test", "staging", "mail", "email",
+  "sandbox", "test", "qa", "staging", "mail", "email",
 ]);
 
 export const PMS_VENDORS: PmsVendor[] = [
@@ -134,8 +136,11 @@ export const PMS_VENDORS: PmsVendor[] = [
   {
     name: "ResMan",
     aliases: ["resman", "myresman"],
+    // {client}.myresman.com/Portal/Access/SignIn/{property}, /Portal/Applicants/Availability?a=…&p=…;
+    // {client}.auth.myresman.com and api. are the vendor's
     domains: ["myresman.com"],
     portals: [{ subdomainOf: "myresman.com" }],
+    ownSubdomains: ["regression"],
   },
   {
     name: "RealPage",
@@ -160,14 +165,21 @@ export const PMS_VENDORS: PmsVendor[] = [
     name: "TurboTenant",
     aliases: ["turbotenant", "turbo tenant"],
     domains: ["turbotenant.com"],
-    portals: [{ subdomainOf: "turbotenant.com" }],
+    portals: [
+      // rental.turbotenant.com is the shared app (/owners/... is the landlords' dashboard); one
+      // landlord's listing is /p/{address}/{id}, its embedded list embedpropertylist.html#/{id}
+      { host: /^rental\.turbotenant\.com$/, path: /^\/p\/[^/]+\/\d+/ },
+      { host: /^rental\.turbotenant\.com$/, path: /^\/embedpropertylist\.html$/, hash: /^#\/[A-Za-z0-9=_-]{6,}/ },
+      { subdomainOf: "turbotenant.com" },
+    ],
+    ownSubdomains: ["rental"],
   },
   {
     name: "Innago",
     aliases: ["innago"],
-    // my.innago.com is the one login every Innago user shares
+    // my.innago.com is the one login every Innago user shares; my.innago.com/l/{code} is one listing
     domains: ["innago.com"],
-    portals: [{ subdomainOf: "innago.com" }],
+    portals: [{ host: /^my\.innago\.com$/, path: /^\/l\/[A-Za-z0-9]+/ }, { subdomainOf: "innago.com" }],
   },
   {
     name: "MRI Software",
@@ -224,6 +236,7 @@ function matchesRule(vendor: PmsVendor, rule: PortalRule, url: URL): boolean {
   }
   if (rule.host && !rule.host.test(host)) return false;
   if (rule.path && !rule.path.test(url.pathname)) return false;
+  if (rule.hash && !rule.hash.test(url.hash)) return false;
   if (rule.params) {
     const names = new Set(rule.params.map((p) => p.toLowerCase()));
     if (![...url.searchParams].some(([name, value]) => names.has(name.toLowerCase()) && value.trim() !== "")) return false;

@@ -88,6 +88,12 @@ describe("the rules of issue 14: generic evidence is medium at most, company-spe
     ["https://login.activebuilding.com/auth/login", "medium"],
     ["https://lime.mriresidentconnect.com/", "high"],
     ["https://tenant.rentredi.com/getStarted", "medium"],
+    ["https://rental.turbotenant.com/owners/dashboard", "medium"],
+    ["https://rental.turbotenant.com/p/storrs-ave-utica-ny/296545", "high"],
+    ["https://rental.turbotenant.com/embedpropertylist.html#/QmFzaWNVc2VyUHJvZmlsZTo4MDQ3MDY=", "high"],
+    ["https://rental.turbotenant.com/embedpropertylist.html", "medium"],
+    ["https://my.innago.com/l/9183Iw6DXBS", "high"],
+    ["https://my.innago.com/", "medium"],
   ])("a path segment or subdomain names the customer, a shared one does not: %s is %s", (url, confidence) => {
     expect(detect(link(url)).confidence).toBe(confidence);
   });

@@ -24,8 +24,9 @@ export const FIXED_PATHS = [
 ];
 /** pages read only to be the second page (never the place of a portal): skipped once two pages are read */
 const SECOND_PAGE_PATHS = new Set(["/contact", "/about"]);
-// link text or URL of a page worth reading (listings pages carry the vendor's listings widget)
-const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application|listing|vacanc|available/i;
+// link text or URL of a page worth reading (listings, availability and floor plan pages carry the
+// vendor's listings or leasing widget)
+const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application|listing|vacanc|availab|floor-?\s?plans?/i;
 // files, not pages
 const NOT_A_PAGE = /\.(pdf|jpe?g|png|gif|svg|webp|ico|css|js|json|xml|zip|docx?|xlsx?|pptx?|mp[34]|mov|avi)$/i;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
