@@ -132,6 +132,8 @@ export const PMS_VENDORS: PmsVendor[] = [
     // {property}.residentportal.com is Entrata's resident portal; www. and info. are the app's own
     domains: ["entrata.com", "prospectportal.com", "residentportal.com"],
     portals: [{ subdomainOf: "entrata.com" }, { subdomainOf: "prospectportal.com" }, { subdomainOf: "residentportal.com" }],
+    // commoncf.entrata.com: one shared host of Entrata (common assets), not a customer
+    ownSubdomains: ["commoncf"],
   },
   {
     name: "ResMan",
