@@ -147,6 +147,8 @@ export const PMS_VENDORS: PmsVendor[] = [
   {
     name: "RealPage",
     aliases: ["realpage", "real page", "onesite", "activebuilding", "active building"],
+    // "an active building" is English: only the one-word product name counts in text
+    textNames: ["RealPage", "Real Page", "OneSite", "ActiveBuilding"],
     // {property}.activebuilding.com and {property}.loftliving.com are RealPage's resident portals;
     // login.activebuilding.com is the shared login
     domains: ["realpage.com", "activebuilding.com", "loftliving.com"],

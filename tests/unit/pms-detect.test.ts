@@ -116,6 +116,8 @@ describe("the rules of issue 14: generic evidence is medium at most, company-spe
     expect(detectPms(site("<p>Owners can avail themselves of statements, to no avail.</p>", "<p>x</p>"))).toMatchObject({ pms: null, confidence: "none" });
     expect(detectPms(site("<p>Renters apply on Avail.co.</p>", "<p>x</p>"))).toMatchObject({ pms: "Avail", confidence: "medium" });
     expect(detectPms(site("<p>Our MRI machine is new.</p>", "<p>x</p>"))).toMatchObject({ confidence: "none" });
+    expect(detectPms(site("<p>An active building with a gym.</p>", "<p>x</p>"))).toMatchObject({ confidence: "none" });
+    expect(detectPms(site("<p>Residents use ActiveBuilding.</p>", "<p>x</p>"))).toMatchObject({ pms: "RealPage", confidence: "medium" });
   });
 
   it("classifies a vendor's own subdomains as generic, a customer's as portal", () => {
