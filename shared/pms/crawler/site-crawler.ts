@@ -13,10 +13,20 @@ import { PUBLIC_INTERNET, refusedUrl, siteGet, type SiteNetwork } from "./safe-g
 export const ROBOTS_TOKEN = "pm-leads-pms-detector";
 export const USER_AGENT = `${ROBOTS_TOKEN}/0.1 (+https://github.com/pm-leads)`;
 
-/** Where residents and owners are sent, after the homepage's own resident/owner/pay links. */
-export const FIXED_PATHS = ["/residents", "/tenants", "/owners", "/portal", "/login", "/pay-rent", "/payments", "/contact", "/about"];
-// link text or URL of a page worth reading
-const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application/i;
+/**
+ * Where residents and owners are sent, after the homepage's own resident/owner/pay links: portal pages
+ * are often not linked from the homepage (a menu built by script, a link only in an e-mail). The
+ * portal pages come first; /contact and /about last, as the second page that "none" needs.
+ */
+export const FIXED_PATHS = [
+  "/residents", "/tenants", "/owners", "/portal", "/resident-portal", "/tenant-portal", "/owner-portal",
+  "/login", "/pay-rent", "/payments", "/contact", "/about",
+];
+/** pages read only to be the second page (never the place of a portal): skipped once two pages are read */
+const SECOND_PAGE_PATHS = new Set(["/contact", "/about"]);
+// link text or URL of a page worth reading (listings, availability and floor plan pages carry the
+// vendor's listings or leasing widget)
+const KEYWORD = /resident|tenant|owner|portal|log-?\s?in|sign-?\s?in|pay|rent|apply|application|listing|vacanc|availab|floor-?\s?plans?/i;
 // files, not pages
 const NOT_A_PAGE = /\.(pdf|jpe?g|png|gif|svg|webp|ico|css|js|json|xml|zip|docx?|xlsx?|pptx?|mp[34]|mov|avi)$/i;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
@@ -292,22 +302,30 @@ function robotsFor(url: URL, ctx: Context): Promise<Robots> {
   return rules;
 }
 
-/** Same-site links of the homepage whose text or URL speaks of residents, owners, portals or rent. */
-function keywordLinks(home: Page, domain: string): URL[] {
-  const found: URL[] = [];
+/**
+ * The pages to read after the homepage, in order: its same-site links whose text or URL speaks of
+ * residents, owners, portals, rent or listings; then the FIXED_PATHS it links (they exist: the second
+ * page that "none" needs, without a run of 404s first); then the FIXED_PATHS it does not link (portal
+ * pages reached from e-mails or from menus built by script).
+ */
+function candidatePages(home: Page, domain: string): URL[] {
+  const keyword: URL[] = [];
+  const linked = new Set<string>();
   for (const link of parseHtml(home.html, home.url).links) {
     if (link.tag !== "a" && link.tag !== "area") continue;
     const url = new URL(link.url.href);
     url.hash = "";
     if (!onSite(url, domain) || url.pathname === "/" || NOT_A_PAGE.test(url.pathname)) continue;
-    if (KEYWORD.test(`${link.text} ${url.pathname}`)) found.push(url);
+    linked.add(pageKey(url));
+    if (KEYWORD.test(`${link.text} ${url.pathname}`)) keyword.push(url);
   }
-  return found;
+  const fixed = FIXED_PATHS.map((path) => new URL(path, home.url));
+  return [...keyword, ...fixed.filter((url) => linked.has(pageKey(url))), ...fixed.filter((url) => !linked.has(pageKey(url)))];
 }
 
 /**
  * Reads the homepage of `domain` (a bare host such as "acme.com"; www. is tried if it fails), then
- * its resident/owner/portal/pay links, then FIXED_PATHS, until the page budget or `enough`.
+ * the pages of candidatePages, until the page budget or `enough`.
  */
 export async function fetchSite(domain: string, options: FetchSiteOptions = {}): Promise<SiteFetchResult> {
   const maxPages = options.maxPages ?? 6;
@@ -360,9 +378,9 @@ export async function fetchSite(domain: string, options: FetchSiteOptions = {}):
     }
     if (!home) return;
 
-    const candidates = [...keywordLinks(home, ctx.domain), ...FIXED_PATHS.map((path) => new URL(path, home.url))];
-    for (const url of candidates) {
+    for (const url of candidatePages(home, ctx.domain)) {
       if (spent()) break;
+      if (SECOND_PAGE_PATHS.has(url.pathname) && result.pages.length >= 2) continue;
       if (options.enough?.({ pages: result.pages, redirects: result.redirects.map((r) => r.to) })) break;
       if (seen.has(pageKey(url))) continue;
       await visit(url);

@@ -1,12 +1,16 @@
-// Which PMS a company's own web pages point to, decided in code from portal links, never from an
-// LLM's word. This is the page-analysis half; fetching the pages politely is the crawler's job
-// (../crawler/site-crawler.ts).
+// Which PMS a company's own web pages point to, decided in code from the URLs they link, load and
+// redirect to, never from an LLM's word. This is the page-analysis half; fetching the pages politely
+// is the crawler's job (../crawler/site-crawler.ts).
 //
-// high: portal/listing/widget URLs of exactly one vendor (links, iframes, scripts, forms, redirects).
-// low: portal URLs of two vendors (often a migration), or only text naming two: a person must look.
-// medium: one vendor only named in the page text. none: nothing, after the homepage and one more page.
-// unknown: nothing could be fetched, or too little to say "none".
-import { PMS_VENDORS, type PmsVendor } from "../../domain/pms-vendors.ts";
+// high: company-specific URLs (a portal, listings, widget: pms-vendors.ts) of exactly one vendor, and
+//   no other vendor's login next to them.
+// low: two vendors with company-specific URLs (often a migration), one vendor's portal beside another
+//   vendor's login, or weak evidence of two vendors: a person must look.
+// medium: one vendor only by vendor-generic evidence (its shared login, its marketing site, a "powered
+//   by" credit) or named in the page text. Never "high" from generic evidence: precision first.
+// none: nothing, after the homepage and one more page. unknown: nothing could be fetched, or too
+//   little to say "none".
+import { classifyVendorUrl, PMS_VENDORS, vendorOfHost, type PmsVendor } from "../../domain/pms-vendors.ts";
 import type { PmsDetection } from "../../domain/schemas.ts";
 import { parseHtml, type HtmlLink, type Page, type ParsedHtml } from "../crawler/html.ts";
 
@@ -21,32 +25,23 @@ const CREDIT_IN_TEXT = new RegExp(CREDIT, "i");
 const CREDIT_BEFORE = new RegExp(`${CREDIT}[^.!?|·•©\\n]{0,30}$`, "i");
 // what a visitor does behind a link: such a link is a portal, even in the footer
 const FUNCTION_WORDS = /\b(residents?|tenants?|owners?|portal|log ?in|sign ?in|pay|rent|apply|applications?|listings?|maintenance|vacanc(y|ies))\b/i;
+// a login behind a link (its text or its path): another vendor's login beside a portal means two systems
+const LOGIN = /resident|tenant|owner|portal|log[-_ ]?in|sign[-_ ]?in|pay/i;
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const namePattern = (names: string[]) => names.map((n) => escape(n).replace(/\s+/g, "\\s+")).join("|");
+// names that count in page text (not common words such as "avail")
 const NAMES = new Map<PmsVendor, RegExp>(PMS_VENDORS.map((v) => [
   v,
-  new RegExp(`\\b(?:${[v.name, ...v.aliases].map((n) => escape(n).replace(/\s+/g, "\\s+")).join("|")})\\b`, "gi"),
+  new RegExp(`\\b(?:${namePattern(v.textNames ?? [v.name, ...v.aliases])})\\b`, "gi"),
 ]));
-const ANY_NAME = new RegExp([...NAMES.values()].map((r) => r.source).join("|"), "i");
+// any name of a vendor in a link's text ("AppFolio" alone in the footer is a credit)
+const LINK_NAMES = new Map<PmsVendor, RegExp>(PMS_VENDORS.map((v) => [v, new RegExp(`\\b(?:${namePattern([v.name, ...v.aliases])})\\b`, "i")]));
+const ANY_NAME = new RegExp([...LINK_NAMES.values()].map((r) => r.source).join("|"), "i");
 const ALL_NAMES = new RegExp(ANY_NAME.source, "gi");
 
-/** The vendor whose portal, listings or widget `url` is; null for vendor-generic and all other hosts. */
-export function portalVendor(url: URL): PmsVendor | null {
-  const host = url.hostname.toLowerCase();
-  for (const vendor of PMS_VENDORS) {
-    if (vendor.sitePaths?.some((p) => p.test(url.pathname))) return vendor;
-    const generic = vendor.generic.some((g) => g.test(host));
-    // on a generic host only a path-specific rule counts (app.propertyware.com/pw/portals/, widgets.appfolio.com/listings)
-    if (vendor.portals.some((p) => p.host.test(host) && (p.path ? p.path.test(url.pathname) : !generic))) return vendor;
-  }
-  return null;
-}
-
 /** A vendor's host (a portal such as x.managebuilding.com, or buildium.com) is never a company's own site. */
-export function isVendorHost(domain: string): boolean {
-  return [domain, `www.${domain}`].some((host) =>
-    portalVendor(new URL(`https://${host}/`)) !== null || PMS_VENDORS.some((v) => v.generic.some((g) => g.test(host))));
-}
+export const isVendorHost = (domain: string): boolean => vendorOfHost(domain) !== null;
 
 /** "Powered by AppFolio", "Website by ...", or a bare vendor-named link in the footer. */
 function isCredit(link: HtmlLink): boolean {
@@ -54,6 +49,11 @@ function isCredit(link: HtmlLink): boolean {
   if (CREDIT_IN_TEXT.test(link.text) || CREDIT_BEFORE.test(link.before)) return true;
   // "AppFolio" alone in the footer is a credit; "AppFolio resident login" is a portal link
   return link.inFooter && ANY_NAME.test(link.text) && !FUNCTION_WORDS.test(link.text.replace(ALL_NAMES, " "));
+}
+
+/** The vendor a credit is for: the vendor of its URL, else the vendor its text names ("Powered by Buildium"). */
+function creditVendor(link: HtmlLink): PmsVendor | null {
+  return classifyVendorUrl(link.url)?.vendor ?? PMS_VENDORS.find((v) => LINK_NAMES.get(v)!.test(link.text)) ?? null;
 }
 
 // the crawler asks after every page whether it has seen enough: parse each page once
@@ -66,39 +66,92 @@ function parsed(page: Page): ParsedHtml {
   return result;
 }
 
-/** Portal URLs per vendor, in the order found: links on the pages and off-site redirect targets. */
-export function strongEvidence(pages: Page[], redirects: string[] = []): Map<string, string[]> {
-  const found = new Map<string, string[]>();
-  const add = (vendor: PmsVendor, url: string) => {
-    const urls = found.get(vendor.name) ?? [];
+/** URLs per vendor name, in the order found, each once. */
+class Found {
+  readonly byVendor = new Map<string, string[]>();
+  add(vendor: PmsVendor, url: string) {
+    const urls = this.byVendor.get(vendor.name) ?? [];
     if (!urls.includes(url)) urls.push(url);
-    found.set(vendor.name, urls);
-  };
-  for (const target of redirects) {
+    this.byVendor.set(vendor.name, urls);
+  }
+}
+
+interface Evidence {
+  /** company-specific URLs: links on the pages and off-site redirect targets */
+  strong: Found;
+  /** vendor-generic URLs and credits */
+  generic: Found;
+  /** vendors whose generic evidence is a login or portal link (not a credit, a CDN, a marketing page) */
+  genericLogins: Set<string>;
+}
+
+/** URLs carried in a link's query ("/redirect?url=https%3A%2F%2Facme.mriresidentconnect.com"): where it sends the visitor. */
+function wrappedUrls(url: URL): URL[] {
+  const out: URL[] = [];
+  for (const [, value] of url.searchParams) {
+    if (!/^https?:\/\//i.test(value)) continue;
     try {
-      const vendor = portalVendor(new URL(target));
-      if (vendor) add(vendor, target);
+      out.push(new URL(value));
     } catch {
-      // not a URL: no evidence
+      // not a URL
+    }
+  }
+  return out;
+}
+
+function collect(pages: Page[], redirects: string[]): Evidence {
+  const evidence: Evidence = { strong: new Found(), generic: new Found(), genericLogins: new Set() };
+  for (const target of redirects) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      continue; // not a URL: no evidence
+    }
+    const found = classifyVendorUrl(url);
+    if (found?.kind === "portal") evidence.strong.add(found.vendor, target);
+    else if (found) {
+      // a redirect of the company's own "pay rent" to a vendor's shared login
+      evidence.generic.add(found.vendor, target);
+      evidence.genericLogins.add(found.vendor.name);
     }
   }
   for (const page of pages) {
     for (const link of parsed(page).links) {
-      const vendor = portalVendor(link.url);
-      if (vendor && !isCredit(link)) add(vendor, link.url.href);
+      if (isCredit(link)) {
+        const vendor = creditVendor(link);
+        if (vendor) evidence.generic.add(vendor, link.url.href);
+        continue;
+      }
+      for (const url of [link.url, ...wrappedUrls(link.url)]) {
+        const found = classifyVendorUrl(url);
+        if (!found) continue;
+        if (found.kind === "portal") {
+          evidence.strong.add(found.vendor, url.href);
+          continue;
+        }
+        evidence.generic.add(found.vendor, url.href);
+        if ((link.tag === "a" || link.tag === "area" || link.tag === "form" || link.tag === "meta") && LOGIN.test(`${link.text} ${url.pathname}`)) {
+          evidence.genericLogins.add(found.vendor.name);
+        }
+      }
     }
   }
-  return found;
+  return evidence;
 }
 
-/** Vendors named in the visible text outside footers and credit lines: times named and where. */
+/** Company-specific URLs per vendor, in the order found: links on the pages and off-site redirect targets. */
+export function strongEvidence(pages: Page[], redirects: string[] = []): Map<string, string[]> {
+  return collect(pages, redirects).strong.byVendor;
+}
+
+/** Vendors named in the visible text outside footers: times named and where. */
 function namedInText(pages: Page[]): Map<string, { count: number; urls: string[] }> {
   const named = new Map<string, { count: number; urls: string[] }>();
   for (const page of pages) {
     const text = parsed(page).text;
     for (const [vendor, name] of NAMES) {
-      for (const m of text.matchAll(name)) {
-        if (CREDIT_BEFORE.test(text.slice(Math.max(0, m.index! - 60), m.index!))) continue;
+      for (const _ of text.matchAll(name)) {
         const entry = named.get(vendor.name) ?? { count: 0, urls: [] };
         entry.count++;
         if (!entry.urls.includes(page.url)) entry.urls.push(page.url);
@@ -113,7 +166,7 @@ function namedInText(pages: Page[]): Map<string, { count: number; urls: string[]
 function interleave(lists: string[][]): string[] {
   const out: string[] = [];
   for (let i = 0; out.length < MAX_EVIDENCE && lists.some((l) => i < l.length); i++) {
-    for (const list of lists) if (i < list.length && out.length < MAX_EVIDENCE) out.push(list[i]);
+    for (const list of lists) if (i < list.length && out.length < MAX_EVIDENCE && !out.includes(list[i])) out.push(list[i]);
   }
   return out;
 }
@@ -127,17 +180,32 @@ const byWeight = <T>(entries: [string, T][], weight: (t: T) => number) =>
  * targets its own URLs redirected to (`redirects`, e.g. /pay-rent → x.managebuilding.com/...).
  */
 export function detectPms(pages: Page[], redirects: string[] = []): PmsDetection {
-  const strong = byWeight([...strongEvidence(pages, redirects)], (urls) => urls.length);
-  if (strong.length === 1) return { pms: strong[0][0], confidence: "high", evidence_urls: strong[0][1].slice(0, MAX_EVIDENCE) };
-  if (strong.length > 1) {
-    // two vendors linked (often a migration): a person must look
-    return { pms: strong[0][0], confidence: "low", evidence_urls: interleave(strong.map(([, urls]) => urls)) };
+  const { strong, generic, genericLogins } = collect(pages, redirects);
+  const portals = byWeight([...strong.byVendor], (urls) => urls.length);
+  if (portals.length === 1) {
+    const [name, urls] = portals[0];
+    // another vendor's login beside the portal: two systems in use (often a migration)
+    const rival = [...genericLogins].find((other) => other !== name);
+    if (!rival) return { pms: name, confidence: "high", evidence_urls: urls.slice(0, MAX_EVIDENCE) };
+    return { pms: name, confidence: "low", evidence_urls: interleave([urls, generic.byVendor.get(rival)!]) };
   }
-  if (pages.length === 0) return { pms: null, confidence: "unknown", evidence_urls: [] };
-  const named = byWeight([...namedInText(pages)], (n) => n.count);
-  if (named.length > 0) {
-    const confidence = named.length === 1 ? "medium" : "low";
-    return { pms: named[0][0], confidence, evidence_urls: interleave(named.map(([, n]) => n.urls)).filter((u, i, all) => all.indexOf(u) === i) };
+  if (portals.length > 1) {
+    // two vendors' portals linked (often a migration): a person must look
+    return { pms: portals[0][0], confidence: "low", evidence_urls: interleave(portals.map(([, urls]) => urls)) };
+  }
+  if (pages.length === 0 && generic.byVendor.size === 0) return { pms: null, confidence: "unknown", evidence_urls: [] };
+  // weak evidence: vendor-generic URLs (counted first) and names in the text, per vendor
+  const weak = new Map<string, { weight: number; urls: string[] }>();
+  for (const [name, urls] of generic.byVendor) weak.set(name, { weight: urls.length * 2, urls: [...urls] });
+  for (const [name, n] of namedInText(pages)) {
+    const entry = weak.get(name) ?? { weight: 0, urls: [] };
+    entry.weight += n.count;
+    entry.urls.push(...n.urls.filter((u) => !entry.urls.includes(u)));
+    weak.set(name, entry);
+  }
+  const ranked = byWeight([...weak], (w) => w.weight);
+  if (ranked.length > 0) {
+    return { pms: ranked[0][0], confidence: ranked.length === 1 ? "medium" : "low", evidence_urls: interleave(ranked.map(([, w]) => w.urls)) };
   }
   // "none" only after the homepage and one more page
   return { pms: null, confidence: pages.length >= 2 ? "none" : "unknown", evidence_urls: [] };
