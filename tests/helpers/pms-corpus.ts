@@ -93,6 +93,7 @@ export function loadCorpus(dir = CORPUS_DIR): CorpusCase[] {
       return {
         name: `${group}/${spec.id}`,
         domain: `${group}--${spec.id}.example`,
+        company,
         group,
         pattern: spec.pattern,
         source: spec.source,
