@@ -118,8 +118,9 @@ export const leadListWorker: ResearchKind<ProviderTools> = {
     const { count } = DiscoveryPayload.parse(task.payload);
     const criteria = await runCriteria(sql, task.run_id);
     const wanted = Math.min(count, config.leadListBatchSize);
-    // only this run's candidates go to the provider; blocked domains are filtered in SQL afterwards
-    const known = await sql`select domain from pm_pipeline.companies where run_id = ${task.run_id}`;
+    // this run's candidates go to the provider, and the suppressed domains it already offered; the
+    // suppression list itself stays ours (blocked domains are filtered in SQL afterwards)
+    const known = await sql`select domain from pm_pipeline.discovery_exclusions(${task.id}, ${task.lease_token}) domain`;
     // a checked answer is kept under the lease (a malformed one is asked again next attempt)
     const { answer, dropped } = await once("discovery", async () => {
       const raw = await retry(() => provider.discoverCompanies({ criteria, count: wanted, exclude: known.map((k) => k.domain), signal, checkpoints }));

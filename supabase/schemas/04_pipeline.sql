@@ -518,6 +518,30 @@ $$;
 
 comment on function pm_pipeline.add_contacts(bigint, uuid, uuid, jsonb, integer) is 'Fenced, idempotent insert of a company''s contacts (unique per company by e-mail and by LinkedIn URL).';
 
+-- What a discovery batch asks the provider to leave out: the run's companies, and the suppressed
+-- domains the provider already offered this run (never the rest of the list: it stays ours).
+create function pm_pipeline.discovery_exclusions(p_task_id bigint, p_lease_token uuid)
+returns setof text
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
+begin
+  return query
+  select c.domain from pm_pipeline.companies c where c.run_id = v_task.run_id
+  union
+  select s.domain
+    from pm_pipeline.tasks t
+   cross join lateral jsonb_array_elements_text(coalesce(t.result->'suppressed', '[]')) s(domain)
+   where t.run_id = v_task.run_id and t.kind = 'lead_list' and t.state = 'succeeded';
+end
+$$;
+
+comment on function pm_pipeline.discovery_exclusions(bigint, uuid) is 'Fenced: the domains a discovery batch excludes (the run''s companies and the suppressed ones already offered in the run).';
+
 -- p_result: {"companies": [...], "exhausted": bool, ...}. Returns how many companies were new.
 create function pm_pipeline.complete_lead_list(p_task_id bigint, p_lease_token uuid, p_result jsonb)
 returns integer
@@ -531,9 +555,19 @@ declare
   v_room integer;
   v_new integer := 0;
   v_research jsonb;
+  v_suppressed text[] := '{}';
+  v_first_offers integer := 0;
 begin
   select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
   if v_run.status = 'active' then
+    -- suppressed domains the provider offered: kept in the result, so that later batches exclude them
+    select coalesce(array_agg(distinct d.domain), '{}') into v_suppressed
+      from jsonb_array_elements(coalesce(p_result->'companies', '[]')) x
+     cross join lateral (select pm_pipeline.normalize_domain(coalesce(x->>'domain', x->>'website')) as domain) d
+     where exists (select from pm_pipeline.suppression s where s.domain = d.domain);
+    select count(*) into v_first_offers
+      from unnest(v_suppressed) o(domain)
+     where o.domain not in (select pm_pipeline.discovery_exclusions(p_task_id, p_lease_token));
     -- never more candidates than the run still needs
     select v_run.target_quantity - count(*) filter (where c.status in ('accepted', 'candidate'))
       into v_room from pm_pipeline.companies c where c.run_id = v_run.id;
@@ -542,13 +576,16 @@ begin
       into v_research, v_new
       from pm_pipeline.add_companies(p_task_id, p_lease_token, coalesce(p_result->'companies', '[]'), greatest(v_room, 0)) a;
     perform pm_pipeline.enqueue_tasks('company_research', v_run.id, v_research);
-    -- the provider says it has no more, or a batch with room for more brought nothing new
-    if coalesce((p_result->>'exhausted')::boolean, false) or (v_new = 0 and v_room > 0) then
+    -- the provider says it has no more, or a batch with room for more brought nothing new; a batch
+    -- emptied by suppressed domains offered for the first time is not the end (the next one excludes
+    -- them, so this happens at most once per suppressed domain)
+    if coalesce((p_result->>'exhausted')::boolean, false) or (v_new = 0 and v_room > 0 and v_first_offers = 0) then
       update pm_pipeline.runs set discovery_exhausted = true where id = v_run.id;
     end if;
   end if;
   perform pm_pipeline.complete_task(p_task_id, p_lease_token,
-    (p_result - 'companies') || jsonb_build_object('new_companies', v_new, 'returned', jsonb_array_length(coalesce(p_result->'companies', '[]'))));
+    (p_result - 'companies' - 'suppressed') || jsonb_build_object('new_companies', v_new,
+      'returned', jsonb_array_length(coalesce(p_result->'companies', '[]')), 'suppressed', to_jsonb(v_suppressed)));
   perform pm_pipeline.reconcile_run(v_task.run_id);
   return v_new;
 end

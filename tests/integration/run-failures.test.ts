@@ -103,6 +103,66 @@ describe("permanent failures end the run's waiting", () => {
   });
 });
 
+describe("suppressed domains in discovery", () => {
+  let sql: Sql;
+  const runs: string[] = [];
+  const domains: string[] = [];
+  beforeAll(() => {
+    sql = connect();
+  });
+  afterAll(async () => {
+    for (const run of runs) await sql`select pm_pipeline.set_run_status(${run}, 'cancelled', 'end of the test')`.catch(() => {});
+    await sql`delete from pm_pipeline.suppression where domain = any(${domains})`;
+    await sql.end();
+  });
+
+  const claimDiscovery = async (run: string): Promise<Task> => {
+    await sql`update pm_pipeline.tasks set fair_tag = -1, run_after = now() where run_id = ${run} and kind = 'lead_list' and state = 'queued'`;
+    const [task] = await queue(sql).claim(workerId(), ["lead_list"]);
+    expect(task).toMatchObject({ run_id: run, kind: "lead_list" });
+    return task;
+  };
+  const exclusions = async (task: Task) =>
+    (await sql`select d from pm_pipeline.discovery_exclusions(${task.id}, ${task.lease_token}) d`).map((r) => r.d).sort();
+
+  it("a batch emptied by a suppressed domain offered for the first time is not the end; the next batch excludes it", async () => {
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, 2)`;
+    runs.push(run.id);
+    const tag = run.id.slice(0, 8);
+    const [customer, fresh] = [`customer-${tag}.example`, `fresh-${tag}.example`];
+    domains.push(customer);
+    await sql`insert into pm_pipeline.suppression (domain, reason) values (${customer}, 'customer')`;
+
+    const first = await claimDiscovery(run.id);
+    expect(await exclusions(first)).toEqual([]);
+    await sql`select pm_pipeline.complete_lead_list(${first.id}, ${first.lease_token},
+                ${sql.json({ companies: [{ name: "Customer", domain: `https://www.${customer}/` }] })})`;
+    const [after] = await sql`select status, discovery_exhausted from pm_pipeline.runs where id = ${run.id}`;
+    expect(after).toEqual({ status: "active", discovery_exhausted: false });
+    const [{ result }] = await sql`select result from pm_pipeline.tasks where id = ${first.id}`;
+    expect(result).toMatchObject({ new_companies: 0, returned: 1, suppressed: [customer] });
+
+    // the suppressed domain is now excluded (the rest of the list never is); offered again, it ends discovery
+    const second = await claimDiscovery(run.id);
+    expect(await exclusions(second)).toEqual([customer]);
+    await sql`select pm_pipeline.complete_lead_list(${second.id}, ${second.lease_token},
+                ${sql.json({ companies: [{ name: "Fresh", domain: fresh }, { name: "Customer", domain: customer }] })})`;
+    const third = await claimDiscovery(run.id);
+    expect(await exclusions(third)).toEqual([customer, fresh].sort());
+    await sql`select pm_pipeline.complete_lead_list(${third.id}, ${third.lease_token},
+                ${sql.json({ companies: [{ name: "Customer", domain: customer }] })})`;
+    expect((await sql`select discovery_exhausted from pm_pipeline.runs where id = ${run.id}`)[0].discovery_exhausted).toBe(true);
+    expect((await sql`select domain from pm_pipeline.companies where run_id = ${run.id}`).map((c) => c.domain)).toEqual([fresh]);
+  });
+
+  it("discovery_exclusions is fenced: a stale lease token reads nothing", async () => {
+    const [run] = await sql`select id from pm_pipeline.start_run(${sql.json(CRITERIA)}, 1)`;
+    runs.push(run.id);
+    const task = await claimDiscovery(run.id);
+    await expect(sql`select * from pm_pipeline.discovery_exclusions(${task.id}, ${crypto.randomUUID()})`).rejects.toMatchObject({ code: "PM001" });
+  });
+});
+
 describe("the queue under failure", () => {
   let sql: Sql;
   let kind: string;
