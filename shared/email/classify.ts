@@ -3,14 +3,7 @@
 // address gives no reason to say otherwise.
 import { type EmailClass, isDomainName, normalizeDomain } from "../domain/schemas.ts";
 import { isDisposableDomain, isFreeMailDomain, isRoleAccount } from "./lists.ts";
-
-export interface EmailClassification {
-  email_class: EmailClass;
-  /** the address's domain, lowercased (null: no address) */
-  email_domain: string | null;
-  email_free_mail: boolean | null;
-  email_disposable: boolean | null;
-}
+import type { EmailClassification } from "./types.ts";
 
 /** The domain an address is on, lowercased, without a trailing dot; null when it is not an address. */
 export function emailDomain(email: string | null | undefined): string | null {

@@ -9,21 +9,12 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 // @ts-types="@types/dns-packet"
 import packet from "dns-packet";
+import type { DnsQuery, DnsReply } from "./types.ts";
 
 export interface NameServer {
   host: string;
   port: number;
 }
-
-export type RecordType = "MX" | "A" | "AAAA";
-
-/** What a name server said: the answer's rcode and records, or that it said nothing in time. */
-export type DnsReply =
-  | { rcode: "NOERROR"; mx: { preference: number; exchange: string }[]; addresses: string[] }
-  | { rcode: "NXDOMAIN" | "SERVFAIL" | "REFUSED" | "OTHER"; detail: string }
-  | { rcode: "TIMEOUT"; detail: string };
-
-export type DnsQuery = (name: string, type: RecordType) => Promise<DnsReply>;
 
 /** "127.0.0.1:5353", "[::1]:53", "10.0.0.2" -> a name server; a clear error for anything else. */
 export function parseNameServer(text: string): NameServer {

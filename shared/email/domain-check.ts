@@ -3,24 +3,7 @@
 //   -> no; no MX but an A or AAAA record -> yes, at the domain itself (RFC 5321 §5.1, the implicit
 //   MX); NXDOMAIN, or no MX, A nor AAAA -> no. A timeout, SERVFAIL or REFUSED proves nothing either
 //   way: "unknown" (the export treats it as unverified).
-import type { DnsQuery, DnsReply } from "./dns.ts";
-
-export const DOMAIN_VERDICTS = ["deliverable", "undeliverable", "unknown"] as const;
-export type DomainVerdict = (typeof DOMAIN_VERDICTS)[number];
-
-/** Why: mx, implicit_mx (A/AAAA), null_mx, nxdomain, no_records, or for unknown: timeout, servfail, refused, dns_error. */
-export type DomainReason = "mx" | "implicit_mx" | "null_mx" | "nxdomain" | "no_records" | "timeout" | "servfail" | "refused" | "dns_error";
-
-export interface DomainCheck {
-  domain: string;
-  verdict: DomainVerdict;
-  reason: DomainReason;
-  /** where mail goes, by preference (the domain itself for an implicit MX) */
-  mx_hosts: string[];
-  /** what went wrong, for unknown */
-  error: string | null;
-  checked_at: string;
-}
+import type { CheckStore, DnsQuery, DnsReply, DomainCheck, DomainReason, DomainVerdict } from "./types.ts";
 
 const unknownReason = (reply: Exclude<DnsReply, { rcode: "NOERROR" }>): DomainReason =>
   reply.rcode === "TIMEOUT" ? "timeout" : reply.rcode === "SERVFAIL" ? "servfail" : reply.rcode === "REFUSED" ? "refused" : "dns_error";
@@ -44,11 +27,6 @@ export async function checkDomain(domain: string, query: DnsQuery, now: () => Da
   return verdict("undeliverable", "no_records");
 }
 
-/** Checks already made (the database's, shared by every worker), by domain; only fresh ones are returned. */
-export interface CheckStore {
-  fresh(domains: string[]): Promise<DomainCheck[]>;
-}
-
 /**
  * The checks of one invocation: each domain asked once (in memory), a fresh check from the store
  * taken as it is, the others asked of DNS at once. `checkedNow` are the new ones, to be stored.
@@ -56,17 +34,18 @@ export interface CheckStore {
 export class DomainChecker {
   private readonly known = new Map<string, Promise<{ check: DomainCheck; stored: boolean }>>();
 
-  constructor(private readonly query: () => DnsQuery, private readonly store: CheckStore) {}
+  /** `query(signal)`: a DNS client whose lookups end when the signal does */
+  constructor(private readonly query: (signal?: AbortSignal) => DnsQuery) {}
 
-  async check(domains: string[]): Promise<{ checks: Map<string, DomainCheck>; checkedNow: DomainCheck[] }> {
+  async check(domains: string[], store: CheckStore, signal?: AbortSignal): Promise<{ checks: Map<string, DomainCheck>; checkedNow: DomainCheck[] }> {
     const wanted = [...new Set(domains)];
     const missing = wanted.filter((d) => !this.known.has(d));
     if (missing.length > 0) {
-      const stored = this.store.fresh(missing);
+      const stored = store.fresh(missing);
       for (const domain of missing) {
         this.known.set(domain, stored.then(async (rows) => {
           const row = rows.find((r) => r.domain === domain);
-          return row ? { check: row, stored: true } : { check: await checkDomain(domain, this.query()), stored: false };
+          return row ? { check: row, stored: true } : { check: await checkDomain(domain, this.query(signal)), stored: false };
         }).catch((error) => {
           this.known.delete(domain); // the store failed: nothing is known, the task fails and is retried
           throw error;

@@ -7,7 +7,7 @@ import type { Task } from "../queue/client.ts";
 import { ProviderError, type CompanyRef } from "../providers/types.ts";
 import { isVendorHost } from "../pms/detector/evidence.ts";
 import { PMS_CHECK_DEADLINE_MS } from "../pms/verifier.ts";
-import type { ProviderTools, ResearchKind } from "./worker.ts";
+import type { ContactTools, ProviderTools, ResearchKind } from "./worker.ts";
 import { qualify } from "./qualify.ts";
 import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload } from "../domain/schemas.ts";
 
@@ -161,9 +161,9 @@ export const companyResearchWorker: ResearchKind = {
           ${sql.json(research as never)}, ${sql.json({ ...(decision as object), ...rest } as never)})`,
 };
 
-export const contactResearchWorker: ResearchKind<ProviderTools> = {
+export const contactResearchWorker: ResearchKind<ContactTools> = {
   kind: "contact_research",
-  async work(task, { sql, signal, provider, retry, once, checkpoints }) {
+  async work(task, { sql, signal, provider, emails, retry, once, checkpoints }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
     const [run] = await sql`select contacts_max from pm_pipeline.runs where id = ${task.run_id}`;
@@ -173,17 +173,20 @@ export const contactResearchWorker: ResearchKind<ProviderTools> = {
     if (count <= 0) return { contacts: [], exhausted: false };
     const { answer: found, dropped } = await once("contacts", async () => parseAnswer(ContactSearch, await retry(() =>
       provider.findContacts({ criteria, company, count, existing, signal, checkpoints })), "contacts"));
+    // the e-mail class is decided in code, not taken from the provider (shared/email/classify.ts);
     // people only: no generic inboxes as decision makers, no placeholder names
-    const contacts = found.contacts.filter((c) => {
+    const contacts = found.contacts.map((c) => emails.classify(c, company.domain)).filter((c) => {
       const reason = !isPersonName(c.full_name) ? "full_name: not a person's name (a placeholder or a role)"
         : c.email_class === "generic_role" && !c.linkedin_url ? "a generic inbox, not a person" : null;
       if (reason) dropped.push({ entry: labelOf("contact", c), reason });
       return !reason;
     });
-    return { contacts: contacts.slice(0, count), exhausted: found.exhausted, dropped };
+    // can each address's domain receive mail (DNS, never a mail server): stored with the contacts
+    const checked = await emails.check(contacts.slice(0, count), sql, signal);
+    return { contacts: checked.contacts, email_domains: checked.email_domains, exhausted: found.exhausted, dropped };
   },
-  secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
-  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS)",
+  secondsNeeded: ({ provider, emails }) => provider.timeoutMs / 1000 + emails.secondsNeeded,
+  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS) and the e-mail domain check (2 x PM_LEADS_DNS_TIMEOUT_MS)",
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_contact_research(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
 };

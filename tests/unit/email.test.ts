@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyEmail, emailDomain } from "../../shared/email/classify.ts";
 import { isDisposableDomain, isFreeMailDomain, isRoleAccount } from "../../shared/email/lists.ts";
 import { parseNameServer, systemNameServer, udpQuery } from "../../shared/email/dns.ts";
-import { checkDomain, DomainChecker, type DomainCheck } from "../../shared/email/domain-check.ts";
+import { checkDomain, DomainChecker } from "../../shared/email/domain-check.ts";
+import type { DomainCheck } from "../../shared/email/types.ts";
 import { a, aaaa, mx, nullMx, startDnsServer, type DnsServer, type Zone } from "../helpers/dns-server.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -131,13 +132,14 @@ describe("the domain check, against a DNS server on loopback", () => {
   it("asks each domain once per invocation, takes fresh checks from the store, and asks again after an unknown", async () => {
     const stored: DomainCheck = { domain: "stored.test", verdict: "deliverable", reason: "mx", mx_hosts: ["mx.stored.test"], error: null, checked_at: "2026-12-01T00:00:00.000Z" };
     const asked: string[][] = [];
-    const checker = new DomainChecker(query, { fresh: async (domains) => (asked.push(domains), domains.includes("stored.test") ? [stored] : []) });
+    const store = { fresh: async (domains: string[]) => (asked.push(domains), domains.includes("stored.test") ? [stored] : []) };
+    const checker = new DomainChecker(query);
     const before = server.questions.length;
-    const first = await checker.check(["mx.test", "stored.test", "mx.test", "silent.test"]);
+    const first = await checker.check(["mx.test", "stored.test", "mx.test", "silent.test"], store);
     expect(first.checks.get("stored.test")).toEqual(stored);
     expect(first.checks.get("mx.test")?.verdict).toBe("deliverable");
     expect(first.checkedNow.map((c) => c.domain).sort()).toEqual(["mx.test", "silent.test"]);
-    const second = await checker.check(["mx.test", "stored.test", "silent.test"]);
+    const second = await checker.check(["mx.test", "stored.test", "silent.test"], store);
     expect(second.checks.get("mx.test")?.verdict).toBe("deliverable");
     // the store was asked for what memory did not know: the first time all three, then only the unknown one
     expect(asked).toEqual([["mx.test", "stored.test", "silent.test"], ["silent.test"]]);
