@@ -15,7 +15,7 @@ const runPath = (id: string, rest = "") => `runs/${encodeURIComponent(id)}${rest
 function waitOptions(command: Command): Command {
   return command
     .option("--output-dir <dir>", "where the CSVs go when the run completes", "./exports")
-    .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
+    .option("--include-unverified-emails", "also export pattern-inferred, personal and other-domain e-mail addresses, and those whose domain check is unknown (never an undeliverable or disposable one)")
     .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
     .option("--json", "print the run as JSON on stdout (progress stays on stderr)")
     .option("--retry-window <seconds>", "ride out an unreachable API (5xx, network errors) this long before giving up " +
@@ -90,7 +90,7 @@ export function registerRunCommands(program: Command): void {
   program.command("export <run-id>")
     .description("write the companies and contacts CSVs of a run")
     .option("--output-dir <dir>", "where the CSVs go", "./exports")
-    .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
+    .option("--include-unverified-emails", "also export pattern-inferred, personal and other-domain e-mail addresses, and those whose domain check is unknown (never an undeliverable or disposable one)")
     .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
     .addHelpText("after", examples("pm-leads export <run-id>", "pm-leads export <run-id> --output-dir ./leads --include-unverified-emails", "pm-leads export <run-id> --excel"))
     .action(async (id: string, o) => {
