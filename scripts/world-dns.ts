@@ -3,18 +3,13 @@
 // worldDnsRecords), NXDOMAIN for every other name. The functions host asks it through
 // PM_LEADS_DNS_SERVER, so the demo's e-mails get a real domain check without leaving the machine.
 //   tsx scripts/world-dns.ts PORT     (prints {"dns": "127.0.0.1:PORT"} once it answers)
-import { worldDnsRecords } from "../shared/providers/offline/world.ts";
-import { a, mx, startDnsServer } from "../tests/helpers/dns-server.ts";
+import { startDnsServer, worldZone } from "../tests/helpers/dns-server.ts";
 
 const port = Number(process.argv[2] ?? "0");
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`world-dns: not a port: ${process.argv[2]}`);
   process.exit(2);
 }
-const server = await startDnsServer((name) => {
-  const records = worldDnsRecords(name);
-  if (!records) return { rcode: "NXDOMAIN" };
-  return { records: [...records.mx.map((r) => mx(name, r.exchange, r.preference)), ...records.a.map((address) => a(name, address))] };
-}, port);
+const server = await startDnsServer(worldZone, port);
 console.log(JSON.stringify({ dns: server.address, pid: process.pid }));
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void server.close().then(() => process.exit(0)));

@@ -3,6 +3,7 @@
 // with an rcode (NXDOMAIN, SERVFAIL, ...), or stay silent (a server that never answers).
 import { createSocket, type Socket } from "node:dgram";
 import packet from "dns-packet";
+import { worldDnsRecords } from "../../shared/providers/offline/world.ts";
 
 export type ZoneAnswer =
   | { records: packet.Answer[] }
@@ -29,6 +30,13 @@ export const mx = (name: string, exchange: string, preference = 10): packet.Answ
 export const nullMx = (name: string): packet.Answer => ({ type: "MX", name, ttl: 300, data: { preference: 0, exchange: "." } });
 export const a = (name: string, address: string): packet.Answer => ({ type: "A", name, ttl: 300, data: address });
 export const aaaa = (name: string, address: string): packet.Answer => ({ type: "AAAA", name, ttl: 300, data: address });
+
+/** The offline world's zone (its companies' mail records, NXDOMAIN for every other name): scripts/world-dns.ts serves it. */
+export const worldZone: Zone = (name) => {
+  const records = worldDnsRecords(name);
+  if (!records) return { rcode: "NXDOMAIN" };
+  return { records: [...records.mx.map((r) => mx(name, r.exchange, r.preference)), ...records.a.map((address) => a(name, address))] };
+};
 
 export async function startDnsServer(zone: Zone, port = 0): Promise<DnsServer> {
   const socket: Socket = createSocket("udp4");

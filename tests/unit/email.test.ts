@@ -7,7 +7,8 @@ import { isDisposableDomain, isFreeMailDomain, isRoleAccount } from "../../share
 import { parseNameServer, systemNameServer, udpQuery } from "../../shared/email/dns.ts";
 import { checkDomain, DomainChecker } from "../../shared/email/domain-check.ts";
 import type { DomainCheck } from "../../shared/email/types.ts";
-import { a, aaaa, mx, nullMx, startDnsServer, type DnsServer, type Zone } from "../helpers/dns-server.ts";
+import { a, aaaa, mx, nullMx, startDnsServer, worldZone, type DnsServer, type Zone } from "../helpers/dns-server.ts";
+import { companyAt, mailSetup } from "../../shared/providers/offline/world.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -145,5 +146,26 @@ describe("the domain check, against a DNS server on loopback", () => {
     expect(asked).toEqual([["mx.test", "stored.test", "silent.test"], ["silent.test"]]);
     expect(server.questions.slice(before).filter((q) => q === "MX mx.test")).toHaveLength(1);
     expect(server.questions.slice(before).filter((q) => q === "MX silent.test")).toHaveLength(2);
+  });
+});
+
+describe("the offline world's DNS (what the local stack serves)", () => {
+  it("answers for its companies' domains as their mail setup says, and NXDOMAIN for other names", async () => {
+    const server = await startDnsServer(worldZone);
+    try {
+      const query = udpQuery({ host: server.host, port: server.port }, 1000);
+      const expected = { mx: "mx", address_only: "implicit_mx", null_mx: "null_mx", no_records: "no_records" } as const;
+      const seen = new Set<string>();
+      for (let i = 0; i < 60; i++) {
+        const { domain } = companyAt({ state: "TX", city: null }, i);
+        const check = await checkDomain(domain, query);
+        expect(check.reason, domain).toBe(expected[mailSetup(domain)]);
+        seen.add(mailSetup(domain));
+      }
+      expect([...seen].sort()).toEqual(["address_only", "mx", "no_records", "null_mx"]);
+      expect((await checkDomain("hillcountrypm.example", query)).reason).toBe("nxdomain");
+    } finally {
+      await server.close();
+    }
   });
 });
