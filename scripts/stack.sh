@@ -264,7 +264,10 @@ start_dns() {
 
 stop_dns() {
   if [ -f "$DNS_PID" ] && kill -0 "$(cat "$DNS_PID")" 2>/dev/null; then
-    kill -TERM "$(cat "$DNS_PID")" 2>/dev/null || true
+    local pid; pid="$(cat "$DNS_PID")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
     say "stopped the offline world's DNS"
   fi
   rm -f "$DNS_PID" "$DNS_ADDRESS"
@@ -334,12 +337,19 @@ start() {
   migrate
   worker_login
   claim_functions_port
+  local dns_was_running=1
+  dns_running || dns_was_running=0
   start_dns
   write_env
   if [ "${1:-}" = "--db-only" ]; then
     say "ready: $(db_url)   (env: $ENV_FILE)"
   else
     build_web
+    # a host started before this DNS server asks an address that is gone (or none): it starts again
+    if [ "$dns_was_running" = 0 ] && host_is_ours; then
+      say "restarting the functions host: the offline world's DNS has a new address"
+      stop_functions
+    fi
     start_functions
     say "ready: $(db_url)   app: http://127.0.0.1:$(functions_port)/app/   (env: $ENV_FILE)"
   fi
