@@ -49,11 +49,9 @@ export function databaseChecks(sql: Sql, ttlSeconds: number): CheckStore {
 export class ContactEmails implements EmailCheck {
   private readonly checker: DomainChecker;
 
-  constructor(readonly settings: EmailCheckSettings, query?: (signal?: AbortSignal) => DnsQuery) {
-    const ask = query ?? ((signal?: AbortSignal) => settings.nameServer
-      ? udpQuery(settings.nameServer, settings.timeoutMs, signal)
-      : () => Promise.resolve({ rcode: "OTHER" as const, detail: "no name server: set PM_LEADS_DNS_SERVER (none in /etc/resolv.conf)" }));
-    this.checker = new DomainChecker(ask);
+  constructor(readonly settings: EmailCheckSettings) {
+    const noServer: DnsQuery = () => Promise.resolve({ rcode: "OTHER", detail: "no name server: set PM_LEADS_DNS_SERVER (none in /etc/resolv.conf)" });
+    this.checker = new DomainChecker((signal) => settings.nameServer ? udpQuery(settings.nameServer, settings.timeoutMs, signal) : noServer);
   }
 
   /** The longest a check of one task can take: the MX question, then A and AAAA at once. */

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyEmail, emailDomain } from "../../shared/email/classify.ts";
 import { isDisposableDomain, isFreeMailDomain, isRoleAccount } from "../../shared/email/lists.ts";
 import { parseNameServer, systemNameServer, udpQuery } from "../../shared/email/dns.ts";
-import { checkDomain, DomainChecker } from "../../shared/email/domain-check.ts";
-import type { DomainCheck } from "../../shared/email/types.ts";
+import { checkDomain } from "../../shared/email/domain-check.ts";
+import { emailCheckSettings } from "../../shared/email/contact-emails.ts";
 import { a, aaaa, mx, nullMx, startDnsServer, worldZone, type DnsServer, type Zone } from "../helpers/dns-server.ts";
 import { companyAt, mailSetup } from "../../shared/providers/offline/world.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -54,6 +54,22 @@ describe("the e-mail class, decided in code", () => {
     expect(emailDomain("jo@localhost")).toBeNull();
     expect(emailDomain("jo@192.0.2.1")).toBeNull();
     expect(emailDomain("no address")).toBeNull();
+  });
+});
+
+describe("the e-mail check's settings", () => {
+  it("has defaults, and takes a name server, a timeout and a TTL", () => {
+    expect(emailCheckSettings({ PM_LEADS_DNS_SERVER: "127.0.0.1:5353" })).toEqual({ nameServer: { host: "127.0.0.1", port: 5353 }, timeoutMs: 3000, ttlSeconds: 7 * 86400 });
+    expect(emailCheckSettings({ PM_LEADS_DNS_SERVER: "127.0.0.1", PM_LEADS_DNS_TIMEOUT_MS: "500", PM_LEADS_EMAIL_CHECK_TTL_HOURS: "1" }))
+      .toEqual({ nameServer: { host: "127.0.0.1", port: 53 }, timeoutMs: 500, ttlSeconds: 3600 });
+  });
+
+  it.each([
+    [{ PM_LEADS_DNS_TIMEOUT_MS: "10" }, /PM_LEADS_DNS_TIMEOUT_MS/],
+    [{ PM_LEADS_EMAIL_CHECK_TTL_HOURS: "-1" }, /PM_LEADS_EMAIL_CHECK_TTL_HOURS/],
+    [{ PM_LEADS_DNS_SERVER: "resolver.local" }, /PM_LEADS_DNS_SERVER must be an IP address/],
+  ])("refuses %j, naming it", (vars, message) => {
+    expect(() => emailCheckSettings(vars)).toThrow(message);
   });
 });
 
@@ -128,24 +144,6 @@ describe("the domain check, against a DNS server on loopback", () => {
     await closed.close();
     const check = await checkDomain("mx.test", udpQuery({ host: closed.host, port: closed.port }, 300));
     expect(check.verdict).toBe("unknown");
-  });
-
-  it("asks each domain once per invocation, takes fresh checks from the store, and asks again after an unknown", async () => {
-    const stored: DomainCheck = { domain: "stored.test", verdict: "deliverable", reason: "mx", mx_hosts: ["mx.stored.test"], error: null, checked_at: "2026-12-01T00:00:00.000Z" };
-    const asked: string[][] = [];
-    const store = { fresh: async (domains: string[]) => (asked.push(domains), domains.includes("stored.test") ? [stored] : []) };
-    const checker = new DomainChecker(query);
-    const before = server.questions.length;
-    const first = await checker.check(["mx.test", "stored.test", "mx.test", "silent.test"], store);
-    expect(first.checks.get("stored.test")).toEqual(stored);
-    expect(first.checks.get("mx.test")?.verdict).toBe("deliverable");
-    expect(first.checkedNow.map((c) => c.domain).sort()).toEqual(["mx.test", "silent.test"]);
-    const second = await checker.check(["mx.test", "stored.test", "silent.test"], store);
-    expect(second.checks.get("mx.test")?.verdict).toBe("deliverable");
-    // the store was asked for what memory did not know: the first time all three, then only the unknown one
-    expect(asked).toEqual([["mx.test", "stored.test", "silent.test"], ["silent.test"]]);
-    expect(server.questions.slice(before).filter((q) => q === "MX mx.test")).toHaveLength(1);
-    expect(server.questions.slice(before).filter((q) => q === "MX silent.test")).toHaveLength(2);
   });
 });
 
