@@ -76,6 +76,8 @@ export function udpQuery(server: NameServer, timeoutMs: number, signal?: AbortSi
       const rcode = (reply.flags ?? 0) & 0x0f;
       if (rcode !== 0) return finish({ rcode: RCODES[rcode] ?? "OTHER", detail: `${type} ${name}: ${RCODES[rcode] ?? `rcode ${rcode}`}` });
       const answers = (reply.answers ?? []).filter((a) => a.name.toLowerCase() === name.toLowerCase() || a.type === type);
+      // a truncated answer without records is no proof of "none" (the full one needs TCP)
+      if (reply.flag_tc && answers.length === 0) return finish({ rcode: "OTHER", detail: `${type} ${name}: truncated answer` });
       finish({
         rcode: "NOERROR",
         mx: answers.flatMap((a) => a.type === "MX" ? [{ preference: a.data.preference ?? 0, exchange: (a.data.exchange ?? "").replace(/\.$/, "") }] : []),

@@ -8,6 +8,7 @@ import { worldDnsRecords } from "../../shared/providers/offline/world.ts";
 export type ZoneAnswer =
   | { records: packet.Answer[] }
   | { rcode: "NXDOMAIN" | "SERVFAIL" | "REFUSED" }
+  | "truncated" // the TC bit and no records: the answer did not fit in a datagram
   | "silent";
 
 export type Zone = (name: string, type: string) => ZoneAnswer;
@@ -53,12 +54,13 @@ export async function startDnsServer(zone: Zone, port = 0): Promise<DnsServer> {
     questions.push(`${question.type} ${question.name}`);
     const answer = zone(question.name.toLowerCase(), question.type);
     if (answer === "silent") return;
-    const rcode = "rcode" in answer ? RCODE_NUMBER[answer.rcode] : 0;
+    const rcode = answer !== "truncated" && "rcode" in answer ? RCODE_NUMBER[answer.rcode] : 0;
     const reply = packet.encode({
       type: "response", id: query.id, questions: query.questions,
-      // QR, RD as asked, RA, and the rcode in the low bits
-      flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | packet.AUTHORITATIVE_ANSWER | rcode,
-      answers: "records" in answer ? answer.records.filter((r) => r.type === question.type) : [],
+      // QR, RD as asked, RA, TC for a truncated answer, and the rcode in the low bits
+      flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | packet.AUTHORITATIVE_ANSWER | rcode |
+        (answer === "truncated" ? packet.TRUNCATED_RESPONSE : 0),
+      answers: answer !== "truncated" && "records" in answer ? answer.records.filter((r) => r.type === question.type) : [],
     });
     socket.send(reply, peer.port, peer.address);
   });

@@ -103,6 +103,7 @@ const ZONE: Zone = (name) => {
     case "servfail.test": return { rcode: "SERVFAIL" };
     case "refused.test": return { rcode: "REFUSED" };
     case "silent.test": return "silent";
+    case "truncated.test": return "truncated";
     case "mx-silent-a.test": return { records: [] };
     default: return { rcode: "NXDOMAIN" };
   }
@@ -126,6 +127,7 @@ describe("the domain check, against a DNS server on loopback", () => {
     ["servfail.test", "unknown", "servfail", []],
     ["refused.test", "unknown", "refused", []],
     ["silent.test", "unknown", "timeout", []],
+    ["truncated.test", "unknown", "dns_error", []],
   ] as const)("%s: %s (%s)", async (domain, verdict, reason, hosts) => {
     const check = await checkDomain(domain, query());
     expect(check).toMatchObject({ domain, verdict, reason, mx_hosts: hosts });
