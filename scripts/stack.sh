@@ -5,8 +5,9 @@
 #
 #   scripts/stack.sh start [--db-only]
 #                             idempotent: installs what is missing, starts PostgreSQL, migrates, starts the
-#                             functions host (not with --db-only), writes .local/stack.env
-#   scripts/stack.sh stop     stops the functions host and the cluster (data is kept under .local/)
+#                             offline world's DNS server and the functions host (not with --db-only),
+#                             writes .local/stack.env
+#   scripts/stack.sh stop     stops the functions host, the DNS server and the cluster (data is kept under .local/)
 #   scripts/stack.sh status   exit 0 when the cluster answers; prints the migrations
 #   scripts/stack.sh reset    stop and delete the cluster
 #
@@ -234,6 +235,44 @@ stop_functions() {
   say "stopped the functions host"
 }
 
+# The offline world's DNS (scripts/world-dns.ts) on a UDP port of loopback the kernel hands out:
+# the functions find it through PM_LEADS_DNS_SERVER in stack.env. Kept while it runs, so that a
+# functions host already running keeps asking the same address.
+DNS_PID="$LOCAL/world-dns.pid"
+DNS_ADDRESS="$LOCAL/world-dns.address"
+DNS_LOG="$LOCAL/world-dns.log"
+dns_running() { [ -f "$DNS_PID" ] && [ -f "$DNS_ADDRESS" ] && kill -0 "$(cat "$DNS_PID")" 2>/dev/null; }
+
+start_dns() {
+  dns_running && return 0
+  rm -f "$DNS_PID" "$DNS_ADDRESS"
+  # node with tsx's loader: one process, the pid that is stopped (the tsx command would be a parent)
+  (
+    cd "$ROOT"
+    nohup node --import tsx scripts/world-dns.ts 0 >"$DNS_LOG" 2>&1 </dev/null &
+    echo $! >"$DNS_PID"
+  )
+  for _ in $(seq 1 50); do
+    local address; address="$(sed -n 's/^{"dns":"\([^"]*\)".*/\1/p' "$DNS_LOG" 2>/dev/null)"
+    if [ -n "$address" ]; then echo "$address" >"$DNS_ADDRESS"; say "the offline world's DNS answers on $address (udp)"; return 0; fi
+    kill -0 "$(cat "$DNS_PID")" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$DNS_LOG" >&2
+  die "the offline world's DNS server did not start (log: $DNS_LOG)"
+}
+
+stop_dns() {
+  if [ -f "$DNS_PID" ] && kill -0 "$(cat "$DNS_PID")" 2>/dev/null; then
+    local pid; pid="$(cat "$DNS_PID")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+    say "stopped the offline world's DNS"
+  fi
+  rm -f "$DNS_PID" "$DNS_ADDRESS"
+}
+
 # The web app's build (served by the functions host at /app/): made when web/dist is missing or
 # older than any source of it (web/, shared/api, shared/domain).
 build_web() {
@@ -254,6 +293,7 @@ PM_LEADS_FUNCTIONS_PORT=$(functions_port)
 $(cat "$SECRETS_FILE")
 SUPABASE_DB_URL=$(db_url)
 PM_LEADS_DB_URL=$(worker_db_url)
+PM_LEADS_DNS_SERVER=$(cat "$DNS_ADDRESS")
 PGHOST=127.0.0.1
 PGPORT=$port
 PGUSER=postgres
@@ -297,11 +337,19 @@ start() {
   migrate
   worker_login
   claim_functions_port
+  local dns_was_running=1
+  dns_running || dns_was_running=0
+  start_dns
   write_env
   if [ "${1:-}" = "--db-only" ]; then
     say "ready: $(db_url)   (env: $ENV_FILE)"
   else
     build_web
+    # a host started before this DNS server asks an address that is gone (or none): it starts again
+    if [ "$dns_was_running" = 0 ] && host_is_ours; then
+      say "restarting the functions host: the offline world's DNS has a new address"
+      stop_functions
+    fi
     start_functions
     say "ready: $(db_url)   app: http://127.0.0.1:$(functions_port)/app/   (env: $ENV_FILE)"
   fi
@@ -309,6 +357,7 @@ start() {
 
 stop() {
   stop_functions
+  stop_dns
   if [ -e "$PG_LINK/data" ] && running; then
     as_pg "$PGBIN/pg_ctl" -D "$(pg_dir)/data" -m fast -w stop >/dev/null
     say "stopped"
@@ -321,6 +370,7 @@ status() {
   if [ -e "$PG_LINK/data" ] && running; then
     say "PostgreSQL is running: $(db_url)"
     if host_is_ours; then say "functions host is running: http://127.0.0.1:$(functions_port)/functions/v1/"; else say "functions host is not running"; fi
+    if dns_running; then say "the offline world's DNS is running: $(cat "$DNS_ADDRESS") (udp)"; else say "the offline world's DNS is not running"; fi
     [ "${1:-}" = "-q" ] || (cd "$ROOT" && "$SUPABASE" migration list --db-url "$(db_url)" 2>/dev/null) || true
     return 0
   fi

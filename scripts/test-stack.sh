@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test-stack.sh COMMAND [ARGS...]: runs COMMAND on a stack of its own, never on the user's.
 # Makes a fresh stack (scripts/stack.sh with PM_LEADS_STACK_DIR: its own cluster, ports, keys,
-# stack.env) in a temporary folder, from the migrations, without a functions host (the tests start
-# theirs); exports its stack.env; runs COMMAND; then stops and deletes the stack, also when COMMAND
+# stack.env, the offline world's DNS server) in a temporary folder, from the migrations, without a
+# functions host (the tests start theirs); exports its stack.env; runs COMMAND; then stops and deletes the stack, also when COMMAND
 # fails or is interrupted. The user's .local/ stack is only read, before and after, to prove that
 # it is as it was (scripts/user-stack-check.ts).
 #   npm test, npm run test:db and npm run chaos run through it.
@@ -23,11 +23,13 @@ export PM_LEADS_FUNCTIONS_ENV_FILE=/dev/null
 
 # What COMMAND left running (a functions host orphaned by a crashed test runner, or one a test froze
 # with SIGSTOP, which no Ctrl-C reaches): the processes with this stack's PM_LEADS_STACK_DIR in their
-# environment, but PostgreSQL's own (scripts/stack.sh stops those properly).
+# environment, but PostgreSQL's own and the world's DNS server (scripts/stack.sh stops those properly).
 leftovers() {
-  local file pid
+  local file pid dns
+  dns="$(cat "$dir/world-dns.pid" 2>/dev/null || true)"
   for file in $(grep -lzsxF "PM_LEADS_STACK_DIR=$dir" /proc/[0-9]*/environ); do
     pid="${file#/proc/}"; pid="${pid%/environ}"
+    [ "$pid" = "$dns" ] && continue
     case "$(cat "/proc/$pid/comm" 2>/dev/null)" in postgres | pg_ctl | "") ;; *) echo "$pid" ;; esac
   done
 }

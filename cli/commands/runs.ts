@@ -21,7 +21,7 @@ function waitOptions(command: Command): Command {
   return command
     .option("--output-dir <dir>", "where the CSVs go when the run completes", "./exports")
     .addOption(formatOption())
-    .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
+    .option("--include-unverified-emails", "also export pattern-inferred, personal and other-domain e-mail addresses, and those whose domain check is unknown (never an undeliverable or disposable one)")
     .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
     .option("--json", "print the run as JSON on stdout (progress stays on stderr)")
     .option("--retry-window <seconds>", "ride out an unreachable API (5xx, network errors) this long before giving up " +
@@ -98,7 +98,7 @@ export function registerRunCommands(program: Command): void {
     .description("write the companies and contacts CSVs of a run, or its HubSpot or Salesforce import file")
     .option("--output-dir <dir>", "where the CSVs go", "./exports")
     .addOption(formatOption())
-    .option("--include-unverified-emails", "also export pattern-inferred and personal e-mail addresses")
+    .option("--include-unverified-emails", "also export pattern-inferred, personal and other-domain e-mail addresses, and those whose domain check is unknown (never an undeliverable or disposable one)")
     .option("--excel", "start the CSVs with a UTF-8 byte order mark, so that Excel reads accents right")
     .addHelpText("after", examples("pm-leads export <run-id>", "pm-leads export <run-id> --format hubspot", "pm-leads export <run-id> --format salesforce --output-dir ./leads",
       "pm-leads export <run-id> --output-dir ./leads --include-unverified-emails", "pm-leads export <run-id> --excel"))

@@ -5,7 +5,7 @@
 // a customer's gmail.com address says nothing of the customer's company, and suppressing gmail.com
 // would suppress nobody we research.
 import { parse } from "csv-parse/sync";
-import { DOMAINS as FREE_MAIL_DOMAINS } from "free-email-domains-list/build/src/constants.js";
+import { isFreeMailDomain } from "../email/free-mail.ts";
 import { ApiError } from "./http.ts";
 import type { SuppressionCsvFormat } from "./responses.ts";
 
@@ -53,7 +53,6 @@ export function emailDomain(cell: string): string | null {
   return m ? m[1].toLowerCase().replace(/\.$/, "") : null;
 }
 
-export const isFreeMailDomain = (domain: string) => FREE_MAIL_DOMAINS.has(domain.toLowerCase());
 
 export function readSuppressionCsv(csv: string): SuppressionCsv {
   let rows: string[][];

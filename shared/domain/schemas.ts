@@ -134,6 +134,7 @@ export const CompanyResearch = z.object({
 export type CompanyResearch = z.infer<typeof CompanyResearch>;
 
 export const EmailClass = z.enum(["published", "pattern_inferred", "generic_role", "personal", "unknown"]);
+export type EmailClass = z.infer<typeof EmailClass>;
 
 export const Contact = z.object({
   full_name: text(200),

@@ -16,7 +16,7 @@ export const CONTACT_COLUMNS = [
   "company_domain", "company_website", "company_state", "personalization_notes", "personal_anecdotes",
   "professional_anecdotes", "data_sources", "additional_research_notes", "agent_summary", "created_at",
   // added by pm-leads
-  "email_class", "title_tier",
+  "email_class", "title_tier", "email_domain_check", "email_checked_at", "email_free_mail", "email_disposable",
   // evidence: the page behind the title and the e-mail, when it was read, and whether the search read it
   "title_evidence_url", "title_read_at", "title_evidence", "email_evidence_url", "email_read_at", "email_evidence",
 ] as const;
@@ -27,10 +27,19 @@ export const CONTACT_COLUMNS = [
  */
 export const VERIFIED_EMAIL_CLASSES = ["published", "generic_role"] as const;
 
-/** The contact as exported: its e-mail cell emptied when the address is not verified (unless included). */
-export function exportableContact<T extends { email?: unknown; email_class?: unknown }>(contact: T, includeUnverified: boolean): T {
-  if (includeUnverified || (VERIFIED_EMAIL_CLASSES as readonly unknown[]).includes(contact.email_class)) return contact;
-  return { ...contact, email: null };
+/**
+ * The contact as exported, in every format. Its e-mail cell is emptied when the address's domain
+ * cannot receive mail or is a disposable inbox, whatever the flags; and, unless unverified e-mails
+ * are included, when its class is not verified or its domain was not found deliverable (unknown:
+ * DNS did not answer, or it was never checked).
+ */
+export function exportableContact<T extends { email?: unknown; email_class?: unknown; email_domain_check?: unknown; email_disposable?: unknown }>(
+  contact: T, includeUnverified: boolean,
+): T {
+  if (contact.email_domain_check === "undeliverable" || contact.email_disposable === true) return { ...contact, email: null };
+  if (includeUnverified) return contact;
+  const verified = (VERIFIED_EMAIL_CLASSES as readonly unknown[]).includes(contact.email_class) && contact.email_domain_check === "deliverable";
+  return verified ? contact : { ...contact, email: null };
 }
 
 /**

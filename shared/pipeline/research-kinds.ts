@@ -7,7 +7,7 @@ import type { Task } from "../queue/client.ts";
 import { ProviderError, type CompanyRef } from "../providers/types.ts";
 import { isVendorHost } from "../pms/detector/evidence.ts";
 import { PMS_CHECK_DEADLINE_MS } from "../pms/verifier.ts";
-import type { ProviderTools, ResearchKind } from "./worker.ts";
+import type { ContactTools, ProviderTools, ResearchKind } from "./worker.ts";
 import { qualify } from "./qualify.ts";
 import { PagesRead } from "./evidence.ts";
 import { CompanyPayload, CompanyResearch, ContactSearch, Criteria, Discovery, DiscoveryPayload, type Contact, type PageRead } from "../domain/schemas.ts";
@@ -98,7 +98,7 @@ async function answerWithReads<S extends z.ZodObject>(schema: S, what: string, c
 }
 
 /** A contact with the evidence of its title and e-mail: verified only when the page cited is one the search read. */
-function contactWithEvidence(contact: Contact, pages: PagesRead) {
+function contactWithEvidence<C extends Contact>(contact: C, pages: PagesRead) {
   const title = pages.evidence(contact.title ? contact.title_source_url : null);
   const email = pages.evidence(contact.email ? contact.email_source_url : null);
   return { ...contact, title_read_at: title.read_at, title_evidence: title.status, email_read_at: email.read_at, email_evidence: email.status };
@@ -194,9 +194,9 @@ export const companyResearchWorker: ResearchKind = {
           ${sql.json(research as never)}, ${sql.json({ ...(decision as object), ...rest } as never)})`,
 };
 
-export const contactResearchWorker: ResearchKind<ProviderTools> = {
+export const contactResearchWorker: ResearchKind<ContactTools> = {
   kind: "contact_research",
-  async work(task, { sql, signal, provider, retry, once, checkpoints }) {
+  async work(task, { sql, signal, provider, emails, retry, once, checkpoints }) {
     const criteria = await runCriteria(sql, task.run_id);
     const company = await companyOf(sql, task);
     const [run] = await sql`select contacts_max from pm_pipeline.runs where id = ${task.run_id}`;
@@ -207,20 +207,20 @@ export const contactResearchWorker: ResearchKind<ProviderTools> = {
     const { answer: found, dropped, read = [] } = await once("contacts", () => answerWithReads(ContactSearch, "contacts",
       (onRead) => retry(() => provider.findContacts({ criteria, company, count, existing, signal, checkpoints, onRead }))));
     const pages = new PagesRead(read);
+    // the e-mail class is decided in code, not taken from the provider (shared/email/classify.ts);
     // people only: no generic inboxes as decision makers, no placeholder names
-    const contacts = found.contacts.filter((c) => {
+    const contacts = found.contacts.map((c) => emails.classify(c, company.domain)).filter((c) => {
       const reason = !isPersonName(c.full_name) ? "full_name: not a person's name (a placeholder or a role)"
         : c.email_class === "generic_role" && !c.linkedin_url ? "a generic inbox, not a person" : null;
       if (reason) dropped.push({ entry: labelOf("contact", c), reason });
       return !reason;
     });
-    return {
-      contacts: contacts.slice(0, count).map((c) => contactWithEvidence(c, pages)), exhausted: found.exhausted,
-      provider_sources: read, dropped,
-    };
+    // can each address's domain receive mail (DNS, never a mail server): stored with the contacts
+    const checked = await emails.check(contacts.slice(0, count).map((c) => contactWithEvidence(c, pages)), sql, signal);
+    return { contacts: checked.contacts, email_domains: checked.email_domains, exhausted: found.exhausted, provider_sources: read, dropped };
   },
-  secondsNeeded: ({ provider }) => provider.timeoutMs / 1000,
-  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS)",
+  secondsNeeded: ({ provider, emails }) => provider.timeoutMs / 1000 + emails.secondsNeeded,
+  secondsNeededBy: "the provider's timeout (PM_LEADS_OPENAI_TIMEOUT_MS) and the e-mail domain check (2 x PM_LEADS_DNS_TIMEOUT_MS)",
   commit: (sql, task, result) =>
     sql`select pm_pipeline.complete_contact_research(${task.id}, ${task.lease_token}, ${sql.json(result as never)})`,
 };

@@ -5,6 +5,7 @@
 import type { Sql } from "postgres";
 import type { Task } from "../queue/client.ts";
 import type { PmsVerifier } from "../pms/verifier.ts";
+import type { EmailCheck } from "../email/types.ts";
 import type { ResearchProvider } from "../providers/types.ts";
 import { Worker, type Admission, type HookScope, type WorkerDeps, type WorkerKind } from "../worker/runtime.ts";
 
@@ -17,6 +18,11 @@ export interface ProviderTools {
 export interface ResearchTools extends ProviderTools {
   /** checks a company's PMS in code (its own site), whatever the provider claimed */
   verifier: PmsVerifier;
+}
+
+/** What contact research works with besides: the e-mail class and domain check. */
+export interface ContactTools extends ProviderTools {
+  emails: EmailCheck;
 }
 
 export type ResearchKind<Tools extends ProviderTools = ResearchTools> = WorkerKind<Tools>;

@@ -147,7 +147,12 @@ create table pm_pipeline.contacts (
   title_evidence text check (title_evidence in ('verified', 'unverified', 'none')),
   email_source_url text,
   email_read_at timestamptz,
-  email_evidence text check (email_evidence in ('verified', 'unverified', 'none'))
+  email_evidence text check (email_evidence in ('verified', 'unverified', 'none')),
+  -- the domain check of the e-mail as the worker saw it (pm_pipeline.email_domains), and the lists' flags
+  email_domain_check text check (email_domain_check in ('deliverable', 'undeliverable', 'unknown')),
+  email_checked_at timestamptz,
+  email_free_mail boolean,
+  email_disposable boolean
 );
 alter table pm_pipeline.contacts enable row level security;
 
@@ -166,6 +171,22 @@ comment on column pm_pipeline.contacts.title_evidence is 'verified: the title''s
 comment on column pm_pipeline.contacts.email_source_url is 'The page that shows the e-mail address, as the provider cited it.';
 comment on column pm_pipeline.contacts.email_read_at is 'When the provider''s search read that page; null when none did.';
 comment on column pm_pipeline.contacts.email_evidence is 'verified: the e-mail''s page was read by the search; unverified: cited but not read (kept, flagged); none: no page (an inferred address has none).';
+
+-- Can an e-mail domain receive mail: what DNS said (MX, the A/AAAA fallback, a null MX, NXDOMAIN),
+-- one row per domain, shared by every worker; read back while fresh (fresh_email_domains)
+
+create table pm_pipeline.email_domains (
+  domain text primary key constraint email_domains_domain_is_a_name
+    check (domain ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$' and length(domain) <= 253),
+  verdict text not null check (verdict in ('deliverable', 'undeliverable', 'unknown')),
+  reason text not null check (reason in ('mx', 'implicit_mx', 'null_mx', 'nxdomain', 'no_records', 'timeout', 'servfail', 'refused', 'dns_error')),
+  mx_hosts text[] not null default '{}',
+  error text,
+  checked_at timestamptz not null
+);
+alter table pm_pipeline.email_domains enable row level security;
+
+comment on table pm_pipeline.email_domains is 'What DNS said about an e-mail domain (deliverable: MX or an A/AAAA record; undeliverable: null MX, NXDOMAIN or no records; unknown: timeout, SERVFAIL), the latest check per domain.';
 
 -- Suppression: domains no run may return (customers, recently contacted, do-not-contact)
 
@@ -496,12 +517,14 @@ begin
   insert into pm_pipeline.contacts as c (company_id, run_id, full_name, title, title_tier, email, email_class, linkedin_url,
          department, seniority, quality_score, icp_score, personalization_notes, personal_anecdotes, professional_anecdotes,
          additional_research_notes, agent_summary, source_urls, found_by_task,
-         title_source_url, title_read_at, title_evidence, email_source_url, email_read_at, email_evidence)
+         title_source_url, title_read_at, title_evidence, email_source_url, email_read_at, email_evidence,
+         email_domain_check, email_checked_at, email_free_mail, email_disposable)
   select p_company_id, v_task.run_id, btrim(x.full_name), x.title, x.title_tier, nullif(btrim(x.email), ''),
          coalesce(x.email_class, 'unknown'), nullif(btrim(x.linkedin_url), ''), x.department, x.seniority, x.quality_score,
          x.icp_score, x.personalization_notes, x.personal_anecdotes, x.professional_anecdotes, x.additional_research_notes,
          x.agent_summary, coalesce(x.source_urls, '{}'), v_task.id,
-         x.title_source_url, x.title_read_at, x.title_evidence, x.email_source_url, x.email_read_at, x.email_evidence
+         x.title_source_url, x.title_read_at, x.title_evidence, x.email_source_url, x.email_read_at, x.email_evidence,
+         x.email_domain_check, x.email_checked_at, x.email_free_mail, x.email_disposable
     from jsonb_populate_recordset(null::pm_pipeline.contacts, p_contacts) with ordinality as x
    where not exists (select from pm_pipeline.contacts k where k.company_id = p_company_id
                       and (lower(k.email) = lower(btrim(x.email)) or lower(k.linkedin_url) = lower(btrim(x.linkedin_url))))
@@ -643,7 +666,57 @@ $$;
 
 comment on function pm_pipeline.complete_company_research(bigint, uuid, jsonb, jsonb) is 'Fenced: stores a company''s research and the decision (accepted -> contact task), completes the task, reconciles the run.';
 
--- p_result: {"contacts": [...], ...}. A company left with fewer than contacts_min is rejected.
+-- Stores domain checks the worker made (p_checks: [{domain, verdict, reason, mx_hosts, error,
+-- checked_at}]), fenced by its lease; a check older than the one stored changes nothing.
+create function pm_pipeline.record_email_domains(p_task_id bigint, p_lease_token uuid, p_checks jsonb)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_task pm_pipeline.tasks := pm_pipeline.require_lease(p_task_id, p_lease_token);
+  v_written integer;
+begin
+  if jsonb_typeof(p_checks) is distinct from 'array' then
+    raise exception 'email domain checks must be a JSON array' using errcode = 'invalid_parameter_value';
+  end if;
+  if exists (select from jsonb_array_elements(p_checks) e
+              where jsonb_typeof(e) <> 'object' or e->>'domain' is null or e->>'checked_at' is null
+                 or e->>'domain' is distinct from lower(e->>'domain')) then
+    raise exception 'every email domain check needs a lower-case domain and checked_at (task %)', v_task.id using errcode = 'invalid_parameter_value';
+  end if;
+  insert into pm_pipeline.email_domains as d (domain, verdict, reason, mx_hosts, error, checked_at)
+  select distinct on (x.domain) x.domain, x.verdict, x.reason, coalesce(x.mx_hosts, '{}'), x.error, x.checked_at
+    from jsonb_populate_recordset(null::pm_pipeline.email_domains, p_checks) x
+   order by x.domain, x.checked_at desc
+  on conflict (domain) do update
+     set verdict = excluded.verdict, reason = excluded.reason, mx_hosts = excluded.mx_hosts, error = excluded.error, checked_at = excluded.checked_at
+   where d.checked_at < excluded.checked_at;
+  get diagnostics v_written = row_count;
+  return v_written;
+end
+$$;
+
+comment on function pm_pipeline.record_email_domains(bigint, uuid, jsonb) is 'Fenced: stores the e-mail domain checks a worker made (the newer check of a domain wins); returns how many rows changed.';
+
+-- The stored checks of these domains that are still fresh: a definite verdict younger than
+-- p_max_age_seconds. An unknown one is never fresh (the next worker asks DNS again).
+create function pm_pipeline.fresh_email_domains(p_domains text[], p_max_age_seconds integer)
+returns setof pm_pipeline.email_domains
+language sql
+security definer
+stable
+set search_path = ''
+as $$
+  select d.* from pm_pipeline.email_domains d
+   where d.domain = any(p_domains) and d.verdict <> 'unknown'
+     and d.checked_at > now() - make_interval(secs => greatest(p_max_age_seconds, 0));
+$$;
+
+comment on function pm_pipeline.fresh_email_domains(text[], integer) is 'The stored e-mail domain checks of these domains with a definite verdict younger than the given age (the workers'' shared cache).';
+
+-- p_result: {"contacts": [...], "email_domains": [...], ...}. A company left with fewer than contacts_min is rejected.
 create function pm_pipeline.complete_contact_research(p_task_id bigint, p_lease_token uuid, p_result jsonb)
 returns integer
 language plpgsql
@@ -657,6 +730,7 @@ declare
   v_have integer;
 begin
   select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;
+  perform pm_pipeline.record_email_domains(p_task_id, p_lease_token, coalesce(p_result->'email_domains', '[]'));
   if pm_pipeline.run_is_open(v_run.id) then
     select count(*) into v_have from pm_pipeline.contacts where company_id = v_company_id;
     perform pm_pipeline.add_contacts(p_task_id, p_lease_token, v_company_id, coalesce(p_result->'contacts', '[]'),
@@ -675,7 +749,7 @@ begin
 end
 $$;
 
-comment on function pm_pipeline.complete_contact_research(bigint, uuid, jsonb) is 'Fenced: adds a company''s contacts (up to contacts_max), rejects it below contacts_min, completes the task, reconciles the run.';
+comment on function pm_pipeline.complete_contact_research(bigint, uuid, jsonb) is 'Fenced: stores the e-mail domain checks made, adds a company''s contacts (up to contacts_max), rejects it below contacts_min, completes the task, reconciles the run.';
 
 -- After loosen_pms: the companies already researched are judged again against the new PMS, from
 -- their stored research (no new provider calls): discovery never finds a known domain again, so
@@ -767,6 +841,7 @@ select ct.run_id, ct.full_name, ct.title, ct.email, ct.linkedin_url, ct.departme
        ct.personalization_notes, ct.personal_anecdotes, ct.professional_anecdotes,
        array_to_string(ct.source_urls, ' ') as data_sources, ct.additional_research_notes, ct.agent_summary, ct.created_at,
        ct.email_class, ct.title_tier,
+       ct.email_domain_check, ct.email_checked_at, ct.email_free_mail, ct.email_disposable,
        ct.title_source_url as title_evidence_url, ct.title_read_at, ct.title_evidence,
        ct.email_source_url as email_evidence_url, ct.email_read_at, ct.email_evidence
   from pm_pipeline.contacts ct
@@ -796,6 +871,10 @@ comment on column pm_pipeline.v_contacts_export.agent_summary is 'What research 
 comment on column pm_pipeline.v_contacts_export.created_at is 'When they were found.';
 comment on column pm_pipeline.v_contacts_export.email_class is 'Where the e-mail comes from (published, pattern_inferred, generic_role, personal, unknown).';
 comment on column pm_pipeline.v_contacts_export.title_tier is 'Decision-making rank of the title, 1 (owner) to 6.';
+comment on column pm_pipeline.v_contacts_export.email_domain_check is 'Can the e-mail''s domain receive mail, as DNS said: deliverable, undeliverable, unknown (timeout, SERVFAIL).';
+comment on column pm_pipeline.v_contacts_export.email_checked_at is 'When that was checked.';
+comment on column pm_pipeline.v_contacts_export.email_free_mail is 'The e-mail is on a free-mail provider''s domain (gmail.com, ...).';
+comment on column pm_pipeline.v_contacts_export.email_disposable is 'The e-mail is on a disposable-inbox domain.';
 comment on column pm_pipeline.v_contacts_export.title_evidence_url is 'The page that shows the title.';
 comment on column pm_pipeline.v_contacts_export.title_read_at is 'When the search read that page; empty when none did.';
 comment on column pm_pipeline.v_contacts_export.title_evidence is 'verified, unverified (cited but never read) or none.';

@@ -63,9 +63,27 @@ describe("CSV export", () => {
   it.each([
     ["published", "jo@acme.example"], ["generic_role", "jo@acme.example"],
     ["pattern_inferred", null], ["personal", null], ["unknown", null],
-  ])("exports a %s e-mail as %s by default, and every one when asked", (email_class, exported) => {
-    const contact = { full_name: "Jo", email: "jo@acme.example", email_class };
+  ])("exports a %s e-mail on a deliverable domain as %s by default, and every one when asked", (email_class, exported) => {
+    const contact = { full_name: "Jo", email: "jo@acme.example", email_class, email_domain_check: "deliverable" };
     expect(exportableContact(contact, false).email).toBe(exported);
     expect(exportableContact(contact, true).email).toBe("jo@acme.example");
+  });
+
+  it.each([
+    // the domain check, disposable, by default, with unverified e-mails included
+    ["deliverable", false, "jo@acme.example", "jo@acme.example"],
+    ["unknown", false, null, "jo@acme.example"],
+    [null, false, null, "jo@acme.example"], // never checked: as unknown
+    ["undeliverable", false, null, null],
+    ["deliverable", true, null, null],
+  ])("a published e-mail whose domain check is %s (disposable: %s) is exported as %s, and as %s with unverified ones", (check, disposable, byDefault, included) => {
+    const contact = { full_name: "Jo", email: "jo@acme.example", email_class: "published", email_domain_check: check, email_disposable: disposable };
+    expect(exportableContact(contact, false).email).toBe(byDefault);
+    expect(exportableContact(contact, true).email).toBe(included);
+  });
+
+  it("puts the e-mail check, then the evidence, after the columns it had", () => {
+    expect(CONTACT_COLUMNS.slice(19)).toEqual(["email_class", "title_tier", "email_domain_check", "email_checked_at", "email_free_mail", "email_disposable",
+      "title_evidence_url", "title_read_at", "title_evidence", "email_evidence_url", "email_read_at", "email_evidence"]);
   });
 });

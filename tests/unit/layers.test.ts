@@ -150,24 +150,32 @@ describe("the layers of shared/", () => {
   });
 });
 
+/** The e-mail lists and the DNS client: contact research's alone (shared/email/). */
+const EMAIL_CHECK = ["dns-packet", "email-providers", "disposable-email-domains-js"];
+
 /** What each function's bundle must not contain: files (by path prefix) and packages. */
 const FORBIDDEN: Record<string, { files: string[]; packages: string[] }> = {
   // dead workers, dispatch and alerts: no research at all
-  monitor: { files: ["shared/providers/", "shared/pms/", "shared/pipeline/", "shared/api/"], packages: ["openai", "htmlparser2", "csv-parse"] },
+  monitor: { files: ["shared/providers/", "shared/pms/", "shared/pipeline/", "shared/api/", "shared/email/"], packages: ["openai", "htmlparser2", "csv-parse", ...EMAIL_CHECK] },
   // the run API works on the database only
-  runs: { files: ["shared/worker/", "shared/providers/", "shared/pms/", "shared/pipeline/", "shared/alerts/"], packages: ["openai", "htmlparser2"] },
+  // (of shared/email/ only the free-mail list: the suppression import skips free-mail domains)
+  runs: {
+    files: ["shared/worker/", "shared/providers/", "shared/pms/", "shared/pipeline/", "shared/alerts/", "shared/email/lists.ts",
+      "shared/email/dns.ts", "shared/email/domain-check.ts", "shared/email/classify.ts", "shared/email/contact-emails.ts"],
+    packages: ["openai", "htmlparser2", "dns-packet", "disposable-email-domains-js"],
+  },
   // discovery and contacts read no company site: no crawler, no site check
   "lead-list": {
     files: ["shared/pms/crawler/site-crawler.ts", "shared/pms/crawler/safe-get.ts", "shared/pms/crawler/robots.ts", "shared/pms/detector/company-check.ts",
       "shared/pms/detector/site-verifier.ts", "shared/alerts/", "shared/api/"],
-    packages: ["csv-parse"],
+    packages: ["csv-parse", ...EMAIL_CHECK],
   },
   "contact-research": {
     files: ["shared/pms/crawler/site-crawler.ts", "shared/pms/crawler/safe-get.ts", "shared/pms/crawler/robots.ts", "shared/pms/detector/company-check.ts",
       "shared/pms/detector/site-verifier.ts", "shared/alerts/", "shared/api/"],
     packages: ["csv-parse"],
   },
-  "company-research": { files: ["shared/alerts/", "shared/api/"], packages: ["csv-parse"] },
+  "company-research": { files: ["shared/alerts/", "shared/api/"], packages: ["csv-parse", ...EMAIL_CHECK] },
 };
 
 describe("each function bundles only what it uses", () => {
@@ -199,6 +207,7 @@ describe("each function bundles only what it uses", () => {
     expect(bundle("supabase/functions/company-research/index.ts").files).toContain("shared/pms/crawler/site-crawler.ts");
     expect(bundle("supabase/functions/lead-list/index.ts").packages).toContain("openai");
     expect(bundle("supabase/functions/monitor/index.ts").files).toContain("shared/alerts/worker.ts");
+    expect([...bundle("supabase/functions/contact-research/index.ts").packages]).toEqual(expect.arrayContaining(EMAIL_CHECK));
   });
 });
 

@@ -1,6 +1,7 @@
 // Suppression lists from CSV: CRM exports recognised by their headers, plain lists as before.
 import { describe, expect, it } from "vitest";
-import { emailDomain, isFreeMailDomain, readSuppressionCsv } from "../../shared/api/suppression-csv.ts";
+import { emailDomain, readSuppressionCsv } from "../../shared/api/suppression-csv.ts";
+import { isFreeMailDomain } from "../../shared/email/free-mail.ts";
 
 const domains = (csv: string) => readSuppressionCsv(csv).entries.map((e) => e.domain);
 

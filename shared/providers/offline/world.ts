@@ -257,3 +257,33 @@ export function website(company: WorldCompany): Page[] {
 
 /** The page of the site that lists the people, their titles and their published e-mails. */
 export const teamPage = (company: WorldCompany): string => `https://${company.domain}/team`;
+
+/**
+ * How a world company's domain takes mail, as its DNS says: most have MX records, some only an
+ * address (the implicit MX), a few a null MX (RFC 7505) or no records at all, so that the export's
+ * rule shows in the demo. Drawn from the domain's own hash, apart from the company's random draws:
+ * nothing else in the world changed when this was added.
+ */
+export type MailSetup = "mx" | "address_only" | "null_mx" | "no_records";
+
+export function mailSetup(domain: string): MailSetup {
+  const draw = hash(`mail|${domain}`) % 100;
+  return draw < 75 ? "mx" : draw < 88 ? "address_only" : draw < 95 ? "null_mx" : "no_records";
+}
+
+/** A world company's domain by its form (`<name>-<state><city?><index>.example`), whatever the criteria. */
+const WORLD_DOMAIN = /^[a-z0-9]+(-[a-z0-9]+)*-[a-z]{2}[a-z]{0,6}\d+\.example$/;
+
+/** The world's DNS records of a name (its mail hosts, its addresses); null: no such name (NXDOMAIN). */
+export function worldDnsRecords(name: string): { mx: { preference: number; exchange: string }[]; a: string[] } | null {
+  const host = name.toLowerCase().replace(/\.$/, "");
+  const mailHost = /^mail\.(.+)$/.exec(host);
+  if (mailHost && WORLD_DOMAIN.test(mailHost[1]) && mailSetup(mailHost[1]) === "mx") return { mx: [], a: ["192.0.2.25"] };
+  if (!WORLD_DOMAIN.test(host)) return null;
+  switch (mailSetup(host)) {
+    case "mx": return { mx: [{ preference: 10, exchange: `mail.${host}` }], a: ["192.0.2.80"] };
+    case "address_only": return { mx: [], a: ["192.0.2.80"] };
+    case "null_mx": return { mx: [{ preference: 0, exchange: "." }], a: ["192.0.2.80"] };
+    case "no_records": return { mx: [], a: [] };
+  }
+}
