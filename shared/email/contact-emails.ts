@@ -5,9 +5,9 @@ import type { Sql } from "postgres";
 import { z } from "zod";
 import type { EmailClass } from "../domain/schemas.ts";
 import { classifyEmail } from "./classify.ts";
-import { parseNameServer, systemNameServer, udpQuery, type NameServer } from "./dns.ts";
+import { parseNameServer, runtimeQuery, systemNameServer, udpQuery, withFallback, type NameServer } from "./dns.ts";
 import { DomainChecker } from "./domain-check.ts";
-import type { CheckedEmail, CheckStore, DnsQuery, DomainCheck, EmailCheck, EmailClassification } from "./types.ts";
+import type { CheckedEmail, CheckStore, DomainCheck, EmailCheck, EmailClassification } from "./types.ts";
 
 const Settings = z.object({
   // the name server to ask (tests and the local stack: the offline world's); unset: the system's
@@ -18,7 +18,7 @@ const Settings = z.object({
 });
 
 export interface EmailCheckSettings {
-  /** null: none configured and none in /etc/resolv.conf (every check is unknown, and says why) */
+  /** null: none configured and none in /etc/resolv.conf (the runtime's resolver is asked) */
   nameServer: NameServer | null;
   timeoutMs: number;
   ttlSeconds: number;
@@ -50,8 +50,10 @@ export class ContactEmails implements EmailCheck {
   private readonly checker: DomainChecker;
 
   constructor(readonly settings: EmailCheckSettings) {
-    const noServer: DnsQuery = () => Promise.resolve({ rcode: "OTHER", detail: "no name server: set PM_LEADS_DNS_SERVER (none in /etc/resolv.conf)" });
-    this.checker = new DomainChecker((signal) => settings.nameServer ? udpQuery(settings.nameServer, settings.timeoutMs, signal) : noServer);
+    // our UDP client first (it tells NXDOMAIN from SERVFAIL); the runtime's resolver where it cannot send
+    const runtime = runtimeQuery(settings.timeoutMs);
+    this.checker = new DomainChecker((signal) =>
+      settings.nameServer ? withFallback(udpQuery(settings.nameServer, settings.timeoutMs, signal), runtime) : runtime);
   }
 
   /** The longest a check of one task can take: the MX question, then A and AAAA at once. */

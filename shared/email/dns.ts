@@ -5,6 +5,7 @@
 // Deno. It asks one name server (PM_LEADS_DNS_SERVER, or the system's from /etc/resolv.conf), one
 // question per datagram, with recursion desired, and never talks to a mail server.
 import { createSocket } from "node:dgram";
+import { Resolver } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 // @ts-types="@types/dns-packet"
@@ -47,7 +48,12 @@ const RCODES: Record<number, "NXDOMAIN" | "SERVFAIL" | "REFUSED"> = { 2: "SERVFA
 export function udpQuery(server: NameServer, timeoutMs: number, signal?: AbortSignal): DnsQuery {
   return (name, type) => new Promise<DnsReply>((resolve) => {
     const id = Math.floor(Math.random() * 0x10000);
-    const socket = createSocket(isIP(server.host) === 6 ? "udp6" : "udp4");
+    let socket: ReturnType<typeof createSocket>;
+    try {
+      socket = createSocket(isIP(server.host) === 6 ? "udp6" : "udp4");
+    } catch (error) {
+      return resolve({ rcode: "UNREACHABLE", detail: `no UDP socket: ${(error as Error).message}` });
+    }
     let done = false;
     const finish = (reply: DnsReply) => {
       if (done) return;
@@ -63,7 +69,7 @@ export function udpQuery(server: NameServer, timeoutMs: number, signal?: AbortSi
     const aborted = () => finish({ rcode: "TIMEOUT", detail: "the check was cut short" });
     if (signal?.aborted) return aborted();
     signal?.addEventListener("abort", aborted, { once: true });
-    socket.on("error", (error) => finish({ rcode: "OTHER", detail: `${server.host}:${server.port}: ${error.message}` }));
+    socket.on("error", (error) => finish({ rcode: "UNREACHABLE", detail: `${server.host}:${server.port}: ${error.message}` }));
     socket.on("message", (message: Uint8Array) => {
       let reply: packet.DecodedPacket;
       try {
@@ -85,8 +91,49 @@ export function udpQuery(server: NameServer, timeoutMs: number, signal?: AbortSi
       });
     });
     const query = packet.encode({ type: "query", id, flags: packet.RECURSION_DESIRED, questions: [{ type, name, class: "IN" }] });
-    socket.send(query, server.port, server.host, (error) => {
-      if (error) finish({ rcode: "OTHER", detail: `${server.host}:${server.port}: ${error.message}` });
-    });
+    try {
+      socket.send(query, server.port, server.host, (error) => {
+        if (error) finish({ rcode: "UNREACHABLE", detail: `${server.host}:${server.port}: ${error.message}` });
+      });
+    } catch (error) {
+      finish({ rcode: "UNREACHABLE", detail: `${server.host}:${server.port}: ${(error as Error).message}` });
+    }
   });
+}
+
+/**
+ * The runtime's own resolver (node:dns; in Deno built on Deno.resolveDns, which the Edge Runtime
+ * provides), for where no UDP socket may be opened or no name server is known (a hosted isolate).
+ * Records it finds are as good as ours. A name it does not find proves nothing: Deno 2.1 reports
+ * NXDOMAIN, no records and SERVFAIL alike (denoland/deno#36561), so that is "NOTFOUND": an address
+ * found then still means mail is taken (implicit MX), and nothing found is unknown, never "cannot
+ * receive mail".
+ */
+export function runtimeQuery(timeoutMs: number, server?: NameServer): DnsQuery {
+  return async (name, type) => {
+    const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+    if (server) resolver.setServers([isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`]);
+    try {
+      if (type === "MX") {
+        const records = await resolver.resolveMx(name);
+        return { rcode: "NOERROR", mx: records.map((r) => ({ preference: r.priority, exchange: r.exchange.replace(/\.$/, "") })), addresses: [] };
+      }
+      const addresses = type === "A" ? await resolver.resolve4(name) : await resolver.resolve6(name);
+      return { rcode: "NOERROR", mx: [], addresses };
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "ETIMEOUT") return { rcode: "TIMEOUT", detail: `${type} ${name}: the runtime's resolver timed out` };
+      // "the name exists, without records of this type": said only when the answer said so (Node)
+      if (code === "ENODATA") return { rcode: "NOERROR", mx: [], addresses: [] };
+      return { rcode: "NOTFOUND", detail: `${type} ${name}: the runtime's resolver found nothing (${code ?? (error as Error).message}), and cannot tell NXDOMAIN from SERVFAIL` };
+    }
+  };
+}
+
+/** Asks `first`; where it could not send the question at all, asks `second` instead. */
+export function withFallback(first: DnsQuery, second: DnsQuery): DnsQuery {
+  return async (name, type) => {
+    const reply = await first(name, type);
+    return reply.rcode === "UNREACHABLE" ? second(name, type) : reply;
+  };
 }

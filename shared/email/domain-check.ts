@@ -13,8 +13,9 @@ export async function checkDomain(domain: string, query: DnsQuery, now: () => Da
     ({ domain, verdict, reason, mx_hosts, error, checked_at: now().toISOString() });
   const mx = await query(domain, "MX");
   if (mx.rcode === "NXDOMAIN") return verdict("undeliverable", "nxdomain");
-  if (mx.rcode !== "NOERROR") return verdict("unknown", unknownReason(mx), [], mx.detail);
-  if (mx.mx.length > 0) {
+  // (the runtime's resolver cannot say why it found no MX: the domain's address may still answer)
+  if (mx.rcode !== "NOERROR" && mx.rcode !== "NOTFOUND") return verdict("unknown", unknownReason(mx), [], mx.detail);
+  if (mx.rcode === "NOERROR" && mx.mx.length > 0) {
     const hosts = mx.mx.filter((r) => r.exchange !== "" && r.exchange !== ".").sort((a, b) => a.preference - b.preference).map((r) => r.exchange);
     // a null MX says "no mail here"; one beside real hosts is a misconfiguration, and the hosts win
     return hosts.length > 0 ? verdict("deliverable", "mx", [...new Set(hosts)]) : verdict("undeliverable", "null_mx");
@@ -22,7 +23,7 @@ export async function checkDomain(domain: string, query: DnsQuery, now: () => Da
   // no MX: the domain's own address receives mail, if it has one (both asked at once)
   const addresses = await Promise.all([query(domain, "A"), query(domain, "AAAA")]);
   if (addresses.some((a) => a.rcode === "NOERROR" && a.addresses.length > 0)) return verdict("deliverable", "implicit_mx", [domain]);
-  const failed = addresses.find((a): a is Exclude<DnsReply, { rcode: "NOERROR" }> => a.rcode !== "NOERROR" && a.rcode !== "NXDOMAIN");
+  const failed = [mx, ...addresses].find((a): a is Exclude<DnsReply, { rcode: "NOERROR" }> => a.rcode !== "NOERROR" && a.rcode !== "NXDOMAIN");
   if (failed) return verdict("unknown", unknownReason(failed), [], failed.detail);
   return verdict("undeliverable", "no_records");
 }

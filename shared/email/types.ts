@@ -9,7 +9,11 @@ export type RecordType = "MX" | "A" | "AAAA";
 export type DnsReply =
   | { rcode: "NOERROR"; mx: { preference: number; exchange: string }[]; addresses: string[] }
   | { rcode: "NXDOMAIN" | "SERVFAIL" | "REFUSED" | "OTHER"; detail: string }
-  | { rcode: "TIMEOUT"; detail: string };
+  // the runtime's resolver found nothing: NXDOMAIN, no records or SERVFAIL, it cannot say which
+  | { rcode: "NOTFOUND"; detail: string }
+  | { rcode: "TIMEOUT"; detail: string }
+  // no question could be sent at all (no UDP socket here, no name server known): ask another way
+  | { rcode: "UNREACHABLE"; detail: string };
 
 export type DnsQuery = (name: string, type: RecordType) => Promise<DnsReply>;
 

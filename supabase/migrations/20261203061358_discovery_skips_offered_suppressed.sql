@@ -17,7 +17,7 @@ declare
   v_room integer;
   v_new integer := 0;
   v_research jsonb;
-  v_suppressed text[] := '{}';
+  v_suppressed text[] := '{}'::text[];
   v_first_offers integer := 0;
 begin
   select * into v_run from pm_pipeline.runs where id = v_task.run_id for no key update;

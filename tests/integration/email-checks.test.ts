@@ -49,11 +49,4 @@ describe("the e-mail check's caches", () => {
     expect(second.contacts.map((c) => c.email_domain_check)).toEqual(["deliverable", "unknown", "undeliverable"]);
     expect(dns.questions.slice(asked)).toEqual(["MX silent-ic.example"]);
   });
-
-  it("without any name server every check is unknown and says why", async () => {
-    const emails = new ContactEmails({ nameServer: null, timeoutMs: 300, ttlSeconds: 60 });
-    const { contacts, email_domains } = await emails.check([contact("new-ic.example")], sql);
-    expect(contacts[0].email_domain_check).toBe("unknown");
-    expect(email_domains[0]).toMatchObject({ verdict: "unknown", reason: "dns_error", error: expect.stringMatching(/no name server/) });
-  });
 });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyEmail, emailDomain } from "../../shared/email/classify.ts";
 import { isDisposableDomain, isFreeMailDomain, isRoleAccount } from "../../shared/email/lists.ts";
-import { parseNameServer, systemNameServer, udpQuery } from "../../shared/email/dns.ts";
+import { parseNameServer, runtimeQuery, systemNameServer, udpQuery, withFallback } from "../../shared/email/dns.ts";
 import { checkDomain } from "../../shared/email/domain-check.ts";
 import { emailCheckSettings } from "../../shared/email/contact-emails.ts";
 import { a, aaaa, mx, nullMx, startDnsServer, worldZone, type DnsServer, type Zone } from "../helpers/dns-server.ts";
@@ -139,6 +139,19 @@ describe("the domain check, against a DNS server on loopback", () => {
     await checkDomain("mx.test", query());
     await checkDomain("a-only.test", query());
     expect(server.questions.slice(before).sort()).toEqual(["A a-only.test", "AAAA a-only.test", "MX a-only.test", "MX mx.test"]);
+  });
+
+  it("where no question can be sent (no UDP socket), the runtime's resolver is asked: its records count, its \"not found\" proves nothing", async () => {
+    const cannotSend = udpQuery({ host: "127.0.0.1", port: 0 }, 300); // port 0: the send itself fails
+    expect(await cannotSend("mx.test", "MX")).toMatchObject({ rcode: "UNREACHABLE" });
+    const fallback = withFallback(cannotSend, runtimeQuery(300, { host: server.host, port: server.port }));
+    expect(await checkDomain("mx.test", fallback)).toMatchObject({ verdict: "deliverable", reason: "mx", mx_hosts: ["mx1.mx.test", "mx2.mx.test"] });
+    expect(await checkDomain("a-only.test", fallback)).toMatchObject({ verdict: "deliverable", reason: "implicit_mx" });
+    // Node's resolver would tell NXDOMAIN apart; Deno's (where this fallback runs) cannot, so neither may
+    for (const domain of ["nowhere.test", "null-mx.test", "servfail.test"]) {
+      const check = await checkDomain(domain, fallback);
+      expect(check.verdict, domain).toBe(domain === "null-mx.test" ? "undeliverable" : "unknown");
+    }
   });
 
   it("a server that is not there is unknown, not undeliverable", async () => {
