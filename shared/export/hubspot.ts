@@ -8,10 +8,14 @@ import { companyExternalId, contactExternalId, onePerPerson, splitName } from ".
 import type { CompanyExportRow, ContactExportRow, ExportData, ExportRow } from "./rows.ts";
 
 /** Headers as HubSpot's default property labels (its import maps them by name); the PM Leads ones are custom properties. */
-export const HUBSPOT_CONTACT_COLUMNS = ["PM Leads Contact ID", "First Name", "Last Name", "Email", "Job Title", "LinkedIn URL", "Email Class"] as const;
+export const HUBSPOT_CONTACT_COLUMNS = [
+  "PM Leads Contact ID", "First Name", "Last Name", "Email", "Job Title", "LinkedIn URL", "Email Class",
+  // the e-mail's domain check and the pages behind the claims (docs/usage.md: the CSVs' columns of the same names)
+  "Email Domain Check", "Email Checked At", "Email Evidence URL", "Title Evidence URL",
+] as const;
 export const HUBSPOT_COMPANY_COLUMNS = [
   "PM Leads Company ID", "Company name", "Company Domain Name", "Website URL", "City", "State/Region", "Number of Employees",
-  "PMS", "PMS Confidence", "Units Managed", "ICP Score",
+  "PMS", "PMS Confidence", "Units Managed", "ICP Score", "PMS Evidence URL", "Units Evidence URL",
 ] as const;
 export const HUBSPOT_COLUMNS = [...HUBSPOT_CONTACT_COLUMNS, ...HUBSPOT_COMPANY_COLUMNS] as const;
 
@@ -28,6 +32,8 @@ function companyColumns(company: CompanyExportRow): ExportRow {
     "PMS Confidence": company.pms_confidence,
     "Units Managed": company.units,
     "ICP Score": company.icp_score,
+    "PMS Evidence URL": company.pms_evidence_url,
+    "Units Evidence URL": company.units_evidence_url,
   };
 }
 
@@ -41,6 +47,10 @@ function contactColumns(contact: ContactExportRow): ExportRow {
     "Job Title": contact.title,
     "LinkedIn URL": contact.linkedin_url,
     "Email Class": contact.email_class,
+    "Email Domain Check": contact.email_domain_check,
+    "Email Checked At": contact.email_checked_at,
+    "Email Evidence URL": contact.email_evidence_url,
+    "Title Evidence URL": contact.title_evidence_url,
   };
 }
 

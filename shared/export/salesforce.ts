@@ -9,6 +9,7 @@ import type { ExportData, ExportRow } from "./rows.ts";
 export const SALESFORCE_LEAD_COLUMNS = [
   "PM_Leads_Id__c", "FirstName", "LastName", "Title", "Email", "Company", "Website", "City", "State", "NumberOfEmployees",
   "LeadSource", "PM_Leads_Company_Id__c", "PM_Leads_PMS__c", "PM_Leads_Units__c", "PM_Leads_Email_Class__c", "PM_Leads_LinkedIn_URL__c",
+  "PM_Leads_Email_Domain_Check__c", "PM_Leads_Email_Checked_At__c", "PM_Leads_PMS_Evidence_URL__c", "PM_Leads_Email_Evidence_URL__c",
 ] as const;
 
 /** The Lead fields' lengths (Salesforce refuses a longer value since API 15.0, so a long one is cut here instead). */
@@ -41,6 +42,10 @@ export function salesforceLeadRows({ companies, contacts }: ExportData): ExportR
       PM_Leads_Units__c: company.units,
       PM_Leads_Email_Class__c: person.email_class,
       PM_Leads_LinkedIn_URL__c: person.linkedin_url,
+      PM_Leads_Email_Domain_Check__c: person.email_domain_check,
+      PM_Leads_Email_Checked_At__c: person.email_checked_at,
+      PM_Leads_PMS_Evidence_URL__c: company.pms_evidence_url,
+      PM_Leads_Email_Evidence_URL__c: person.email_evidence_url,
     };
     for (const [column, length] of Object.entries(LENGTH)) row[column] = cut(row[column], length);
     return row;

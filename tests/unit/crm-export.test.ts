@@ -89,6 +89,27 @@ describe("HubSpot file", () => {
     expect(rows[2]["PM Leads Contact ID"]).toBe("");
   });
 
+  it("carries each e-mail's class and domain check, and the pages behind the claims, in both files", () => {
+    const checkedAt = "2026-12-01T10:00:00.000Z";
+    const data: ExportData = {
+      companies: [company("delta.example", RUN_A, { pms_evidence_url: "https://delta.example/residents" })],
+      contacts: [
+        contact("delta.example", RUN_A, "Dee Ross", "dee@delta.example", "published",
+          { email_checked_at: checkedAt, email_evidence_url: "https://delta.example/team" }),
+        // a domain that cannot receive mail: the check is there, the address is not
+        contact("delta.example", RUN_A, "Bo Chan", "bo@delta.example", "published", { email_domain_check: "undeliverable", email_checked_at: checkedAt }),
+      ],
+    };
+    const hubspot = rowsOf(exported("hubspot", data));
+    expect(hubspot.map((r) => [r["Last Name"], r.Email, r["Email Class"], r["Email Domain Check"], r["Email Checked At"]])).toEqual([
+      ["Ross", "dee@delta.example", "published", "deliverable", checkedAt], ["Chan", "", "published", "undeliverable", checkedAt]]);
+    expect(hubspot[0]).toMatchObject({ "Email Evidence URL": "https://delta.example/team", "PMS Evidence URL": "https://delta.example/residents" });
+    const salesforce = rowsOf(exported("salesforce_leads", data));
+    expect(salesforce.map((r) => [r.LastName, r.Email, r.PM_Leads_Email_Class__c, r.PM_Leads_Email_Domain_Check__c, r.PM_Leads_Email_Checked_At__c])).toEqual([
+      ["Ross", "dee@delta.example", "published", "deliverable", checkedAt], ["Chan", "", "published", "undeliverable", checkedAt]]);
+    expect(salesforce[0]).toMatchObject({ PM_Leads_Email_Evidence_URL__c: "https://delta.example/team", PM_Leads_PMS_Evidence_URL__c: "https://delta.example/residents" });
+  });
+
   it("leaves out the e-mails exportableContact leaves out (and includes them when asked)", () => {
     const ann = (csv: string) => rowsOf(csv).find((r) => r["Last Name"] === "Lee")!;
     expect(ann(exported("hubspot", runA)).Email).toBe("");
@@ -148,7 +169,8 @@ describe("HubSpot file", () => {
 describe("Salesforce lead file", () => {
   it("has the Lead fields' API names and the External ID field first", () => {
     expect(SALESFORCE_LEAD_COLUMNS).toEqual(["PM_Leads_Id__c", "FirstName", "LastName", "Title", "Email", "Company", "Website", "City", "State",
-      "NumberOfEmployees", "LeadSource", "PM_Leads_Company_Id__c", "PM_Leads_PMS__c", "PM_Leads_Units__c", "PM_Leads_Email_Class__c", "PM_Leads_LinkedIn_URL__c"]);
+      "NumberOfEmployees", "LeadSource", "PM_Leads_Company_Id__c", "PM_Leads_PMS__c", "PM_Leads_Units__c", "PM_Leads_Email_Class__c", "PM_Leads_LinkedIn_URL__c",
+      "PM_Leads_Email_Domain_Check__c", "PM_Leads_Email_Checked_At__c", "PM_Leads_PMS_Evidence_URL__c", "PM_Leads_Email_Evidence_URL__c"]);
     expect(exported("salesforce_leads", runA).split("\r\n")[0]).toBe(SALESFORCE_LEAD_COLUMNS.map((c) => `"${c}"`).join(","));
   });
 
