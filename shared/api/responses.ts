@@ -134,6 +134,9 @@ export interface RunCompany {
     email_source_url: string | null;
     email_read_at: string | null;
     email_evidence: EvidenceStatus | null;
+    /** can the e-mail's domain receive mail, as DNS said (docs/usage.md), and when it was asked */
+    email_domain_check: "deliverable" | "undeliverable" | "unknown" | null;
+    email_checked_at: string | null;
   }[];
   discovered_at: string;
   updated_at: string;

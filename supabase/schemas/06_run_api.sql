@@ -179,7 +179,8 @@ as $$
                                             'email_class', ct.email_class, 'linkedin_url', ct.linkedin_url,
                                             'title_source_url', ct.title_source_url, 'title_read_at', ct.title_read_at,
                                             'title_evidence', ct.title_evidence, 'email_source_url', ct.email_source_url,
-                                            'email_read_at', ct.email_read_at, 'email_evidence', ct.email_evidence)
+                                            'email_read_at', ct.email_read_at, 'email_evidence', ct.email_evidence,
+                                            'email_domain_check', ct.email_domain_check, 'email_checked_at', ct.email_checked_at)
                          order by ct.title_tier nulls last, ct.full_name)
           from pm_pipeline.contacts ct where ct.company_id = c.id), '[]'),
       'discovered_at', c.discovered_at, 'updated_at', c.updated_at)

@@ -146,6 +146,14 @@ describe("web app", () => {
     expect(await card.locator(".evidence-link").filter({ has: page.getByRole("link", { name: "page", exact: true }) }).locator("time").count()).toBe(1);
     expect(await card.getByRole("link", { name: "title source" }).first().getAttribute("href")).toBe(`https://${domain}/team`);
     expect(await page.locator('details[data-group="review"] .company').filter({ hasText: "another name" }).count()).toBeGreaterThan(0);
+    // each e-mail's domain check: a badge where the domain takes no mail or could not be checked, none where it does
+    const checks = await sql`select email_domain_check as check, count(*)::int as n from pm_pipeline.contacts
+                              where run_id = ${id} and email is not null group by 1`;
+    expect(checks.length).toBeGreaterThan(0);
+    expect(checks.filter((c) => c.check === null)).toEqual([]); // every e-mail was checked
+    const checked = (verdict: string) => checks.find((c) => c.check === verdict)?.n ?? 0;
+    expect(await page.locator(".badge", { hasText: "domain takes no mail" }).count()).toBe(checked("undeliverable"));
+    expect(await page.locator(".badge", { hasText: "mail domain unchecked" }).count()).toBe(checked("unknown"));
 
     for (const kind of ["companies", "contacts"] as const) {
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Download ${kind} CSV` }).click()]);

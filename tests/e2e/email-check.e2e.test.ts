@@ -89,6 +89,16 @@ describe("e-mail domain check end to end", () => {
       if (setupOf(s.domain) === "mx") expect(s).toMatchObject({ reason: "mx", mx_hosts: [`mail.${s.domain}`] });
       if (setupOf(s.domain) === "address_only") expect(s).toMatchObject({ reason: "implicit_mx", mx_hosts: [s.domain] });
     }
+    // the run API's company list (what the web app shows) carries each contact's check
+    const listed = await call(api, `runs/${runId}/companies`);
+    expect(listed.status).toBe(200);
+    const people = (listed.body as { companies: { domain: string; contacts: { email: string | null; email_domain_check: string | null; email_checked_at: string | null }[] }[] })
+      .companies.flatMap((c) => c.contacts.filter((p) => p.email !== null).map((p) => ({ ...p, domain: c.domain })));
+    expect(people.length).toBe(contacts.length);
+    for (const p of people) {
+      expect(p.email_domain_check, p.email!).toBe(EXPECTED[setupOf(p.domain)!]);
+      expect(Date.parse(p.email_checked_at!), p.email!).toBe(contacts.find((c) => c.email === p.email)!.email_checked_at.getTime());
+    }
     // the questions went to the test's server: an MX for every domain, A and AAAA only without an MX
     for (const domain of domains) {
       expect(dns.questions, domain).toContain(`MX ${domain}`);

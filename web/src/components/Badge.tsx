@@ -29,3 +29,12 @@ const EMAIL_TONES: Record<string, Tone> = { published: "good", pattern_inferred:
 export function EmailBadge({ emailClass }: { emailClass: string }) {
   return <Badge tone={EMAIL_TONES[emailClass] ?? "muted"}>{words(emailClass)}</Badge>;
 }
+
+/** The e-mail domain's DNS check, shown only when it is not simply "deliverable". */
+export function MailCheckBadge({ check, checkedAt }: { check: string | null; checkedAt: string | null }) {
+  if (check === null || check === "deliverable") return null;
+  const when = checkedAt ? ` (checked ${new Date(checkedAt).toISOString().slice(0, 16).replace("T", " ")} UTC)` : "";
+  return check === "undeliverable"
+    ? <Badge tone="bad" title={`its domain cannot receive mail: never exported${when}`}>domain takes no mail</Badge>
+    : <Badge tone="muted" title={`DNS did not answer: left out unless unverified e-mails are included${when}`}>mail domain unchecked</Badge>;
+}

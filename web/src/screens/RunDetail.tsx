@@ -7,7 +7,7 @@ import { EXPORT_FORMATS, exportFormatNames, type ExportFileName, type ExportForm
 import { useCredentials } from "../api/auth.tsx";
 import { ApiError, downloadCsv } from "../api/client.ts";
 import { useCancel, useCanAct, useCompanies, useFailedTasks, useRun } from "../api/hooks.ts";
-import { Badge, CompanyBadge, EmailBadge, StageBadge, StatusBadge, words } from "../components/Badge.tsx";
+import { Badge, CompanyBadge, EmailBadge, MailCheckBadge, StageBadge, StatusBadge, words } from "../components/Badge.tsx";
 import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
 import { DecisionActions } from "../components/DecisionActions.tsx";
 import { EvidenceLink } from "../components/EvidenceLink.tsx";
@@ -204,6 +204,7 @@ function CompanyCard({ company }: { company: RunCompany }) {
               <span className="contact-line">
                 {contact.email ? <a href={`mailto:${contact.email}`}>{contact.email}</a> : <span className="muted">no e-mail</span>}{" "}
                 <EmailBadge emailClass={contact.email_class} />
+                <MailCheckBadge check={contact.email_domain_check} checkedAt={contact.email_checked_at} />
                 <EvidenceLink url={contact.email_source_url} readAt={contact.email_read_at} status={contact.email_evidence} label="e-mail source" />
                 {contact.linkedin_url && <> <a href={contact.linkedin_url} target="_blank" rel="noreferrer">LinkedIn</a></>}
               </span>
