@@ -36,7 +36,9 @@ leftovers() {
 stop_leftovers() {
   local pids; pids="$(leftovers)"
   [ -n "$pids" ] || return 0
-  echo "[test-stack] stopping what the tests left running: pids $(echo $pids)" >&2
+  local named="" pid
+  for pid in $pids; do named="$named $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120))"; done
+  echo "[test-stack] stopping what the tests left running:$named" >&2
   # shellcheck disable=SC2086
   { kill -CONT $pids; kill -TERM $pids; } 2>/dev/null || true
   for _ in $(seq 1 50); do [ -n "$(leftovers)" ] || return 0; sleep 0.2; done
