@@ -228,3 +228,16 @@ export function parseHtml(html: string, baseUrl: string): ParsedHtml {
   const joined = (parts: string[]) => parts.join(" ").replace(/\s+/g, " ").trim();
   return { links, text: joined(text), title: title.trim(), siteNames: siteNames.filter(Boolean), footerText: joined(footerText) };
 }
+
+// the detector, the evidence of a check and its ownership verdict all read the same pages (and the
+// crawler asks after every page whether it has seen enough): each page is parsed once
+const parsedPages = new WeakMap<Page, { html: string; url: string; result: ParsedHtml }>();
+
+/** parseHtml of a page read, remembered for as long as the page object lives (and its text is unchanged). */
+export function parsePage(page: Page): ParsedHtml {
+  const cached = parsedPages.get(page);
+  if (cached && cached.html === page.html && cached.url === page.url) return cached.result;
+  const result = parseHtml(page.html, page.url);
+  parsedPages.set(page, { html: page.html, url: page.url, result });
+  return result;
+}

@@ -2,7 +2,7 @@
 // their read times, the page that shows the PMS, and whose site it is. Shared by the check of real
 // sites (company-check.ts) and the offline world's, without the crawler.
 import type { PmsDetection } from "../../domain/schemas.ts";
-import { parseHtml, type Page } from "../crawler/html.ts";
+import { parsePage, type Page } from "../crawler/html.ts";
 import type { PmsCheck } from "../verifier.ts";
 import { siteOwnership } from "./site-owner.ts";
 
@@ -18,7 +18,7 @@ export function evidenceOfCheck(detection: PmsDetection, pages: Page[], redirect
   const target = detection.evidence_urls[0];
   let pmsPage: PmsCheck["pms_page"] = null;
   if (target) {
-    const index = pages.findIndex((p) => p.url === target || parseHtml(p.html, p.url).links.some((l) => l.url.href === target));
+    const index = pages.findIndex((p) => p.url === target || parsePage(p).links.some((l) => l.url.href === target));
     const redirect = redirects.find((r) => r.to === target);
     pmsPage = index >= 0 ? pagesRead[index] : redirect ? { url: redirect.from, read_at: checkedAt } : null;
   }

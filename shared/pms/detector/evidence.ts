@@ -12,7 +12,7 @@
 //   little to say "none".
 import { classifyVendorUrl, PMS_VENDORS, vendorOfHost, type PmsVendor } from "../../domain/pms-vendors.ts";
 import type { PmsDetection } from "../../domain/schemas.ts";
-import { parseHtml, type HtmlLink, type Page, type ParsedHtml } from "../crawler/html.ts";
+import { parsePage, type HtmlLink, type Page } from "../crawler/html.ts";
 
 export type { Page, PmsDetection };
 
@@ -54,16 +54,6 @@ function isCredit(link: HtmlLink): boolean {
 /** The vendor a credit is for: the vendor of its URL, else the vendor its text names ("Powered by Buildium"). */
 function creditVendor(link: HtmlLink): PmsVendor | null {
   return classifyVendorUrl(link.url)?.vendor ?? PMS_VENDORS.find((v) => LINK_NAMES.get(v)!.test(link.text)) ?? null;
-}
-
-// the crawler asks after every page whether it has seen enough: parse each page once
-const parsedPages = new WeakMap<Page, { html: string; url: string; result: ParsedHtml }>();
-function parsed(page: Page): ParsedHtml {
-  const cached = parsedPages.get(page);
-  if (cached && cached.html === page.html && cached.url === page.url) return cached.result;
-  const result = parseHtml(page.html, page.url);
-  parsedPages.set(page, { html: page.html, url: page.url, result });
-  return result;
 }
 
 /** URLs per vendor name, in the order found, each once. */
@@ -117,7 +107,7 @@ function collect(pages: Page[], redirects: string[]): Evidence {
     }
   }
   for (const page of pages) {
-    for (const link of parsed(page).links) {
+    for (const link of parsePage(page).links) {
       if (isCredit(link)) {
         const vendor = creditVendor(link);
         if (vendor) evidence.generic.add(vendor, link.url.href);
@@ -149,7 +139,7 @@ export function strongEvidence(pages: Page[], redirects: string[] = []): Map<str
 function namedInText(pages: Page[]): Map<string, { count: number; urls: string[] }> {
   const named = new Map<string, { count: number; urls: string[] }>();
   for (const page of pages) {
-    const text = parsed(page).text;
+    const text = parsePage(page).text;
     for (const [vendor, name] of NAMES) {
       for (const _ of text.matchAll(name)) {
         const entry = named.get(vendor.name) ?? { count: 0, urls: [] };

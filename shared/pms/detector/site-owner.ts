@@ -4,7 +4,7 @@
 // "Property Management", "Realty"...). A page with another name on it is a look-alike or an
 // unrelated domain; the pipeline sends that company to review (qualify.ts).
 import type { SiteOwnership } from "../../domain/schemas.ts";
-import { parseHtml, type Page } from "../crawler/html.ts";
+import { parsePage, type Page } from "../crawler/html.ts";
 
 // words a company name carries or leaves out at will: dropped from the end of a name (repeatedly)
 const TRAILING = new Set([
@@ -58,7 +58,7 @@ export function namesCompany(name: string, text: string): boolean {
 /** The verdict on the homepage the PMS check read (null: none was read). */
 export function siteOwnership(companyName: string, homepage: Page | null | undefined): SiteOwnership {
   if (!homepage) return { verdict: "unknown", site_name: null };
-  const page = parseHtml(homepage.html, homepage.url);
+  const page = parsePage(homepage);
   const siteName = page.siteNames[0] ?? (page.title || null);
   const places = [...page.siteNames, page.title, page.text, page.footerText];
   // a page with no words at all (a script shell) says nothing either way
