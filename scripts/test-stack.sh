@@ -35,12 +35,12 @@ leftovers() {
 }
 stop_leftovers() {
   local pids; pids="$(leftovers)"
-  # a child that is still ending on its own when the command returns (vitest's esbuild service
-  # exits once its pipe closes) is no leftover: give such ones a moment before naming them
-  for _ in $(seq 1 10); do [ -n "$pids" ] || return 0; sleep 0.2; pids="$(leftovers)"; done
-  [ -n "$pids" ] || return 0
   local named="" pid
-  for pid in $pids; do named="$named $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120))"; done
+  local parent
+  for pid in $pids; do
+    parent="$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)"
+    named="$named $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120); parent $parent: $(tr '\0' ' ' <"/proc/$parent/cmdline" 2>/dev/null | cut -c1-80))"
+  done
   echo "[test-stack] stopping what the tests left running:$named" >&2
   # shellcheck disable=SC2086
   { kill -CONT $pids; kill -TERM $pids; } 2>/dev/null || true
