@@ -35,11 +35,11 @@ leftovers() {
 }
 stop_leftovers() {
   local pids; pids="$(leftovers)"
-  local named="" pid
-  local parent
+  [ -n "$pids" ] || return 0
+  local named="" pid parent
   for pid in $pids; do
-    parent="$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)"
-    named="$named $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120); parent $parent: $(tr '\0' ' ' <"/proc/$parent/cmdline" 2>/dev/null | cut -c1-80))"
+    parent="$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || true)"
+    named="$named $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120 || true); parent ${parent:-?}: $(tr '\0' ' ' <"/proc/${parent:-0}/cmdline" 2>/dev/null | cut -c1-80 || true))"
   done
   echo "[test-stack] stopping what the tests left running:$named" >&2
   # shellcheck disable=SC2086
