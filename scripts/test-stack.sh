@@ -23,13 +23,15 @@ export PM_LEADS_FUNCTIONS_ENV_FILE=/dev/null
 
 # What COMMAND left running (a functions host orphaned by a crashed test runner, or one a test froze
 # with SIGSTOP, which no Ctrl-C reaches): the processes with this stack's PM_LEADS_STACK_DIR in their
-# environment, but PostgreSQL's own and the world's DNS server (scripts/stack.sh stops those properly).
+# environment, but PostgreSQL's own and the world's DNS server with its child (scripts/stack.sh stops those properly).
 leftovers() {
   local file pid dns
   dns="$(cat "$dir/world-dns.pid" 2>/dev/null || true)"
   for file in $(grep -lzsxF "PM_LEADS_STACK_DIR=$dir" /proc/[0-9]*/environ); do
     pid="${file#/proc/}"; pid="${pid%/environ}"
     [ "$pid" = "$dns" ] && continue
+    # nor the DNS server's own child (tsx's esbuild service, while it lives)
+    [ -n "$dns" ] && [ "$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || true)" = "$dns" ] && continue
     case "$(cat "/proc/$pid/comm" 2>/dev/null)" in postgres | pg_ctl | "") ;; *) echo "$pid" ;; esac
   done
 }
