@@ -1,16 +1,12 @@
 // Who a row is, for CRM imports: stable external ids, and a person's name split as CRMs want it.
-// The ids come from natural keys only (the company's normalised
-// domain, the person's normalised name at that domain), never from a run's uuids: the same company
+// The ids come from natural keys only (the company's domain in the form the database stores it,
+// normalizeDomain, the person's normalised name at that domain), never from a run's uuids: the same company
 // or person found by two runs gets the same id, so a CRM that upserts on it keeps one record.
 import { createHash } from "node:crypto";
+import { normalizeDomain } from "../domain/schemas.ts";
 import type { ContactExportRow } from "./rows.ts";
 
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest("hex").slice(0, 24);
-
-/** The domain as the database stores it (lower case, no scheme, www. or path): the views already give it so; this makes sure. */
-export function normaliseDomain(domain: string): string {
-  return domain.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, "").replace(/[/?#:].*$/, "").replace(/^www\./, "").replace(/\.$/, "");
-}
 
 /** "Dr. José  O'Neil, Jr." and "jose oneil jr" are one person: accents, case, punctuation and spacing do not count. */
 export function normaliseName(name: string): string {
@@ -19,7 +15,7 @@ export function normaliseName(name: string): string {
 }
 
 /** pmc_ + 24 hex of SHA-256 over the normalised domain. */
-export const companyExternalId = (domain: string) => `pmc_${digest(`company:${normaliseDomain(domain)}`)}`;
+export const companyExternalId = (domain: string) => `pmc_${digest(`company:${normalizeDomain(domain)}`)}`;
 
 /**
  * pmp_ + 24 hex of SHA-256 over the company's domain and the person's normalised name. Not the
@@ -27,7 +23,7 @@ export const companyExternalId = (domain: string) => `pmc_${digest(`company:${no
  * must be the same either way.
  */
 export const contactExternalId = (companyDomain: string, fullName: string) =>
-  `pmp_${digest(`contact:${normaliseDomain(companyDomain)}:${normaliseName(fullName)}`)}`;
+  `pmp_${digest(`contact:${normalizeDomain(companyDomain)}:${normaliseName(fullName)}`)}`;
 
 const SUFFIX = /^(jr|sr|ii|iii|iv|phd|md|esq|cpa|cpm)\.?$/i;
 
